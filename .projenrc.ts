@@ -1,0 +1,123 @@
+import { awscdk, javascript } from 'projen';
+
+// The construct needs REST API response streaming (LambdaIntegration
+// responseTransferMode), which arrived in aws-cdk-lib 2.230: that is the
+// floor we promise consumers. We build and test against the newest release.
+const MIN_CDK_VERSION = '2.230.0';
+const TEST_CDK_VERSION = '2.276.0';
+
+// The handler is bundled for the Lambda runtime (Node.js 22; runs on 24 too).
+// `@aws-sdk/*` is provided by the runtime, so it stays out of the bundle.
+const handlerBundling: javascript.BundlingOptions & Partial<javascript.AddBundleOptions> = {
+  externals: ['@aws-sdk/*'],
+  sourcemap: false,
+  minify: true,
+  target: 'node22',
+  watchTask: false,
+};
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-llm-gateway-router',
+  description:
+    'A governed, observable, residency-safe entry point to the AssemblyAI LLM Gateway: API Gateway + a streaming Lambda proxy with model allow-lists, EU data residency and global routing.',
+  author: 'cdk-llm-gateway-router contributors',
+  authorAddress: 'maintainers@cdk-llm-gateway-router.dev',
+  repositoryUrl: 'https://github.com/cdk-llm-gateway-router/cdk-llm-gateway-router.git',
+  keywords: ['cdk', 'awscdk', 'llm', 'assemblyai', 'llm-gateway', 'api-gateway', 'data-residency', 'openai'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.0.0',
+
+  cdkVersion: MIN_CDK_VERSION,
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  peerDependencyOptions: { pinnedDevDependency: false },
+
+  lambdaOptions: {
+    // nodejs24.x is the newest Lambda runtime; the bundle targets node22 so it also runs there.
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: handlerBundling,
+    // The handler creates its own keep-alive agents; the SDK's own reuse
+    // flag is on by default in SDK v3.
+    awsSdkConnectionReuse: false,
+  },
+
+  // jsii targets: the module names other languages import.
+  publishToPypi: {
+    distName: 'cdk-llm-gateway-router',
+    module: 'cdk_llm_gateway_router',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkllmgatewayrouter',
+    mavenGroupId: 'io.github.cdk-llm-gateway-router',
+    mavenArtifactId: 'cdk-llm-gateway-router',
+    mavenServerId: 'central-ossrh',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkLlmGatewayRouter',
+    packageId: 'CdkLlmGatewayRouter',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-llm-gateway-router/cdk-llm-gateway-router-go',
+  },
+
+  bin: { 'llm-gateway-router': 'lib/emulator/cli.js' },
+
+  devDeps: [
+    `aws-cdk-lib@${TEST_CDK_VERSION}`,
+    'constructs@^10.5.1',
+    'cdk-nag@^3.0.2',
+    'fast-check@^4.3.0',
+    'openai@^6.9.0',
+    '@aws-lambda-powertools/metrics@^2.28.0',
+    '@aws-lambda-powertools/logger@^2.28.0',
+    '@aws-sdk/client-secrets-manager@^3.900.0',
+    '@types/aws-lambda@^8.10.150',
+    'autocannon@^8.0.0',
+  ],
+
+  jestOptions: {
+    // A changed snapshot must fail, never be rewritten silently.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    jestConfig: {
+      testTimeout: 30_000,
+      // Benchmarks and examples are not tests.
+      testPathIgnorePatterns: ['/node_modules/', '/bench/', '/examples/', '/lib/', '/dist/'],
+    },
+  },
+
+  tsconfigDev: {
+    include: ['examples/**/*.ts', 'bench/**/*.ts'],
+    compilerOptions: {},
+  },
+
+  gitignore: ['cdk.out/', '/bench/results/', '.jsii-bindings/'],
+});
+
+project.addPackageIgnore('/examples/');
+project.addPackageIgnore('/bench/');
+project.addPackageIgnore('/.ci/');
+project.eslint?.addLintPattern('examples');
+project.eslint?.addLintPattern('bench');
+
+// The README's "main job": synthesize the example platform app into cdk.out.
+project.addTask('synth', {
+  description: 'Synthesize the example platform app (a US and an EU router in one stack) into cdk.out',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project tsconfig.dev.json examples/platform-app.ts' },
+  ],
+});
+
+project.addTask('serve', {
+  description: 'Run the router handler locally behind an API Gateway emulator (see README)',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project tsconfig.dev.json src/emulator/cli.ts serve', receiveArgs: true },
+  ],
+});
+
+project.synth();

@@ -1,0 +1,35 @@
+/**
+ * The contract between the construct (which sets these variables on the
+ * Lambda function) and the handler (which reads them). Names are public:
+ * operators see them in the console and the emulator sets them too.
+ */
+export const ENV = Object.freeze({
+  /** `us` or `eu`. */
+  REGION: 'LLM_GATEWAY_REGION',
+  /** Base URL of the upstream gateway. */
+  ENDPOINT: 'LLM_GATEWAY_ENDPOINT',
+  /** `true` or `false`. */
+  GLOBAL_ROUTING: 'LLM_GATEWAY_GLOBAL_ROUTING',
+  /** Comma-separated model ids. */
+  ALLOWED_MODELS: 'LLM_GATEWAY_ALLOWED_MODELS',
+  /** ARN of the Secrets Manager secret that holds the gateway key (never the key). */
+  API_KEY_SECRET_ARN: 'LLM_GATEWAY_API_KEY_SECRET_ARN',
+  /** `true` when the endpoint is an explicitly opted-in custom one (private proxy, tests). */
+  CUSTOM_ENDPOINT: 'LLM_GATEWAY_CUSTOM_ENDPOINT',
+  /** Largest accepted request body, in bytes. */
+  MAX_BODY_BYTES: 'LLM_GATEWAY_MAX_BODY_BYTES',
+  /** Upstream timeout in milliseconds (time to headers, and idle time between stream chunks). */
+  UPSTREAM_TIMEOUT_MS: 'LLM_GATEWAY_UPSTREAM_TIMEOUT_MS',
+  /** CloudWatch namespace (Powertools' own variable). */
+  METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** Router name: the `service` dimension of every metric (Powertools' own variable). */
+  SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
+});
+
+/** Defaults shared by the construct and the handler. */
+export const DEFAULTS = Object.freeze({
+  /** 1 MiB: far above any chat request, far below API Gateway's 10 MB payload limit. */
+  maxBodyBytes: 1024 * 1024,
+  upstreamTimeoutMs: 120_000,
+  metricsNamespace: 'LlmGatewayRouter',
+});

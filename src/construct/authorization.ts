@@ -1,0 +1,132 @@
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
+
+/**
+ * How callers authenticate to the router.
+ */
+export enum RouterAuthorizationType {
+  /** AWS Signature V4 with IAM permissions (`grantInvoke`). */
+  IAM = 'IAM',
+  /** API keys issued under a usage plan (`addApiKey`). */
+  API_KEY = 'API_KEY',
+  /** Amazon Cognito user pool tokens. */
+  COGNITO = 'COGNITO',
+  /** A Lambda (custom) authorizer of your own. */
+  CUSTOM = 'CUSTOM',
+  /** No authorization: anyone who knows the URL can spend your gateway credit. */
+  NONE = 'NONE',
+}
+
+/**
+ * Options for API-key authorization.
+ */
+export interface RouterApiKeyOptions {
+  /**
+   * Throttling for each API key of the usage plan.
+   * @default - the stage's throttling applies
+   */
+  readonly throttle?: apigw.ThrottleSettings;
+  /**
+   * A request quota for each API key of the usage plan.
+   * @default - no quota
+   */
+  readonly quota?: apigw.QuotaSettings;
+}
+
+/**
+ * Options for Cognito authorization.
+ */
+export interface RouterCognitoOptions {
+  /**
+   * OAuth scopes a token must carry.
+   * @default - any valid token from the user pools
+   */
+  readonly scopes?: string[];
+}
+
+/**
+ * Who may call the router. Choose with one of the static factories.
+ *
+ * @example
+ * RouterAuthorization.apiKey({ quota: { limit: 10000, period: apigw.Period.DAY } });
+ */
+export abstract class RouterAuthorization {
+  /** IAM (SigV4) callers; grant them with `router.grantInvoke(grantee)`. The default. */
+  public static iam(): RouterAuthorization {
+    return new Simple(RouterAuthorizationType.IAM, { authorizationType: apigw.AuthorizationType.IAM });
+  }
+
+  /** API keys with a usage plan; issue keys with `router.addApiKey(id)`. */
+  public static apiKey(options: RouterApiKeyOptions = {}): RouterAuthorization {
+    return new Simple(RouterAuthorizationType.API_KEY, { authorizationType: apigw.AuthorizationType.NONE, apiKeyRequired: true }, options);
+  }
+
+  /** Tokens from Cognito user pools. */
+  public static cognito(userPools: cognito.IUserPool[], options: RouterCognitoOptions = {}): RouterAuthorization {
+    return new CognitoAuthorization(userPools, options);
+  }
+
+  /** Your own authorizer (token or request Lambda authorizer). */
+  public static custom(authorizer: apigw.IAuthorizer): RouterAuthorization {
+    return new Simple(RouterAuthorizationType.CUSTOM, { authorizer, authorizationType: authorizer.authorizationType ?? apigw.AuthorizationType.CUSTOM });
+  }
+
+  /** No authorization. Allowed, with a synth warning. */
+  public static none(): RouterAuthorization {
+    return new Simple(RouterAuthorizationType.NONE, { authorizationType: apigw.AuthorizationType.NONE });
+  }
+
+  /** The kind of authorization. */
+  public abstract readonly type: RouterAuthorizationType;
+
+  /** API-key options, when `type` is API_KEY. */
+  public abstract readonly apiKeyOptions?: RouterApiKeyOptions;
+
+  /**
+   * The method options that apply this authorization.
+   * @internal
+   */
+  public abstract _methodOptions(scope: Construct): apigw.MethodOptions;
+}
+
+class Simple extends RouterAuthorization {
+  constructor(
+    public readonly type: RouterAuthorizationType,
+    private readonly options: apigw.MethodOptions,
+    public readonly apiKeyOptions?: RouterApiKeyOptions,
+  ) {
+    super();
+  }
+
+  public _methodOptions(): apigw.MethodOptions {
+    return this.options;
+  }
+}
+
+class CognitoAuthorization extends RouterAuthorization {
+  public readonly type = RouterAuthorizationType.COGNITO;
+  public readonly apiKeyOptions = undefined;
+  // One authorizer per router: an authorizer belongs to exactly one REST API.
+  private readonly authorizers = new Map<Construct, apigw.CognitoUserPoolsAuthorizer>();
+
+  constructor(private readonly userPools: cognito.IUserPool[], private readonly options: RouterCognitoOptions) {
+    super();
+    if (userPools.length === 0) {
+      throw new Error('RouterAuthorization.cognito(userPools): userPools is empty. Fix: pass at least one cognito.IUserPool.');
+    }
+  }
+
+  public _methodOptions(scope: Construct): apigw.MethodOptions {
+    let authorizer = this.authorizers.get(scope);
+    if (!authorizer) {
+      authorizer = new apigw.CognitoUserPoolsAuthorizer(scope, 'CognitoAuthorizer', { cognitoUserPools: this.userPools });
+      this.authorizers.set(scope, authorizer);
+    }
+    return {
+      authorizer,
+      authorizationType: apigw.AuthorizationType.COGNITO,
+      authorizationScopes: this.options.scopes,
+    };
+  }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { routerEnvironment } from './config';
+import { installLambdaRuntimeShim } from './runtime-shim';
+import { createEmulatorServer } from './server';
+
+const USAGE = `Usage: llm-gateway-router serve [options]
+
+Runs the router's bundled Lambda handler behind a local stand-in for API
+Gateway's REST proxy with response streaming.
+
+Options:
+  --port N                 port to listen on (default 8787)
+  --host H                 address to bind (default 127.0.0.1)
+  --region us|eu           upstream region (default us)
+  --global-routing         add model_region "global" for providers that accept it (US only)
+  --allowed-models a,b,c   model allow-list (default: every catalog model the region serves)
+  --endpoint URL           custom upstream (explicit opt-in; default: the region's gateway)
+  --max-body-bytes N       request body limit (default 1048576)
+  --upstream-timeout-ms N  upstream timeout (default 120000)
+  --timeout-ms N           simulated Lambda timeout (default 300000)
+
+The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.`;
+
+function main(argv: string[]): void {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'port': { type: 'string', default: '8787' },
+      'host': { type: 'string', default: '127.0.0.1' },
+      'region': { type: 'string', default: 'us' },
+      'global-routing': { type: 'boolean', default: false },
+      'allowed-models': { type: 'string' },
+      'endpoint': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'upstream-timeout-ms': { type: 'string' },
+      'timeout-ms': { type: 'string', default: '300000' },
+      'help': { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || positionals[0] !== 'serve') {
+    console.log(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  const region = values.region;
+  if (region !== 'us' && region !== 'eu') fail(`--region must be us or eu, got ${region}`);
+  const apiKey = process.env.ASSEMBLYAI_API_KEY;
+  if (!apiKey) fail('set ASSEMBLYAI_API_KEY to the gateway key');
+
+  const env = routerEnvironment({
+    region,
+    globalRouting: values['global-routing'],
+    allowedModels: values['allowed-models']?.split(',').map((id) => id.trim()).filter(Boolean),
+    endpoint: values.endpoint,
+    maxBodyBytes: optionalInt(values['max-body-bytes'], '--max-body-bytes'),
+    upstreamTimeoutMs: optionalInt(values['upstream-timeout-ms'], '--upstream-timeout-ms'),
+  });
+
+  installLambdaRuntimeShim();
+  // The same bundle that is deployed to Lambda.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bundle = require(path.join(__dirname, '..', '..', 'assets', 'handler', 'router.lambda', 'index.js'));
+  const handler = bundle.createRouterHandler(env, { apiKeyProvider: async () => apiKey });
+  const server = createEmulatorServer({ handler, timeoutMs: optionalInt(values['timeout-ms'], '--timeout-ms') });
+  const port = optionalInt(values.port, '--port') ?? 8787;
+  server.listen(port, values.host, () => {
+    console.log(`llm-gateway-router (${region}${env.LLM_GATEWAY_GLOBAL_ROUTING === 'true' ? ', global routing' : ''}) on http://${values.host}:${port}/v1 -> ${env.LLM_GATEWAY_ENDPOINT}`);
+    console.log(`allowed models: ${env.LLM_GATEWAY_ALLOWED_MODELS}`);
+  });
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function optionalInt(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) fail(`${flag} must be a positive integer, got ${raw}`);
+  return n;
+}
+
+function fail(message: string): never {
+  console.error(`llm-gateway-router: ${message}`);
+  process.exit(2);
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,88 @@
+import { EU_HOST_SUFFIX, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
+import { DEFAULTS, ENV } from '../catalog/env';
+
+/** Everything the handler needs to know, read once from the environment. */
+export interface RouterConfig {
+  readonly region: RegionCode;
+  readonly endpoint: URL;
+  readonly globalRouting: boolean;
+  /** Allowed ids in the order the operator gave them (for `GET /v1/models`). */
+  readonly allowedModels: readonly string[];
+  readonly allowedModelSet: ReadonlySet<string>;
+  readonly apiKeySecretArn?: string;
+  readonly maxBodyBytes: number;
+  readonly upstreamTimeoutMs: number;
+}
+
+/** A deployment mistake: the handler refuses to serve rather than guess. */
+export class RouterConfigError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env): RouterConfig {
+  const region = env[ENV.REGION];
+  if (region !== 'us' && region !== 'eu') {
+    throw new RouterConfigError(`${ENV.REGION} must be "us" or "eu", got ${JSON.stringify(region)}`);
+  }
+  const custom = env[ENV.CUSTOM_ENDPOINT] === 'true';
+  const endpoint = parseEndpoint(env[ENV.ENDPOINT] ?? GATEWAY_ENDPOINTS[region], region, custom);
+
+  const globalRouting = parseBoolean(env[ENV.GLOBAL_ROUTING] ?? 'false', ENV.GLOBAL_ROUTING);
+  if (globalRouting && region === 'eu') {
+    throw new RouterConfigError(`${ENV.GLOBAL_ROUTING}=true is not allowed with ${ENV.REGION}=eu (it would abandon EU residency)`);
+  }
+
+  const allowedModels = (env[ENV.ALLOWED_MODELS] ?? '').split(',').filter((id) => id.length > 0);
+  if (allowedModels.length === 0) {
+    throw new RouterConfigError(`${ENV.ALLOWED_MODELS} must list at least one model id`);
+  }
+
+  return {
+    region,
+    endpoint,
+    globalRouting,
+    allowedModels,
+    allowedModelSet: new Set(allowedModels),
+    apiKeySecretArn: env[ENV.API_KEY_SECRET_ARN] || undefined,
+    maxBodyBytes: parsePositiveInt(env[ENV.MAX_BODY_BYTES], DEFAULTS.maxBodyBytes, ENV.MAX_BODY_BYTES),
+    upstreamTimeoutMs: parsePositiveInt(env[ENV.UPSTREAM_TIMEOUT_MS], DEFAULTS.upstreamTimeoutMs, ENV.UPSTREAM_TIMEOUT_MS),
+  };
+}
+
+function parseEndpoint(raw: string, region: RegionCode, custom: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new RouterConfigError(`${ENV.ENDPOINT} is not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (!custom) {
+    // Without the explicit opt-in only the catalog's endpoint for the region is acceptable.
+    if (url.origin !== new URL(GATEWAY_ENDPOINTS[region]).origin) {
+      throw new RouterConfigError(
+        `${ENV.ENDPOINT}=${raw} is not the ${region} gateway endpoint ${GATEWAY_ENDPOINTS[region]}; set ${ENV.CUSTOM_ENDPOINT}=true to use a custom endpoint`,
+      );
+    }
+  } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new RouterConfigError(`${ENV.ENDPOINT} must be an http(s) URL, got ${raw}`);
+  }
+  if (region === 'eu' && !custom && !url.hostname.endsWith(EU_HOST_SUFFIX)) {
+    throw new RouterConfigError(`an EU router may only call *${EU_HOST_SUFFIX}, got ${url.hostname}`);
+  }
+  return url;
+}
+
+function parseBoolean(raw: string, name: string): boolean {
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new RouterConfigError(`${name} must be "true" or "false", got ${JSON.stringify(raw)}`);
+}
+
+function parsePositiveInt(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new RouterConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}

@@ -1,0 +1,152 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { CHAT_COMPLETIONS_PATH } from '../catalog/catalog';
+
+// One keep-alive agent per protocol for the life of the execution environment:
+// warm invocations reuse the TLS connection to the gateway.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+
+export interface UpstreamRequest {
+  readonly endpoint: URL;
+  readonly apiKey: string;
+  readonly body: string;
+  readonly stream: boolean;
+  /** Epoch ms by which response headers must have arrived. */
+  readonly deadline: number;
+  readonly signal: AbortSignal;
+}
+
+/** The upstream could not be reached, or closed before sending headers. */
+export class UpstreamUnreachableError extends Error {}
+/** The upstream did not answer within the deadline. */
+export class UpstreamTimeoutError extends Error {}
+
+/** Sends one request and resolves with the response once its headers are in. */
+export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(CHAT_COMPLETIONS_PATH, req.endpoint);
+    const mod = url.protocol === 'https:' ? https : http;
+    const payload = Buffer.from(req.body, 'utf8');
+    const remaining = req.deadline - Date.now();
+    if (remaining <= 0) {
+      reject(new UpstreamTimeoutError('no time left for the upstream request'));
+      return;
+    }
+    const clientRequest = mod.request(url, {
+      method: 'POST',
+      agent: agents[url.protocol as 'http:' | 'https:'],
+      // A fresh header set: the caller's credentials and cookies never travel upstream.
+      headers: {
+        'content-type': 'application/json',
+        'content-length': payload.length,
+        'accept': req.stream ? 'text/event-stream' : 'application/json',
+        'authorization': req.apiKey,
+        'user-agent': 'cdk-llm-gateway-router',
+      },
+      signal: req.signal,
+    });
+    const timer = setTimeout(() => {
+      clientRequest.destroy(new UpstreamTimeoutError(`the LLM Gateway did not answer within ${remaining} ms`));
+    }, remaining);
+    clientRequest.once('response', (res) => {
+      clearTimeout(timer);
+      resolve(res);
+    });
+    clientRequest.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message));
+    });
+    clientRequest.end(payload);
+  });
+}
+
+/** Reads a whole response body, failing with a timeout past the deadline. */
+export function readBody(res: http.IncomingMessage, deadline: number, limitBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      res.destroy(new UpstreamTimeoutError('the LLM Gateway did not finish its answer in time'));
+    }, Math.max(0, deadline - Date.now()));
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        res.destroy(new UpstreamUnreachableError(`the LLM Gateway answer exceeded ${limitBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    res.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message));
+    });
+    res.once('aborted', () => {
+      clearTimeout(timer);
+      reject(new UpstreamUnreachableError('the LLM Gateway closed the connection mid-answer'));
+    });
+  });
+}
+
+/** Statuses worth another attempt: nothing was processed, or the gateway asked us to wait. */
+const RETRYABLE_STATUS = new Set([429, 502, 503]);
+export const MAX_RETRIES = 2;
+const BASE_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+
+export interface AttemptResult {
+  readonly response: http.IncomingMessage;
+  readonly attempts: number;
+}
+
+/**
+ * Sends the request with at most two retries, for connection failures and
+ * 429/502/503 (honouring `Retry-After`), and only while the wait still fits
+ * before the deadline. Retries happen before any byte reaches the caller.
+ */
+export async function sendWithRetries(req: UpstreamRequest, sleep = delay): Promise<AttemptResult> {
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    let waitMs: number;
+    try {
+      const response = await sendOnce(req);
+      if (!RETRYABLE_STATUS.has(response.statusCode ?? 0) || attempts > MAX_RETRIES) {
+        return { response, attempts };
+      }
+      waitMs = retryAfterMs(response.headers['retry-after']) ?? backoff(attempts);
+      if (Date.now() + waitMs >= req.deadline) return { response, attempts };
+      response.resume(); // drain so the socket returns to the pool
+    } catch (err) {
+      if (!(err instanceof UpstreamUnreachableError) || attempts > MAX_RETRIES || req.signal.aborted) throw err;
+      waitMs = backoff(attempts);
+      if (Date.now() + waitMs >= req.deadline) throw err;
+    }
+    await sleep(waitMs);
+    if (req.signal.aborted) throw new UpstreamUnreachableError('the caller went away');
+  }
+}
+
+function backoff(attempt: number): number {
+  return Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1));
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
+export function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,3 @@
+export * from './construct/region';
+export * from './construct/authorization';
+export * from './construct/router';
