@@ -90,7 +90,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   tsconfigDev: {
-    include: ['examples/**/*.ts', 'bench/**/*.ts'],
+    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
     compilerOptions: {},
   },
 
@@ -108,7 +108,7 @@ project.addTask('synth', {
   description: 'Synthesize the example platform app (a US and an EU router in one stack) into cdk.out',
   steps: [
     { spawn: 'bundle' },
-    { exec: 'ts-node --project tsconfig.dev.json examples/platform-app.ts' },
+    { exec: 'ts-node --project test/tsconfig.json examples/platform-app.ts' },
   ],
 });
 
@@ -116,7 +116,25 @@ project.addTask('serve', {
   description: 'Run the router handler locally behind an API Gateway emulator (see README)',
   steps: [
     { spawn: 'bundle' },
-    { exec: 'ts-node --project tsconfig.dev.json src/emulator/cli.ts serve', receiveArgs: true },
+    { exec: 'ts-node --project test/tsconfig.json src/emulator/cli.ts serve', receiveArgs: true },
+  ],
+});
+
+// Benchmarks (see BENCHMARKS.md). Never timed assertions in the test suite:
+// `bench:smoke` runs every benchmark with tiny counts in CI so they cannot rot.
+project.addTask('bench', {
+  description: 'Run the benchmark suite (latency, streaming, throughput, cold start, synth, load) and print results',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project test/tsconfig.json bench/index.ts', receiveArgs: true },
+  ],
+});
+project.addTask('bench:smoke', {
+  description: 'Run every benchmark with tiny counts (CI keeps them working)',
+  env: { BENCH_SMOKE: '1' },
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project test/tsconfig.json bench/index.ts', receiveArgs: true },
   ],
 });
 
