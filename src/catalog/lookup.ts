@@ -43,12 +43,14 @@ export function caseVariantOf(modelId: string): string | undefined {
 
 /**
  * The known id closest to `modelId` when it is a likely typo (edit distance
- * of at most 2, or 1 for short ids), otherwise undefined.
+ * of at most 2, or 1 for short ids), otherwise undefined. Ids that differ
+ * only in digits are versions, not typos: a new model is not a misspelt old one.
  */
 export function closestKnownModel(modelId: string): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const known of allKnownModels()) {
+    if (differsOnlyInDigits(modelId, known)) continue;
     const d = editDistance(modelId, known);
     if (d < bestDistance) {
       best = known;
@@ -57,6 +59,14 @@ export function closestKnownModel(modelId: string): string | undefined {
   }
   const limit = modelId.length <= 6 ? 1 : 2;
   return bestDistance > 0 && bestDistance <= limit ? best : undefined;
+}
+
+function differsOnlyInDigits(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i] && !(/\d/.test(a[i]) && /\d/.test(b[i]))) return false;
+  }
+  return true;
 }
 
 function editDistance(a: string, b: string): number {

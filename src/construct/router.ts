@@ -10,9 +10,11 @@ import { Construct } from 'constructs';
 import { CHAT_COMPLETIONS_PATH, EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, MODELS_PATH, RegionCode } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
 import { providerOf } from '../catalog/lookup';
+import { DIMENSION, METRIC } from '../catalog/metrics-schema';
 import { RouterFunction } from '../handler/router-function';
 import { RouterAuthorization, RouterAuthorizationType } from './authorization';
 import { acknowledgeRules } from './nag';
+import { RouterAlarmOptions, RouterAlarms } from './observability';
 import { GatewayRegion, MetricRegion, regionCode } from './region';
 import { checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
 
@@ -300,7 +302,7 @@ export class LlmGatewayRouter extends Construct {
     });
     addOpenAiGatewayResponses(this.restApi);
 
-    const validator = this.restApi.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: false });
+    const validator = this.restApi.addRequestValidator('RequestValidator', { validateRequestBody: true, validateRequestParameters: true });
     const requestModel = this.restApi.addModel('ChatCompletionRequest', {
       contentType: 'application/json',
       schema: {
@@ -387,18 +389,28 @@ export class LlmGatewayRouter extends Construct {
    */
   public metric(metricName: string, props: RouterMetricOptions = {}): cloudwatch.Metric {
     const { metricRegion, model, ...options } = props;
-    const dimensionsMap: Record<string, string> = {
-      service: this.routerName,
-      Region: metricRegion ?? regionCode(this.region),
-    };
+    const extra: Record<string, string> = {};
     if (model !== undefined) {
       const provider = providerOf(model);
       if (!provider) {
         throw propError(this, 'model', JSON.stringify(model), 'matches no known provider, so no metric has it as a dimension', 'use one of the router\'s allowedModels');
       }
-      dimensionsMap.Provider = provider.id;
-      dimensionsMap.Model = model;
+      extra[DIMENSION.PROVIDER] = provider.id;
+      extra[DIMENSION.MODEL] = model;
     }
+    return this._metricWithDimensions(metricName, metricRegion, extra, options);
+  }
+
+  /**
+   * A metric of one of the handler's dimension sets: (service, Region) plus `extra`.
+   * @internal
+   */
+  public _metricWithDimensions(metricName: string, metricRegion: MetricRegion | undefined, extra: Record<string, string>, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    const dimensionsMap: Record<string, string> = {
+      [DIMENSION.SERVICE]: this.routerName,
+      [DIMENSION.REGION]: metricRegion ?? regionCode(this.region),
+      ...extra,
+    };
     return new cloudwatch.Metric({
       namespace: this.metricsNamespace,
       metricName,
@@ -411,37 +423,45 @@ export class LlmGatewayRouter extends Construct {
 
   /** Requests received (every outcome). @default sum over 5 minutes */
   public metricRequests(props?: RouterMetricOptions): cloudwatch.Metric {
-    return this.metric('Requests', props);
+    return this.metric(METRIC.REQUESTS, props);
   }
 
   /** Requests refused before anything went upstream. @default sum over 5 minutes */
   public metricRejected(props?: RouterMetricOptions): cloudwatch.Metric {
-    return this.metric('Rejected', props);
+    return this.metric(METRIC.REJECTED, props);
   }
 
   /** Upstream failures (4xx/5xx answers, timeouts, unreachable). @default sum over 5 minutes */
   public metricUpstreamErrors(props?: RouterMetricOptions): cloudwatch.Metric {
-    return this.metric('UpstreamErrors', props);
+    return this.metric(METRIC.UPSTREAM_ERRORS, props);
   }
 
   /** End-to-end latency in the handler, ms. @default p99 over 5 minutes */
   public metricLatency(props?: RouterMetricOptions): cloudwatch.Metric {
-    return this.metric('Latency', { statistic: cloudwatch.Stats.p(99), ...props });
+    return this.metric(METRIC.LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
   }
 
   /** Time to the first streamed byte, ms. @default p99 over 5 minutes */
   public metricTimeToFirstToken(props?: RouterMetricOptions): cloudwatch.Metric {
-    return this.metric('TimeToFirstToken', { statistic: cloudwatch.Stats.p(99), ...props });
+    return this.metric(METRIC.TIME_TO_FIRST_TOKEN, { statistic: cloudwatch.Stats.p(99), ...props });
   }
 
   /** Prompt tokens reported by the gateway. @default sum over 5 minutes */
   public metricInputTokens(props?: RouterMetricOptions): cloudwatch.Metric {
-    return this.metric('InputTokens', props);
+    return this.metric(METRIC.INPUT_TOKENS, props);
   }
 
   /** Completion tokens reported by the gateway. @default sum over 5 minutes */
   public metricOutputTokens(props?: RouterMetricOptions): cloudwatch.Metric {
-    return this.metric('OutputTokens', props);
+    return this.metric(METRIC.OUTPUT_TOKENS, props);
+  }
+
+  /**
+   * Opt-in alarms: upstream error rate, p99 latency and a spike of
+   * rejections, optionally notifying an SNS topic.
+   */
+  public addAlarms(options: RouterAlarmOptions = {}): RouterAlarms {
+    return new RouterAlarms(this, 'Alarms', { ...options, router: this });
   }
 
   /** The `Region` dimension values this router can emit. */

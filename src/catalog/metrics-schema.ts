@@ -1,0 +1,42 @@
+/**
+ * The shape of the router's CloudWatch metrics: written by the handler,
+ * read by the construct's metric helpers, dashboard and alarms.
+ */
+export const METRIC = Object.freeze({
+  REQUESTS: 'Requests',
+  REJECTED: 'Rejected',
+  UPSTREAM_ERRORS: 'UpstreamErrors',
+  LATENCY: 'Latency',
+  UPSTREAM_LATENCY: 'UpstreamLatency',
+  TIME_TO_FIRST_TOKEN: 'TimeToFirstToken',
+  INPUT_TOKENS: 'InputTokens',
+  OUTPUT_TOKENS: 'OutputTokens',
+  COLD_START: 'ColdStart',
+  CLIENT_ABORTED: 'ClientAborted',
+});
+
+export const DIMENSION = Object.freeze({
+  /** Powertools' own dimension, set to the router's name. */
+  SERVICE: 'service',
+  REGION: 'Region',
+  PROVIDER: 'Provider',
+  MODEL: 'Model',
+  REASON: 'Reason',
+  ERROR_CLASS: 'ErrorClass',
+});
+
+/** Why a request was refused before anything went upstream (the `Reason` dimension). */
+export const REJECT_REASONS = Object.freeze([
+  'too_large',
+  'bad_request',
+  'model_not_allowed',
+  'residency',
+  'global_routing',
+  'not_found',
+  'method_not_allowed',
+] as const);
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Where an upstream failure came from (the `ErrorClass` dimension). */
+export const UPSTREAM_ERROR_CLASSES = Object.freeze(['4xx', '5xx', 'timeout', 'unreachable'] as const);
+export type UpstreamErrorClass = (typeof UPSTREAM_ERROR_CLASSES)[number];

@@ -1,0 +1,70 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { GatewayRegion, RouterAuthorization } from '../../src';
+import { ACKNOWLEDGED_RULES_METADATA_KEY } from '../../src/construct/nag';
+import { EU_ENV, newStack, routerIn } from './helpers';
+
+function findings(scope: import('constructs').IConstruct) {
+  const report = new AwsSolutionsChecks().validateScope(scope);
+  return report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  test('the metadata key the construct writes is the one aws-cdk-lib and cdk-nag use', () => {
+    expect(ACKNOWLEDGED_RULES_METADATA_KEY).toBe(Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+  });
+
+  test('a default router has no unacknowledged findings', () => {
+    const { app, stack, secret } = newStack();
+    // The example secret is the caller's; rotation is their concern.
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret: the gateway key is rotated by the platform team, outside this stack.' });
+    routerIn(stack, secret, 'Router');
+    expect(findings(app)).toEqual([]);
+  });
+
+  test('an EU router with API-key authorization has no unacknowledged findings', () => {
+    const { app, stack, secret } = newStack({ env: EU_ENV });
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret.' });
+    const router = routerIn(stack, secret, 'Eu', { region: GatewayRegion.EU, authorization: RouterAuthorization.apiKey() });
+    router.addApiKey('TeamA');
+    expect(findings(app)).toEqual([]);
+  });
+
+  test('a router with Cognito authorization has no unacknowledged findings', () => {
+    const { app, stack, secret } = newStack();
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret.' });
+    const pool = new cognito.UserPool(stack, 'Pool', {
+      passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { sms: false, otp: true },
+    });
+    Validations.of(pool).acknowledge({ id: 'AwsSolutions-COG3', reason: 'Test fixture pool.' });
+    routerIn(stack, secret, 'Cognito', { authorization: RouterAuthorization.cognito([pool]) });
+    const remaining = findings(app).filter((f) => !f.includes('/Pool/'));
+    expect(remaining).toEqual([]);
+  });
+
+  test('the acknowledgements are scoped: a router with none() still reports missing authorization', () => {
+    const { app, stack, secret } = newStack();
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret.' });
+    routerIn(stack, secret, 'Open', { authorization: RouterAuthorization.none() });
+    const result = findings(app);
+    expect(result.some((f) => f.startsWith('AwsSolutions-APIG4'))).toBe(true);
+  });
+
+  test('the gateway key is in no template, and only the secret ARN reaches the function', () => {
+    const stack = new Stack(new App(), 'NoSecretResource', { env: EU_ENV });
+    const imported = secretsmanager.Secret.fromSecretNameV2(stack, 'Imported', 'platform/llm-gateway-key');
+    routerIn(stack, imported, 'Router');
+    const template = Template.fromStack(stack);
+    const json = JSON.stringify(template.toJSON());
+    expect(json).not.toMatch(/SecretString|resolve:secretsmanager|secretsmanager:ResolveSecret/);
+    const env = Object.values(template.findResources('AWS::Lambda::Function'))[0] as any;
+    const values = Object.entries(env.Properties.Environment.Variables);
+    expect(values.filter(([name]) => /KEY|SECRET/.test(name)).map(([name]) => name)).toEqual(['LLM_GATEWAY_API_KEY_SECRET_ARN']);
+    expect(JSON.stringify(env.Properties.Environment.Variables.LLM_GATEWAY_API_KEY_SECRET_ARN)).toContain(':secret:platform/llm-gateway-key');
+  });
+});
