@@ -9,15 +9,9 @@ export interface OpenAiErrorBody {
   };
 }
 
-/** Why a request was refused before anything went upstream (a metric dimension). */
-export type RejectReason =
-  | 'too_large'
-  | 'bad_request'
-  | 'model_not_allowed'
-  | 'residency'
-  | 'global_routing'
-  | 'not_found'
-  | 'method_not_allowed';
+import type { RejectReason } from '../catalog/metrics-schema';
+
+export type { RejectReason };
 
 export interface Rejection {
   readonly status: number;

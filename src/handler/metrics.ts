@@ -1,11 +1,10 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { RejectReason } from './errors';
+import { DIMENSION, METRIC, RejectReason, UpstreamErrorClass } from '../catalog/metrics-schema';
 
 /** The `Region` dimension: `global` exactly when the request went upstream with `model_region: "global"`. */
 export type RegionTag = 'us' | 'eu' | 'global';
 
-/** Where an upstream failure came from (the `ErrorClass` dimension of `UpstreamErrors`). */
-export type UpstreamErrorClass = '4xx' | '5xx' | 'timeout' | 'unreachable';
+export type { UpstreamErrorClass };
 
 /** What one request did, as recorded once at its end. */
 export interface RequestOutcome {
@@ -46,22 +45,22 @@ export class RouterMetrics {
     // (service, Region) is the base of every dimension set. Set as default
     // dimensions, freshly per request, so that no key is repeated across sets.
     m.clearDefaultDimensions();
-    m.setDefaultDimensions({ service: this.serviceName, Region: o.region });
+    m.setDefaultDimensions({ [DIMENSION.SERVICE]: this.serviceName, [DIMENSION.REGION]: o.region });
     m.addDimensions({});
-    if (o.model && o.provider) m.addDimensions({ Provider: o.provider, Model: o.model });
-    if (o.rejectReason) m.addDimensions({ Reason: o.rejectReason });
-    if (o.upstreamError) m.addDimensions({ ErrorClass: o.upstreamError });
+    if (o.model && o.provider) m.addDimensions({ [DIMENSION.PROVIDER]: o.provider, [DIMENSION.MODEL]: o.model });
+    if (o.rejectReason) m.addDimensions({ [DIMENSION.REASON]: o.rejectReason });
+    if (o.upstreamError) m.addDimensions({ [DIMENSION.ERROR_CLASS]: o.upstreamError });
 
-    m.addMetric('Requests', MetricUnit.Count, 1);
-    if (o.coldStart) m.addMetric('ColdStart', MetricUnit.Count, 1);
-    if (o.rejectReason) m.addMetric('Rejected', MetricUnit.Count, 1);
-    if (o.upstreamError) m.addMetric('UpstreamErrors', MetricUnit.Count, 1);
-    if (o.clientAborted) m.addMetric('ClientAborted', MetricUnit.Count, 1);
-    m.addMetric('Latency', MetricUnit.Milliseconds, o.latencyMs);
-    if (o.upstreamLatencyMs !== undefined) m.addMetric('UpstreamLatency', MetricUnit.Milliseconds, o.upstreamLatencyMs);
-    if (o.timeToFirstTokenMs !== undefined) m.addMetric('TimeToFirstToken', MetricUnit.Milliseconds, o.timeToFirstTokenMs);
-    if (o.inputTokens !== undefined) m.addMetric('InputTokens', MetricUnit.Count, o.inputTokens);
-    if (o.outputTokens !== undefined) m.addMetric('OutputTokens', MetricUnit.Count, o.outputTokens);
+    m.addMetric(METRIC.REQUESTS, MetricUnit.Count, 1);
+    if (o.coldStart) m.addMetric(METRIC.COLD_START, MetricUnit.Count, 1);
+    if (o.rejectReason) m.addMetric(METRIC.REJECTED, MetricUnit.Count, 1);
+    if (o.upstreamError) m.addMetric(METRIC.UPSTREAM_ERRORS, MetricUnit.Count, 1);
+    if (o.clientAborted) m.addMetric(METRIC.CLIENT_ABORTED, MetricUnit.Count, 1);
+    m.addMetric(METRIC.LATENCY, MetricUnit.Milliseconds, o.latencyMs);
+    if (o.upstreamLatencyMs !== undefined) m.addMetric(METRIC.UPSTREAM_LATENCY, MetricUnit.Milliseconds, o.upstreamLatencyMs);
+    if (o.timeToFirstTokenMs !== undefined) m.addMetric(METRIC.TIME_TO_FIRST_TOKEN, MetricUnit.Milliseconds, o.timeToFirstTokenMs);
+    if (o.inputTokens !== undefined) m.addMetric(METRIC.INPUT_TOKENS, MetricUnit.Count, o.inputTokens);
+    if (o.outputTokens !== undefined) m.addMetric(METRIC.OUTPUT_TOKENS, MetricUnit.Count, o.outputTokens);
     m.publishStoredMetrics();
   }
 }
