@@ -119,7 +119,12 @@ export const PROVIDERS: readonly ProviderEntry[] = Object.freeze([
     // ids are still recognised (and refused in the EU).
     models: [],
   },
-].map((p) => Object.freeze(p)) as ProviderEntry[]);
+].map((p) => Object.freeze({
+  ...p,
+  prefixes: Object.freeze(p.prefixes),
+  regions: Object.freeze(p.regions as RegionCode[]),
+  models: Object.freeze(p.models),
+})));
 
 /**
  * AWS regions inside EU member states, where an EU router may be deployed.

@@ -1,0 +1,86 @@
+import * as fs from 'node:fs';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as catalog from '../../src/catalog/catalog';
+import { DIMENSION, METRIC } from '../../src/catalog/metrics-schema';
+import { GatewayRegion, LlmGatewayRouter } from '../../src';
+import { loadConfig } from '../../src/handler/config';
+import { decide } from '../../src/handler/policy';
+import { BUNDLE_PATH } from '../support/router-harness';
+
+/**
+ * The construct validates with the catalog at synth time and the handler
+ * enforces it at request time. These tests prove both read the same data:
+ * changing an entry changes both sides, and the deployed bundle carries it.
+ */
+describe('one catalog for synth time and request time', () => {
+  function synthEnv(region: GatewayRegion, allowedModels?: string[]) {
+    const stack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new LlmGatewayRouter(stack, 'R', { apiKeySecret: new secretsmanager.Secret(stack, 'K'), region, allowedModels });
+    const fn = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0] as any;
+    return fn.Properties.Environment.Variables as Record<string, string>;
+  }
+
+  test('the environment the construct synthesizes is accepted by the handler, and the handler allows exactly that list', () => {
+    for (const region of [GatewayRegion.US, GatewayRegion.EU]) {
+      const env = synthEnv(region);
+      const config = loadConfig({ ...env, LLM_GATEWAY_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:k' });
+      const served = catalog.PROVIDERS.filter((p) => p.regions.includes(region)).flatMap((p) => p.models);
+      expect(config.allowedModels).toEqual(served);
+      for (const id of served) expect(decide(JSON.stringify({ model: id }), config).kind).toBe('forward');
+    }
+  });
+
+  test('a provider the catalog says EU does not serve is refused at synth time and at request time', () => {
+    const euProvidersMissing = catalog.PROVIDERS.filter((p) => !p.regions.includes('eu') && p.models.length > 0);
+    expect(euProvidersMissing.length).toBeGreaterThan(0);
+    for (const provider of euProvidersMissing) {
+      const id = provider.models[0];
+      expect(() => synthEnv(GatewayRegion.EU, [id])).toThrow(/does not serve/);
+      // Even if an operator hand-edited the allow-list, the handler refuses it in the EU.
+      const config = loadConfig({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ALLOWED_MODELS: id });
+      expect(decide(JSON.stringify({ model: id }), config)).toMatchObject({ kind: 'reject', status: 403, reason: 'residency' });
+    }
+  });
+
+  test('changing the catalog changes both sides: neither keeps a copy of its own', () => {
+    // Load the construct and the handler against a catalog in which the EU
+    // endpoint no longer serves Gemini: both must follow it.
+    jest.isolateModules(() => {
+      jest.doMock('../../src/catalog/catalog', () => {
+        const real = jest.requireActual('../../src/catalog/catalog');
+        return {
+          ...real,
+          PROVIDERS: real.PROVIDERS.map((p: catalog.ProviderEntry) => (p.id === 'google' ? { ...p, regions: ['us'] } : p)),
+        };
+      });
+      const { LlmGatewayRouter: MockedRouter, GatewayRegion: MockedRegion } = require('../../src');
+      const { loadConfig: mockedLoad } = require('../../src/handler/config');
+      const { decide: mockedDecide } = require('../../src/handler/policy');
+      const stack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
+      expect(() => new MockedRouter(stack, 'R', { apiKeySecret: new secretsmanager.Secret(stack, 'K'), region: MockedRegion.EU, allowedModels: ['gemini-2.5-flash'] }))
+        .toThrow(/is a Google Gemini model, and the EU endpoint does not serve Google Gemini/);
+      const config = mockedLoad({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ALLOWED_MODELS: 'gemini-2.5-flash' });
+      expect(mockedDecide(JSON.stringify({ model: 'gemini-2.5-flash' }), config)).toMatchObject({ kind: 'reject', reason: 'residency' });
+    });
+    jest.dontMock('../../src/catalog/catalog');
+  });
+
+  test('the catalog is frozen, so it cannot drift at run time', () => {
+    for (const provider of catalog.PROVIDERS) {
+      expect(Object.isFrozen(provider)).toBe(true);
+      expect(Object.isFrozen(provider.regions)).toBe(true);
+      expect(Object.isFrozen(provider.models)).toBe(true);
+      expect(Object.isFrozen(provider.prefixes)).toBe(true);
+    }
+    expect(Object.isFrozen(catalog.PROVIDERS)).toBe(true);
+  });
+
+  test('the deployed bundle inlines the same catalog (every model id, endpoint and metric name)', () => {
+    const bundle = fs.readFileSync(BUNDLE_PATH, 'utf8');
+    for (const id of catalog.PROVIDERS.flatMap((p) => p.models)) expect(bundle).toContain(`"${id}"`);
+    for (const url of Object.values(catalog.GATEWAY_ENDPOINTS)) expect(bundle).toContain(url);
+    for (const name of [...Object.values(METRIC), ...Object.values(DIMENSION)]) expect(bundle).toContain(`"${name}"`);
+  });
+});
