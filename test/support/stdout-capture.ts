@@ -1,7 +1,7 @@
 /**
- * Captures the JSON lines the handler writes to stdout (Powertools EMF
- * documents and log lines) so tests can assert on them, and keeps them out
- * of the test output.
+ * Captures the JSON lines the handler writes to stdout and stderr (Powertools
+ * EMF documents and log lines: warnings and errors go to stderr) so tests can
+ * assert on them, and keeps them out of the test output.
  */
 export class StdoutCapture {
   static install(): StdoutCapture {
@@ -9,21 +9,24 @@ export class StdoutCapture {
   }
 
   readonly lines: string[] = [];
-  private readonly original = process.stdout.write;
+  private readonly originals = { stdout: process.stdout.write, stderr: process.stderr.write };
 
   private constructor() {
-    const lines = this.lines;
-    const original = this.original;
-    process.stdout.write = function (this: NodeJS.WriteStream, chunk: any, ...rest: any[]): boolean {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-      if (text.startsWith('{')) {
-        lines.push(...text.split('\n').filter((l) => l.trim().length > 0));
-        const cb = rest.find((r) => typeof r === 'function');
-        if (cb) cb();
-        return true;
-      }
-      return original.call(this, chunk, ...rest);
-    } as typeof process.stdout.write;
+    for (const name of ['stdout', 'stderr'] as const) {
+      const stream = process[name];
+      const original = this.originals[name];
+      const lines = this.lines;
+      stream.write = function (this: NodeJS.WriteStream, chunk: any, ...rest: any[]): boolean {
+        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+        if (text.startsWith('{')) {
+          lines.push(...text.split('\n').filter((l) => l.trim().length > 0));
+          const cb = rest.find((r) => typeof r === 'function');
+          if (cb) cb();
+          return true;
+        }
+        return original.call(this, chunk, ...rest);
+      } as typeof stream.write;
+    }
   }
 
   /** Parsed JSON lines. */
@@ -52,6 +55,7 @@ export class StdoutCapture {
   }
 
   restore(): void {
-    process.stdout.write = this.original;
+    process.stdout.write = this.originals.stdout;
+    process.stderr.write = this.originals.stderr;
   }
 }
