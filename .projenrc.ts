@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, JsonFile } from 'projen';
 
 // The construct needs REST API response streaming (LambdaIntegration
 // responseTransferMode), which arrived in aws-cdk-lib 2.230: that is the
@@ -100,6 +100,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/bench/');
 project.addPackageIgnore('/.ci/');
+// examples/ and bench/ are type-checked and linted with the test settings.
+for (const dir of ['examples', 'bench']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: { extends: '../test/tsconfig.json', include: ['**/*.ts'] },
+  });
+}
 project.eslint?.addLintPattern('examples');
 project.eslint?.addLintPattern('bench');
 

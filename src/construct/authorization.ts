@@ -69,7 +69,10 @@ export abstract class RouterAuthorization {
 
   /** Your own authorizer (token or request Lambda authorizer). */
   public static custom(authorizer: apigw.IAuthorizer): RouterAuthorization {
-    return new Simple(RouterAuthorizationType.CUSTOM, { authorizer, authorizationType: authorizer.authorizationType ?? apigw.AuthorizationType.CUSTOM });
+    return new Simple(RouterAuthorizationType.CUSTOM, {
+      authorizer,
+      authorizationType: authorizer.authorizationType ?? apigw.AuthorizationType.CUSTOM,
+    });
   }
 
   /** No authorization. Allowed, with a synth warning. */

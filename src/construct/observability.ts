@@ -3,9 +3,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DIMENSION, METRIC, REJECT_REASONS, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
 import { MetricRegion } from './region';
 import type { LlmGatewayRouter } from './router';
+import { DIMENSION, METRIC, REJECT_REASONS, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
 
 /**
  * Options for a router's alarms.

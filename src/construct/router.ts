@@ -7,16 +7,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { CHAT_COMPLETIONS_PATH, EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, MODELS_PATH, RegionCode } from '../catalog/catalog';
-import { DEFAULTS, ENV } from '../catalog/env';
-import { providerOf } from '../catalog/lookup';
-import { DIMENSION, METRIC } from '../catalog/metrics-schema';
-import { RouterFunction } from '../handler/router-function';
 import { RouterAuthorization, RouterAuthorizationType } from './authorization';
 import { acknowledgeRules } from './nag';
 import { RouterAlarmOptions, RouterAlarms } from './observability';
 import { GatewayRegion, MetricRegion, regionCode } from './region';
 import { checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
+import { CHAT_COMPLETIONS_PATH, EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, MODELS_PATH, RegionCode } from '../catalog/catalog';
+import { DEFAULTS, ENV } from '../catalog/env';
+import { providerOf } from '../catalog/lookup';
+import { DIMENSION, METRIC } from '../catalog/metrics-schema';
+import { RouterFunction } from '../handler/router-function';
 
 /**
  * Properties of an `LlmGatewayRouter`.
@@ -405,7 +405,12 @@ export class LlmGatewayRouter extends Construct {
    * A metric of one of the handler's dimension sets: (service, Region) plus `extra`.
    * @internal
    */
-  public _metricWithDimensions(metricName: string, metricRegion: MetricRegion | undefined, extra: Record<string, string>, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  public _metricWithDimensions(
+    metricName: string,
+    metricRegion: MetricRegion | undefined,
+    extra: Record<string, string>,
+    options: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
     const dimensionsMap: Record<string, string> = {
       [DIMENSION.SERVICE]: this.routerName,
       [DIMENSION.REGION]: metricRegion ?? regionCode(this.region),

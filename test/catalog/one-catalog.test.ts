@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { GatewayRegion, LlmGatewayRouter } from '../../src';
 import * as catalog from '../../src/catalog/catalog';
 import { DIMENSION, METRIC } from '../../src/catalog/metrics-schema';
-import { GatewayRegion, LlmGatewayRouter } from '../../src';
 import { loadConfig } from '../../src/handler/config';
 import { decide } from '../../src/handler/policy';
 import { BUNDLE_PATH } from '../support/router-harness';
@@ -55,9 +55,11 @@ describe('one catalog for synth time and request time', () => {
           PROVIDERS: real.PROVIDERS.map((p: catalog.ProviderEntry) => (p.id === 'google' ? { ...p, regions: ['us'] } : p)),
         };
       });
+      /* eslint-disable @typescript-eslint/no-require-imports */
       const { LlmGatewayRouter: MockedRouter, GatewayRegion: MockedRegion } = require('../../src');
       const { loadConfig: mockedLoad } = require('../../src/handler/config');
       const { decide: mockedDecide } = require('../../src/handler/policy');
+      /* eslint-enable @typescript-eslint/no-require-imports */
       const stack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
       expect(() => new MockedRouter(stack, 'R', { apiKeySecret: new secretsmanager.Secret(stack, 'K'), region: MockedRegion.EU, allowedModels: ['gemini-2.5-flash'] }))
         .toThrow(/is a Google Gemini model, and the EU endpoint does not serve Google Gemini/);

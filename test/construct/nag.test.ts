@@ -3,9 +3,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { EU_ENV, newStack, routerIn } from './helpers';
 import { GatewayRegion, RouterAuthorization } from '../../src';
 import { ACKNOWLEDGED_RULES_METADATA_KEY } from '../../src/construct/nag';
-import { EU_ENV, newStack, routerIn } from './helpers';
 
 function findings(scope: import('constructs').IConstruct) {
   const report = new AwsSolutionsChecks().validateScope(scope);

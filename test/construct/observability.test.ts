@@ -2,8 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { GatewayRegion, MetricRegion, RouterDashboard } from '../../src';
 import { EU_ENV, newStack, routerIn } from './helpers';
+import { GatewayRegion, MetricRegion, RouterDashboard } from '../../src';
 
 describe('metric helpers', () => {
   const { stack, secret } = newStack({ env: EU_ENV });

@@ -7,9 +7,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
 import { GatewayRegion, RouterAuthorization } from '../../src';
 import { modelsServedIn } from '../../src/catalog/lookup';
-import { EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
 
 describe('LlmGatewayRouter defaults', () => {
   const { stack, secret } = newStack();

@@ -1,8 +1,8 @@
 import { App, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { GatewayRegion } from '../../src';
 import { EU_ENV, newStack, routerIn, warnings } from './helpers';
+import { GatewayRegion } from '../../src';
 
 /** Every synth-time error names the prop, the bad value and the fix. */
 function expectPropError(fn: () => unknown, prop: string, value: string, ...more: RegExp[]) {
