@@ -62,8 +62,7 @@ export function pipeSse(upstream: IncomingMessage, out: Writable, idleTimeoutMs:
       clearTimeout(idle);
       out.off('close', onClientGone);
       out.off('error', onClientGone);
-      if (err) reject(err);
-      else {
+      if (err) {reject(err);} else {
         result.usage = usageFromSseTail(tail);
         resolve(result);
       }
