@@ -76,6 +76,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-secrets-manager@^3.900.0',
     '@types/aws-lambda@^8.10.150',
     'autocannon@^8.0.0',
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    '@aws-cdk/integ-runner@^2.197.10',
   ],
 
   jestOptions: {
@@ -94,7 +96,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     compilerOptions: {},
   },
 
-  gitignore: ['cdk.out/', '/bench/results/', '.jsii-bindings/'],
+  gitignore: ['cdk.out/', '/bench/results/', '/.jsii-bindings/', '.jsii.tabl.json', 'test/cdk-integ.out.*', '*.tabl.json'],
 });
 
 project.addPackageIgnore('/examples/');
@@ -124,6 +126,32 @@ project.addTask('serve', {
     { spawn: 'bundle' },
     { exec: 'ts-node --project test/tsconfig.json src/emulator/cli.ts serve', receiveArgs: true },
   ],
+});
+
+// Docs in other languages: README and docstring examples must compile
+// (jsii-rosetta --strict), and the Python API docs, README included, are
+// translated from them rather than written by hand.
+project.tasks.tryFind('docgen')?.exec('jsii-rosetta extract --strict');
+project.tasks.tryFind('docgen')?.exec('jsii-docgen --language python --readme --output docs/API.python.md');
+
+// The jsii bindings generate for every target and the Python compiles.
+// (Building wheels, jars and nupkgs needs registries CI does not reach.)
+project.addTask('bindings', {
+  description: 'Generate Python, Java, .NET and Go bindings (code only) and byte-compile the Python',
+  steps: [
+    { exec: 'rm -rf .jsii-bindings' },
+    { exec: 'jsii-pacmak --code-only --targets python java dotnet go --outdir .jsii-bindings' },
+    { exec: 'python3 -m compileall -q .jsii-bindings/python' },
+    { exec: 'test -n "$(find .jsii-bindings/java -name LlmGatewayRouter.java)" && test -n "$(find .jsii-bindings/dotnet -name LlmGatewayRouter.cs)" && test -n "$(find .jsii-bindings/go -name LlmGatewayRouter.go)"' },
+  ],
+});
+
+// Integration tests: test/integ.router.ts is an @aws-cdk/integ-tests-alpha app
+// with deploy-time HTTP assertions, runnable with integ-runner. Its templates
+// are verified offline against committed jest snapshots (test/integ/).
+project.addTask('integ:deploy', {
+  description: 'Deploy the integration test and run its assertions (needs AWS credentials)',
+  steps: [{ exec: 'integ-runner --directory test --language typescript --app "ts-node --project test/tsconfig.json {filePath}" --parallel-regions eu-central-1 --update-on-failed' }],
 });
 
 // Benchmarks (see BENCHMARKS.md). Never timed assertions in the test suite:
