@@ -12,7 +12,6 @@ export function secretsManagerKeyProvider(secretArn: string): ApiKeyProvider {
   return async () => {
     if (!client) {
       // Provided by the Lambda runtime (kept out of the bundle); a devDependency here for types and tests.
-      // eslint-disable-next-line import/no-extraneous-dependencies
       const sdk = await import('@aws-sdk/client-secrets-manager');
       client = new sdk.SecretsManagerClient({}) as unknown as typeof client;
       command = new sdk.GetSecretValueCommand({ SecretId: secretArn });

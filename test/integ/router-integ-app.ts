@@ -1,6 +1,6 @@
+import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { GatewayRegion, LlmGatewayRouter, RouterAuthorization } from '../../src';
 
 /**
