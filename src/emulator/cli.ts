@@ -64,9 +64,11 @@ function main(argv: string[]): void {
   const bundle = require(path.join(__dirname, '..', '..', 'assets', 'handler', 'router.lambda', 'index.js'));
   const handler = bundle.createRouterHandler(env, { apiKeyProvider: async () => apiKey });
   const server = createEmulatorServer({ handler, timeoutMs: optionalInt(values['timeout-ms'], '--timeout-ms') });
-  const port = optionalInt(values.port, '--port') ?? 8787;
+  const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
   server.listen(port, values.host, () => {
-    console.log(`llm-gateway-router (${region}${env.LLM_GATEWAY_GLOBAL_ROUTING === 'true' ? ', global routing' : ''}) on http://${values.host}:${port}/v1 -> ${env.LLM_GATEWAY_ENDPOINT}`);
+    // The bound port (which differs from --port 0).
+    const bound = (server.address() as { port: number }).port;
+    console.log(`llm-gateway-router (${region}${env.LLM_GATEWAY_GLOBAL_ROUTING === 'true' ? ', global routing' : ''}) on http://${values.host}:${bound}/v1 -> ${env.LLM_GATEWAY_ENDPOINT}`);
     console.log(`allowed models: ${env.LLM_GATEWAY_ALLOWED_MODELS}`);
   });
   const stop = () => server.close(() => process.exit(0));
