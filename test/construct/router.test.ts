@@ -4,6 +4,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -188,6 +189,24 @@ describe('LlmGatewayRouter props', () => {
     const certificate = acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:us-east-1:111111111111:certificate/abc');
     routerIn(stack, secret, 'Domain', { domainName: { domainName: 'llm.example.com', certificate } });
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::DomainName', { DomainName: 'llm.example.com' });
+  });
+});
+
+describe('a secret encrypted with a customer-managed key', () => {
+  test('the function may decrypt with that key, through Secrets Manager only', () => {
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'SecretKey', { enableKeyRotation: true });
+    const secret = new secretsmanager.Secret(stack, 'Encrypted', { encryptionKey: key });
+    routerIn(stack, secret, 'Router');
+    const template = Template.fromStack(stack);
+    const policy = Object.values(template.findResources('AWS::IAM::Policy'))[0] as any;
+    const actions = policy.Properties.PolicyDocument.Statement.flatMap((s: any) => [].concat(s.Action));
+    expect(actions.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'].sort());
+    // The decrypt grant lives on the key policy, conditioned on the Secrets Manager service.
+    const keyPolicy = (Object.values(template.findResources('AWS::KMS::Key'))[0] as any).Properties.KeyPolicy.Statement;
+    const decrypt = keyPolicy.find((st: any) => [].concat(st.Action).includes('kms:Decrypt') && JSON.stringify(st.Principal).includes('HandlerRole'));
+    expect(decrypt).toBeDefined();
+    expect(JSON.stringify(decrypt.Condition)).toContain('secretsmanager');
   });
 });
 
