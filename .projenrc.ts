@@ -102,6 +102,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/bench/');
 project.addPackageIgnore('/.ci/');
+project.addPackageIgnore('/scripts/');
+project.addPackageIgnore('/rosetta/');
 // The handler's libraries are bundled into its asset at build time (or, like
 // the AWS SDK, provided by the Lambda runtime): build-time dependencies only.
 project.eslint?.allowDevDeps('src/handler/**');
@@ -148,6 +150,12 @@ project.addTask('bindings', {
     { exec: 'python3 -m compileall -q .jsii-bindings/python' },
     { exec: 'test -n "$(find .jsii-bindings/java -name LlmGatewayRouter.java)" && test -n "$(find .jsii-bindings/dotnet -name LlmGatewayRouter.cs)" && test -n "$(find .jsii-bindings/go -name LlmGatewayRouter.go)"' },
   ],
+});
+
+// The peerDependency floor is a promise: synthesize on that exact version too.
+project.addTask('compat:min-cdk', {
+  description: `Synthesize routers with aws-cdk-lib ${MIN_CDK_VERSION} (the peer floor), from the compiled library`,
+  steps: [{ exec: 'bash scripts/min-cdk-compat.sh' }],
 });
 
 // Integration tests: test/integ.router.ts is an @aws-cdk/integ-tests-alpha app

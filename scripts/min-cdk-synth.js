@@ -1,0 +1,28 @@
+// Synthesizes routers of every kind against the oldest aws-cdk-lib the
+// package promises (its peerDependency floor). Run by min-cdk-compat.sh.
+const { App, Stack } = require('aws-cdk-lib');
+const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
+const cognito = require('aws-cdk-lib/aws-cognito');
+const sns = require('aws-cdk-lib/aws-sns');
+const r = require('./lib');
+console.log('aws-cdk-lib', require('aws-cdk-lib/package.json').version);
+const app = new App();
+const stack = new Stack(app, 'S', { env: { region: 'eu-west-1', account: '111111111111' } });
+const key = new secretsmanager.Secret(stack, 'K');
+const us = new r.LlmGatewayRouter(stack, 'Us', { apiKeySecret: key, globalRouting: true, authorization: r.RouterAuthorization.apiKey() });
+us.addApiKey('A');
+const eu = new r.LlmGatewayRouter(stack, 'Eu', { apiKeySecret: key, region: r.GatewayRegion.EU, authorization: r.RouterAuthorization.cognito([new cognito.UserPool(stack, 'P')]) });
+eu.addAlarms({ topic: new sns.Topic(stack, 'T') });
+new r.RouterDashboard(stack, 'D', { routers: [us, eu] });
+const agn = new Stack(app, 'Agnostic');
+new r.LlmGatewayRouter(agn, 'Eu', { apiKeySecret: new secretsmanager.Secret(agn, 'K'), region: r.GatewayRegion.EU });
+const asm = app.synth();
+const t = asm.getStackByName('S').template;
+const methods = Object.values(t.Resources).filter((x) => x.Type === 'AWS::ApiGateway::Method');
+console.log('methods', methods.length, 'transfer modes', [...new Set(methods.map((m) => m.Properties.Integration.ResponseTransferMode))]);
+const rules = Object.keys(asm.getStackByName('Agnostic').template.Rules);
+console.log('resources', Object.keys(t.Resources).length, 'agnostic rules', rules);
+if (methods.length !== 4 || methods.some((m) => m.Properties.Integration.ResponseTransferMode !== 'STREAM') || !rules.some((r) => r.includes('EuResidencyRule'))) {
+  console.error('unexpected template on the minimum aws-cdk-lib');
+  process.exit(1);
+}
