@@ -16,10 +16,10 @@ export function installLambdaRuntimeShim(): void {
   const ns = (g.awslambda ??= {});
   ns.streamifyResponse ??= <T>(handler: T): T => handler;
   ns.HttpResponseStream ??= class {
-      static from(underlying: Writable, prelude: Record<string, unknown>): Writable {
-        underlying.write(JSON.stringify(prelude));
-        underlying.write(PRELUDE_DELIMITER);
-        return underlying;
-      }
+    static from(underlying: Writable, prelude: Record<string, unknown>): Writable {
+      underlying.write(JSON.stringify(prelude));
+      underlying.write(PRELUDE_DELIMITER);
+      return underlying;
+    }
   };
 }

@@ -1,9 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
-import { DEFAULTS, ENV } from '../catalog/env';
-import { providerOf } from '../catalog/lookup';
 import { loadConfig, RouterConfig } from './config';
 import { errorBody, normalizeUpstreamError, OpenAiErrorBody, RejectReason, reject } from './errors';
 import { RequestLog, RequestLogFields } from './log';
@@ -12,6 +9,9 @@ import { decide, Forward } from './policy';
 import { ApiKeyCache, ApiKeyProvider, secretsManagerKeyProvider } from './secret';
 import { completionToSse, pipeSse, readUsage } from './sse';
 import { readBody, sendWithRetries, UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
+import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
+import { DEFAULTS, ENV } from '../catalog/env';
+import { providerOf } from '../catalog/lookup';
 
 /** The Lambda streaming handler's signature (what `awslambda.streamifyResponse` wraps). */
 export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Writable, context: Context) => Promise<void>;
@@ -270,7 +270,12 @@ function methodNotAllowed(res: Response, fields: RequestLogFields, allow: string
   refuse(res, fields, reject(405, 'method_not_allowed', `Method ${fields.method} is not allowed on ${fields.route}; use ${allow}.`, 'method_not_allowed'), { allow });
 }
 
-function refuse(res: Response, fields: RequestLogFields, rejection: { status: number; reason: RejectReason; body: OpenAiErrorBody }, headers: Record<string, string> = {}): void {
+function refuse(
+  res: Response,
+  fields: RequestLogFields,
+  rejection: { status: number; reason: RejectReason; body: OpenAiErrorBody },
+  headers: Record<string, string> = {},
+): void {
   fields.rejectReason = rejection.reason;
   res.json(rejection.status, rejection.body, headers);
 }

@@ -1,7 +1,7 @@
-import { GLOBAL_MODEL_REGION, ProviderEntry } from '../catalog/catalog';
-import { providerOf, servesProvider } from '../catalog/lookup';
 import { RouterConfig } from './config';
 import { Rejection, reject } from './errors';
+import { GLOBAL_MODEL_REGION, ProviderEntry } from '../catalog/catalog';
+import { providerOf, servesProvider } from '../catalog/lookup';
 
 /** A request that satisfies every policy, ready to go upstream. */
 export interface Forward {
