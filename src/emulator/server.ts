@@ -66,7 +66,10 @@ function relay(stream: PassThrough, res: http.ServerResponse): void {
   let headed = false;
   stream.on('data', (chunk: Buffer) => {
     if (headed) {
-      res.write(chunk);
+      if (!res.write(chunk)) {
+        stream.pause();
+        res.once('drain', () => stream.resume());
+      }
       return;
     }
     pending = Buffer.concat([pending, chunk]);

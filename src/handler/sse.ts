@@ -72,7 +72,12 @@ export function pipeSse(upstream: IncomingMessage, out: Writable, idleTimeoutMs:
       clearTimeout(idle);
       idle = setTimeout(onIdle, idleTimeoutMs);
       result.firstChunkAt ??= performance.now();
-      out.write(chunk);
+      // Respect a slow client: stop reading upstream until the chunk is out,
+      // so a long stream never piles up in the function's memory.
+      if (!out.write(chunk)) {
+        upstream.pause();
+        out.once('drain', () => upstream.resume());
+      }
       tail = (tail + chunk.toString('utf8')).slice(-USAGE_TAIL_BYTES);
     });
     upstream.once('end', () => finish());
