@@ -42,9 +42,12 @@ export function pipeSse(upstream: IncomingMessage, out: Writable, idleTimeoutMs:
   return new Promise((resolve, reject) => {
     const result: PipeResult = { usage: {}, clientAborted: false };
     let tail = '';
+    // Why we cut the stream, when we did ('aborted' follows and must not hide it).
+    let cause: Error | undefined;
     let idle = setTimeout(onIdle, idleTimeoutMs);
     function onIdle() {
-      upstream.destroy(new UpstreamTimeoutError(`the LLM Gateway stream was idle for ${idleTimeoutMs} ms`));
+      cause ??= new UpstreamTimeoutError(`the LLM Gateway stream was idle for ${idleTimeoutMs} ms`);
+      upstream.destroy(cause);
     }
     const onClientGone = () => {
       if (upstream.complete) return;
@@ -62,7 +65,9 @@ export function pipeSse(upstream: IncomingMessage, out: Writable, idleTimeoutMs:
       clearTimeout(idle);
       out.off('close', onClientGone);
       out.off('error', onClientGone);
-      if (err) {reject(err);} else {
+      if (err) {
+        reject(cause ?? err);
+      } else {
         result.usage = usageFromSseTail(tail);
         resolve(result);
       }

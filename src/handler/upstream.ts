@@ -68,13 +68,22 @@ export function readBody(res: http.IncomingMessage, deadline: number, limitBytes
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => {
-      res.destroy(new UpstreamTimeoutError('the LLM Gateway did not finish its answer in time'));
-    }, Math.max(0, deadline - Date.now()));
+    // Why we cut the response short, when we did: destroying it also emits
+    // 'aborted', which must not hide the real cause.
+    let cause: Error | undefined;
+    const cut = (err: Error) => {
+      cause ??= err;
+      res.destroy(err);
+    };
+    const timer = setTimeout(() => cut(new UpstreamTimeoutError('the LLM Gateway did not finish its answer in time')), Math.max(0, deadline - Date.now()));
+    const fail = (fallback: Error) => {
+      clearTimeout(timer);
+      reject(cause ?? fallback);
+    };
     res.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) {
-        res.destroy(new UpstreamUnreachableError(`the LLM Gateway answer exceeded ${limitBytes} bytes`));
+        cut(new UpstreamUnreachableError(`the LLM Gateway answer exceeded ${limitBytes} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -83,14 +92,8 @@ export function readBody(res: http.IncomingMessage, deadline: number, limitBytes
       clearTimeout(timer);
       resolve(Buffer.concat(chunks));
     });
-    res.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message));
-    });
-    res.once('aborted', () => {
-      clearTimeout(timer);
-      reject(new UpstreamUnreachableError('the LLM Gateway closed the connection mid-answer'));
-    });
+    res.once('error', (err) => fail(err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message)));
+    res.once('aborted', () => fail(new UpstreamUnreachableError('the LLM Gateway closed the connection mid-answer')));
   });
 }
 
