@@ -91,7 +91,7 @@ export function createRouterHandler(env: Readonly<Record<string, string | undefi
       fields.region = res.region;
       fields.latencyMs = performance.now() - started;
       metrics.record(fields);
-      log.write(fields);
+      log.record(fields);
     }
   };
 }

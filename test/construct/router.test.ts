@@ -200,11 +200,11 @@ describe('a secret encrypted with a customer-managed key', () => {
     routerIn(stack, secret, 'Router');
     const template = Template.fromStack(stack);
     const policy = Object.values(template.findResources('AWS::IAM::Policy'))[0] as any;
-    const actions = policy.Properties.PolicyDocument.Statement.flatMap((s: any) => [].concat(s.Action));
+    const actions: string[] = policy.Properties.PolicyDocument.Statement.flatMap((s: any) => ([] as string[]).concat(s.Action));
     expect(actions.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'].sort());
     // The decrypt grant lives on the key policy, conditioned on the Secrets Manager service.
     const keyPolicy = (Object.values(template.findResources('AWS::KMS::Key'))[0] as any).Properties.KeyPolicy.Statement;
-    const decrypt = keyPolicy.find((st: any) => [].concat(st.Action).includes('kms:Decrypt') && JSON.stringify(st.Principal).includes('HandlerRole'));
+    const decrypt = keyPolicy.find((st: any) => ([] as string[]).concat(st.Action).includes('kms:Decrypt') && JSON.stringify(st.Principal).includes('HandlerRole'));
     expect(decrypt).toBeDefined();
     expect(JSON.stringify(decrypt.Condition)).toContain('secretsmanager');
   });

@@ -1,4 +1,4 @@
-import { App, Duration, Size, Stack, Token } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { EU_ENV, newStack, routerIn, warnings } from './helpers';
@@ -86,7 +86,8 @@ describe('synth-time validation', () => {
 
   test('token entries in the allow-list are accepted with a warning', () => {
     const { stack, secret } = newStack();
-    routerIn(stack, secret, 'R', { allowedModels: ['gpt-5', Token.asString({ Ref: 'ExtraModel' })] });
+    const extra = new CfnParameter(stack, 'ExtraModel', { type: 'String' });
+    routerIn(stack, secret, 'R', { allowedModels: ['gpt-5', extra.valueAsString] });
     expect(warnings(stack).join('\n')).toMatch(/contains a token/);
   });
 

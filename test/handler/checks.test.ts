@@ -164,7 +164,9 @@ describe('upstream error shapes, usage and Retry-After', () => {
 
   test('an emulated stream is well-formed chat.completion.chunk SSE ending in [DONE]', () => {
     const sse = completionToSse({
-      id: 'c1', created: 7, model: 'claude-sonnet-4-6',
+      id: 'c1',
+      created: 7,
+      model: 'claude-sonnet-4-6',
       choices: [{ index: 0, message: { role: 'assistant', content: 'Hi', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }],
       usage: { input_tokens: 1, output_tokens: 2 },
     }, 'claude-sonnet-4-6');

@@ -57,7 +57,9 @@ describe('upstream faults', () => {
   });
 
   test('a connection reset before the headers: retried twice, then 502 upstream_unreachable', async () => {
-    const r = await callWith((_req, res) => res.socket?.destroy());
+    const r = await callWith((_req, res) => {
+      res.socket?.destroy();
+    });
     expect(r).toMatchObject({ status: 502, code: 'upstream_unreachable', attempts: 3 });
     expect(r.elapsedMs).toBeLessThan(3_000);
   });
@@ -138,18 +140,24 @@ describe('upstream faults', () => {
   });
 
   test('invalid JSON with 200: 502 upstream_invalid_response', async () => {
-    const r = await callWith((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops</html>'));
+    const r = await callWith((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops</html>');
+    });
     expect(r).toMatchObject({ status: 502, code: 'upstream_invalid_response', attempts: 1 });
   });
 
   test('an empty body with 200: 502 upstream_invalid_response naming the empty body', async () => {
-    const r = await callWith((_req, res) => res.writeHead(200).end());
+    const r = await callWith((_req, res) => {
+      res.writeHead(200).end();
+    });
     expect(r).toMatchObject({ status: 502, code: 'upstream_invalid_response', attempts: 1 });
     expect(JSON.parse(r.body).error.message).toContain('an empty body');
   });
 
   test('an empty error body: the status is kept and the message says so', async () => {
-    const r = await callWith((_req, res) => res.writeHead(503).end());
+    const r = await callWith((_req, res) => {
+      res.writeHead(503).end();
+    });
     expect(r.status).toBe(503);
     expect(JSON.parse(r.body).error.message).toContain('HTTP 503 and an empty body');
   });
@@ -167,7 +175,9 @@ describe('upstream faults', () => {
 
   test('a large but acceptable answer (2 MiB) passes through byte for byte', async () => {
     const content = 'x'.repeat(2 * 1024 * 1024);
-    const r = await callWith((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion(req.json.model, content))));
+    const r = await callWith((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion(req.json.model, content)));
+    });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body).choices[0].message.content).toHaveLength(content.length);
   });

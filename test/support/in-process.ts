@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
-import { StreamingHandler } from '../../src/handler/app';
-import { PRELUDE_DELIMITER } from '../../src/emulator/runtime-shim';
 import { lambdaContext, proxyEvent } from './router-harness';
+import { PRELUDE_DELIMITER } from '../../src/emulator/runtime-shim';
+import { StreamingHandler } from '../../src/handler/app';
 
 export interface InvokeResult {
   status: number;
