@@ -107,6 +107,8 @@ project.addPackageIgnore('/rosetta/');
 // The handler's libraries are bundled into its asset at build time (or, like
 // the AWS SDK, provided by the Lambda runtime): build-time dependencies only.
 project.eslint?.allowDevDeps('src/handler/**');
+project.eslint?.allowDevDeps('bench/**');
+project.eslint?.allowDevDeps('examples/**');
 
 // examples/ and bench/ are type-checked and linted with the test settings.
 for (const dir of ['examples', 'bench']) {

@@ -63,7 +63,16 @@ export async function load(): Promise<LoadResult> {
     }));
     const seconds = (Date.now() - started) / 1000;
     const mem = memoryOf(router.child.pid!);
-    return { requests: total, concurrency, seconds: round(seconds, 2), errors, mismatched, routerRssStartMiB: round(rssStart, 1), routerRssEndMiB: round(mem.rssMiB, 1), routerPeakRssMiB: round(mem.peakMiB, 1) };
+    return {
+      requests: total,
+      concurrency,
+      seconds: round(seconds, 2),
+      errors,
+      mismatched,
+      routerRssStartMiB: round(rssStart, 1),
+      routerRssEndMiB: round(mem.rssMiB, 1),
+      routerPeakRssMiB: round(mem.peakMiB, 1),
+    };
   } finally {
     agent.destroy();
     await stop(router.child);

@@ -207,7 +207,8 @@ describe('a US router with global routing against hostile requests', () => {
   });
 
   test('duplicate keys cannot smuggle a forbidden model: the upstream sees one value per key, the one that was checked', async () => {
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...FORBIDDEN.filter((m) => !US_ALLOWED.includes(m))), fc.constantFrom(...US_ALLOWED), fc.boolean(), async (bad, good, badFirst) => {
+    const forbidden = fc.constantFrom(...FORBIDDEN.filter((m) => !US_ALLOWED.includes(m)));
+    await fc.assert(fc.asyncProperty(forbidden, fc.constantFrom(...US_ALLOWED), fc.boolean(), async (bad, good, badFirst) => {
       net.sent.length = 0;
       const pair = badFirst ? `"model":${JSON.stringify(bad)},"model":${JSON.stringify(good)}` : `"model":${JSON.stringify(good)},"model":${JSON.stringify(bad)}`;
       const res = await invoke(handler, `{${pair},"messages":[]}`);
@@ -226,7 +227,9 @@ describe('a US router with global routing against hostile requests', () => {
   });
 
   test('fallbacks cannot smuggle a forbidden model', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom(...US_ALLOWED), { maxLength: 3 }), fc.constantFrom(...FORBIDDEN.filter((m) => !US_ALLOWED.includes(m))), fc.nat(3), async (okFallbacks, bad, at) => {
+    const okList = fc.array(fc.constantFrom(...US_ALLOWED), { maxLength: 3 });
+    const forbidden = fc.constantFrom(...FORBIDDEN.filter((m) => !US_ALLOWED.includes(m)));
+    await fc.assert(fc.asyncProperty(okList, forbidden, fc.nat(3), async (okFallbacks, bad, at) => {
       net.sent.length = 0;
       const fallbacks = okFallbacks.map((model) => ({ model }));
       fallbacks.splice(Math.min(at, fallbacks.length), 0, { model: bad });

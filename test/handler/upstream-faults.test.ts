@@ -67,7 +67,7 @@ describe('upstream faults', () => {
   test('a reset that heals: the retry succeeds and the caller never sees the failure', async () => {
     const r = await callWith((req, res, attempt) => {
       if (attempt === 1) res.socket?.destroy();
-      else respondWith()(req, res, attempt);
+      else return respondWith()(req, res, attempt);
     });
     expect(r).toMatchObject({ status: 200, attempts: 2 });
     expect(JSON.parse(r.body).choices[0].message.content).toBe('Hello!');
@@ -114,8 +114,8 @@ describe('upstream faults', () => {
 
   test('429 with Retry-After: waits as asked, then succeeds', async () => {
     const r = await callWith((req, res, attempt) => {
-      if (attempt === 1) errorWith(429, 'flat', { 'retry-after': '0.2' })(req, res, attempt);
-      else respondWith()(req, res, attempt);
+      if (attempt === 1) return errorWith(429, 'flat', { 'retry-after': '0.2' })(req, res, attempt);
+      else return respondWith()(req, res, attempt);
     });
     expect(r).toMatchObject({ status: 200, attempts: 2 });
     expect(r.elapsedMs).toBeGreaterThanOrEqual(190);
@@ -188,8 +188,8 @@ describe('the gateway key', () => {
     const keys = ['old-key', 'rotated-key'];
     let reads = 0;
     const gateway = await FakeGateway.start((req, res, attempt) => {
-      if (req.headers.authorization === 'old-key') errorWith(401, 'auth')(req, res, attempt);
-      else respondWith()(req, res, attempt);
+      if (req.headers.authorization === 'old-key') return errorWith(401, 'auth')(req, res, attempt);
+      else return respondWith()(req, res, attempt);
     });
     const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] }, { apiKeyProvider: async () => keys[Math.min(reads++, 1)] });
     try {

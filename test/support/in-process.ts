@@ -10,7 +10,11 @@ export interface InvokeResult {
 }
 
 /** Invokes the streaming handler in-process and splits its output into prelude and body. */
-export async function invoke(handler: StreamingHandler, body: string | Buffer, opts: { method?: string; path?: string; base64?: boolean } = {}): Promise<InvokeResult> {
+export async function invoke(
+  handler: StreamingHandler,
+  body: string | Buffer,
+  opts: { method?: string; path?: string } = {},
+): Promise<InvokeResult> {
   const stream = new PassThrough();
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
