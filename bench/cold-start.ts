@@ -8,6 +8,9 @@ import { count, median, round } from './support/stats';
 export interface ColdStartResult {
   bundleBytes: number;
   runs: number;
+  /** An empty handler that loads node:http and node:https, which any proxy needs. */
+  httpBaselineRequireMs: number;
+  requireRatioVsHttpBaseline: number;
   baselineRequireMs: number;
   routerRequireMs: number;
   requireRatio: number;
@@ -27,6 +30,8 @@ export function coldStart(): ColdStartResult {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'router-cold-'));
   const empty = path.join(dir, 'empty.js');
   fs.writeFileSync(empty, 'exports.handler = awslambda.streamifyResponse(async (event, stream) => { stream.end(); });\n');
+  const emptyWithHttp = path.join(dir, 'empty-http.js');
+  fs.writeFileSync(emptyWithHttp, "require('node:http'); require('node:https');\nexports.handler = awslambda.streamifyResponse(async (event, stream) => { stream.end(); });\n");
   const probe = (file: string) => `
     const t0 = process.hrtime.bigint();
     globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } };
@@ -50,12 +55,16 @@ export function coldStart(): ColdStartResult {
   const base1 = sample(empty);
   const router = sample(BUNDLE);
   const base2 = sample(empty);
+  const httpBase = sample(emptyWithHttp);
   fs.rmSync(dir, { recursive: true, force: true });
   const baseRequire = Math.min(median(base1.requireMs), median(base2.requireMs));
   const baseReady = Math.min(median(base1.readyMs), median(base2.readyMs));
+  const httpBaseRequire = median(httpBase.requireMs);
   return {
     bundleBytes: fs.statSync(BUNDLE).size,
     runs,
+    httpBaselineRequireMs: round(httpBaseRequire),
+    requireRatioVsHttpBaseline: round(median(router.requireMs) / httpBaseRequire, 2),
     baselineRequireMs: round(baseRequire),
     routerRequireMs: round(median(router.requireMs)),
     requireRatio: round(median(router.requireMs) / baseRequire, 2),

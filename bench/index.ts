@@ -5,6 +5,7 @@ import { coldStart } from './cold-start';
 import { handlerCpu } from './handler-cpu';
 import { latency } from './latency';
 import { load } from './load';
+import { memory } from './memory';
 import { streaming } from './streaming';
 import { SMOKE } from './support/stats';
 import { synth } from './synth';
@@ -38,11 +39,14 @@ async function main(): Promise<void> {
   await step('throughput20msUpstream', () => throughput(20));
   await step('throughput50msUpstream', () => throughput(50));
   await step('load', load);
+  await step('memory', memory);
   await step('synth', synth);
 
   const outDir = path.join(__dirname, 'results');
   fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, SMOKE ? 'smoke.json' : 'latest.json'), JSON.stringify(results, null, 2));
+  // A partial run (named benchmarks) never overwrites the full results.
+  const file = SMOKE ? 'smoke.json' : only.length > 0 ? 'partial.json' : 'latest.json';
+  fs.writeFileSync(path.join(outDir, file), JSON.stringify(results, null, 2));
   const load_ = results.load as { errors: number; mismatched: number } | undefined;
   if (load_ && (load_.errors > 0 || load_.mismatched > 0)) {
     console.error(`load: ${load_.errors} errors, ${load_.mismatched} mismatched responses`);

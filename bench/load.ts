@@ -11,6 +11,8 @@ export interface LoadResult {
   routerRssStartMiB: number;
   routerRssEndMiB: number;
   routerPeakRssMiB: number;
+  /** RSS after each quarter of the requests: flat means memory does not grow with the count. */
+  routerRssByQuarterMiB: number[];
 }
 
 /**
@@ -19,7 +21,7 @@ export interface LoadResult {
  * to its request by a nonce the upstream echoes.
  */
 export async function load(): Promise<LoadResult> {
-  const total = count(10_000, 200);
+  const total = count(10_000, 200); // multiples of 4 (RSS is sampled per quarter)
   const concurrency = 64;
   const upstream = await startProcess('upstream');
   const router = await startProcess('router', [upstream.url]);
@@ -48,6 +50,8 @@ export async function load(): Promise<LoadResult> {
     let next = 0;
     let errors = 0;
     let mismatched = 0;
+    let done = 0;
+    const quarters: number[] = [];
     const started = Date.now();
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (next < total) {
@@ -59,6 +63,8 @@ export async function load(): Promise<LoadResult> {
         } catch {
           errors++;
         }
+        done++;
+        if (done % (total / 4) === 0) quarters.push(round(memoryOf(router.child.pid!).rssMiB, 1));
       }
     }));
     const seconds = (Date.now() - started) / 1000;
@@ -72,6 +78,7 @@ export async function load(): Promise<LoadResult> {
       routerRssStartMiB: round(rssStart, 1),
       routerRssEndMiB: round(mem.rssMiB, 1),
       routerPeakRssMiB: round(mem.peakMiB, 1),
+      routerRssByQuarterMiB: quarters,
     };
   } finally {
     agent.destroy();
