@@ -174,7 +174,7 @@ project.addTask('bench', {
   description: 'Run the benchmark suite (latency, streaming, throughput, cold start, synth, load) and print results',
   steps: [
     { spawn: 'bundle' },
-    { exec: 'ts-node --project test/tsconfig.json bench/index.ts', receiveArgs: true },
+    { exec: 'ts-node --transpile-only --project test/tsconfig.json bench/index.ts', receiveArgs: true },
   ],
 });
 project.addTask('bench:smoke', {
@@ -182,7 +182,7 @@ project.addTask('bench:smoke', {
   env: { BENCH_SMOKE: '1' },
   steps: [
     { spawn: 'bundle' },
-    { exec: 'ts-node --project test/tsconfig.json bench/index.ts', receiveArgs: true },
+    { exec: 'ts-node --transpile-only --project test/tsconfig.json bench/index.ts', receiveArgs: true },
   ],
 });
 

@@ -16,6 +16,8 @@ import { throughput } from './throughput';
  * same run, printed and written to bench/results/latest.json.
  * `npm run bench:smoke` (BENCH_SMOKE=1): the same code with tiny counts, so
  * CI keeps the suite working. Bars are reported, never enforced here.
+ * Runs with ts-node --transpile-only: a type-checking ts-node keeps the
+ * whole TypeScript program (~750 MB) in this process's heap.
  */
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
