@@ -117,6 +117,33 @@ function allModelRegions(body: any): unknown[] {
   return found;
 }
 
+/** Intercepts the network around each test of the enclosing describe. */
+function useInterceptedUpstream(): () => ReturnType<typeof interceptUpstream> {
+  let net: ReturnType<typeof interceptUpstream>;
+  beforeEach(() => {
+    net = interceptUpstream();
+  });
+  afterEach(() => net.restore());
+  return () => net;
+}
+
+/**
+ * Sends one request and checks the invariant every router keeps: a
+ * well-formed answer, nothing upstream for a rejection, exactly one upstream
+ * request for a forward (which it returns for the caller's own checks).
+ */
+async function sendOne(handler: ReturnType<typeof createRouterHandler>, net: ReturnType<typeof interceptUpstream>, body: string): Promise<{ res: InvokeResult; out?: Sent }> {
+  net.sent.length = 0;
+  const res = await invoke(handler, body);
+  expectWellFormed(res);
+  if (res.status >= 400) {
+    expect(net.sent).toHaveLength(0);
+    return { res };
+  }
+  expect(net.sent).toHaveLength(1);
+  return { res, out: net.sent[0] };
+}
+
 function routedModels(body: any): string[] {
   return [body.model, ...(Array.isArray(body.fallbacks) ? body.fallbacks.map((f: any) => f.model) : [])];
 }
@@ -124,23 +151,12 @@ function routedModels(body: any): string[] {
 describe('an EU router against hostile requests (the real EU endpoint, network intercepted)', () => {
   const env = routerEnvironment({ region: 'eu', allowedModels: EU_ALLOWED });
   const handler = createRouterHandler(env, { apiKeyProvider: async () => 'eu-key' });
-  let net: ReturnType<typeof interceptUpstream>;
-  beforeEach(() => {
-    net = interceptUpstream();
-  });
-  afterEach(() => net.restore());
+  const net = useInterceptedUpstream();
 
   test('residency: whatever reaches the upstream goes to the EU host and carries no model_region; a rejection sends nothing', async () => {
     await fc.assert(fc.asyncProperty(requestArb(EU_ALLOWED), async (request) => {
-      net.sent.length = 0;
-      const res = await invoke(handler, JSON.stringify(request));
-      expectWellFormed(res);
-      if (res.status >= 400) {
-        expect(net.sent).toHaveLength(0);
-        return;
-      }
-      expect(net.sent).toHaveLength(1);
-      const [out] = net.sent;
+      const { out } = await sendOne(handler, net(), JSON.stringify(request));
+      if (!out) return;
       expect(out.url.origin).toBe(GATEWAY_ENDPOINTS.eu);
       expect(out.url.hostname.endsWith('.eu.assemblyai.com')).toBe(true);
       expect(out.url.pathname).toBe('/v1/chat/completions');
@@ -157,23 +173,12 @@ describe('an EU router against hostile requests (the real EU endpoint, network i
 describe('a US router with global routing against hostile requests', () => {
   const env = routerEnvironment({ region: 'us', globalRouting: true, allowedModels: US_ALLOWED });
   const handler = createRouterHandler(env, { apiKeyProvider: async () => 'us-key' });
-  let net: ReturnType<typeof interceptUpstream>;
-  beforeEach(() => {
-    net = interceptUpstream();
-  });
-  afterEach(() => net.restore());
+  const net = useInterceptedUpstream();
 
   test('every forwarded request satisfies every policy, global exactly where the provider accepts it', async () => {
     await fc.assert(fc.asyncProperty(requestArb(US_ALLOWED), async (request) => {
-      net.sent.length = 0;
-      const res = await invoke(handler, JSON.stringify(request));
-      expectWellFormed(res);
-      if (res.status >= 400) {
-        expect(net.sent).toHaveLength(0);
-        return;
-      }
-      expect(net.sent).toHaveLength(1);
-      const [out] = net.sent;
+      const { res, out } = await sendOne(handler, net(), JSON.stringify(request));
+      if (!out) return;
       expect(out.url.origin).toBe(GATEWAY_ENDPOINTS.us);
       expect(US_ALLOWED).toContain(out.body.model);
       expect(out.body.model_region === 'global').toBe(providerOf(out.body.model)!.globalRouting);
@@ -187,41 +192,41 @@ describe('a US router with global routing against hostile requests', () => {
 
   test('look-alike and padded ids never match the allow-list', async () => {
     await fc.assert(fc.asyncProperty(lookalikes(US_ALLOWED), async (id) => {
-      net.sent.length = 0;
+      net().sent.length = 0;
       const res = await invoke(handler, JSON.stringify({ model: id, messages: [] }));
       expect(res.status).toBe(403);
       expect(JSON.parse(res.body).error.code).toBe('model_not_allowed');
-      expect(net.sent).toHaveLength(0);
+      expect(net().sent).toHaveLength(0);
     }), { numRuns: 200 });
   });
 
   test('model_region in any casing or value but "global" is a 400, and nothing is sent', async () => {
     await fc.assert(fc.asyncProperty(fc.oneof(fc.constantFrom(...MODEL_REGION_VALUES.filter((v) => v !== 'global')), fc.string().filter((s) => s !== 'global'), fc.anything()), async (value) => {
-      net.sent.length = 0;
+      net().sent.length = 0;
       const res = await invoke(handler, JSON.stringify({ model: 'claude-sonnet-4-6', model_region: value }));
       if (value === undefined) return; // JSON.stringify drops the field
       expect(res.status).toBe(400);
       expect(JSON.parse(res.body).error.param).toBe('model_region');
-      expect(net.sent).toHaveLength(0);
+      expect(net().sent).toHaveLength(0);
     }), { numRuns: 200 });
   });
 
   test('duplicate keys cannot smuggle a forbidden model: the upstream sees one value per key, the one that was checked', async () => {
     const forbidden = fc.constantFrom(...FORBIDDEN.filter((m) => !US_ALLOWED.includes(m)));
     await fc.assert(fc.asyncProperty(forbidden, fc.constantFrom(...US_ALLOWED), fc.boolean(), async (bad, good, badFirst) => {
-      net.sent.length = 0;
+      net().sent.length = 0;
       const pair = badFirst ? `"model":${JSON.stringify(bad)},"model":${JSON.stringify(good)}` : `"model":${JSON.stringify(good)},"model":${JSON.stringify(bad)}`;
       const res = await invoke(handler, `{${pair},"messages":[]}`);
       expectWellFormed(res);
       const last = badFirst ? good : bad;
       if (last === bad) {
         expect(res.status).toBe(403);
-        expect(net.sent).toHaveLength(0);
+        expect(net().sent).toHaveLength(0);
       } else {
-        expect(net.sent).toHaveLength(1);
-        expect(net.sent[0].body.model).toBe(good);
+        expect(net().sent).toHaveLength(1);
+        expect(net().sent[0].body.model).toBe(good);
         // Re-serialised: the forbidden id is nowhere in what left.
-        expect(JSON.stringify(net.sent[0].body)).not.toContain(JSON.stringify(bad));
+        expect(JSON.stringify(net().sent[0].body)).not.toContain(JSON.stringify(bad));
       }
     }), { numRuns: 100 });
   });
@@ -230,41 +235,37 @@ describe('a US router with global routing against hostile requests', () => {
     const okList = fc.array(fc.constantFrom(...US_ALLOWED), { maxLength: 3 });
     const forbidden = fc.constantFrom(...FORBIDDEN.filter((m) => !US_ALLOWED.includes(m)));
     await fc.assert(fc.asyncProperty(okList, forbidden, fc.nat(3), async (okFallbacks, bad, at) => {
-      net.sent.length = 0;
+      net().sent.length = 0;
       const fallbacks = okFallbacks.map((model) => ({ model }));
       fallbacks.splice(Math.min(at, fallbacks.length), 0, { model: bad });
       const res = await invoke(handler, JSON.stringify({ model: 'gpt-5', messages: [], fallbacks }));
       expect(res.status).toBe(403);
       expect(JSON.parse(res.body).error.param).toMatch(/^fallbacks\[\d\]\.model$/);
-      expect(net.sent).toHaveLength(0);
+      expect(net().sent).toHaveLength(0);
     }), { numRuns: 100 });
   });
 });
 
 describe('any router against arbitrary input', () => {
   const handler = createRouterHandler(routerEnvironment({ region: 'us', allowedModels: US_ALLOWED, maxBodyBytes: 64 * 1024 }), { apiKeyProvider: async () => 'k' });
-  let net: ReturnType<typeof interceptUpstream>;
-  beforeEach(() => {
-    net = interceptUpstream();
-  });
-  afterEach(() => net.restore());
+  const net = useInterceptedUpstream();
 
   test('arbitrary bytes: a 4xx OpenAI error or a policy-satisfying forward, never a 5xx or a crash', async () => {
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (bytes) => {
-      net.sent.length = 0;
+      net().sent.length = 0;
       const res = await invoke(handler, Buffer.from(bytes));
       expectWellFormed(res);
-      if (res.status >= 400) expect(net.sent).toHaveLength(0);
+      if (res.status >= 400) expect(net().sent).toHaveLength(0);
     }), { numRuns: 300 });
   });
 
   test('arbitrary JSON values and strings', async () => {
     await fc.assert(fc.asyncProperty(fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.string(), fc.json()), async (text) => {
-      net.sent.length = 0;
+      net().sent.length = 0;
       const res = await invoke(handler, text);
       expectWellFormed(res);
-      if (res.status >= 400) expect(net.sent).toHaveLength(0);
-      else expect(US_ALLOWED).toContain(net.sent[0].body.model);
+      if (res.status >= 400) expect(net().sent).toHaveLength(0);
+      else expect(US_ALLOWED).toContain(net().sent[0].body.model);
     }), { numRuns: 300 });
   });
 
