@@ -132,7 +132,11 @@ function useInterceptedUpstream(): () => ReturnType<typeof interceptUpstream> {
  * well-formed answer, nothing upstream for a rejection, exactly one upstream
  * request for a forward (which it returns for the caller's own checks).
  */
-async function sendOne(handler: ReturnType<typeof createRouterHandler>, net: ReturnType<typeof interceptUpstream>, body: string): Promise<{ res: InvokeResult; out?: Sent }> {
+async function sendOne(
+  handler: ReturnType<typeof createRouterHandler>,
+  net: ReturnType<typeof interceptUpstream>,
+  body: string,
+): Promise<{ res: InvokeResult; out?: Sent }> {
   net.sent.length = 0;
   const res = await invoke(handler, body);
   expectWellFormed(res);
