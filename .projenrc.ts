@@ -142,16 +142,10 @@ project.addTask('serve', {
 project.tasks.tryFind('docgen')?.exec('jsii-rosetta extract --strict');
 project.tasks.tryFind('docgen')?.exec('jsii-docgen --language python --readme --output docs/API.python.md');
 
-// The jsii bindings generate for every target and the Python compiles.
-// (Building wheels, jars and nupkgs needs registries CI does not reach.)
+// The jsii bindings generate for every target and the Python compiles (scripts/bindings.sh).
 project.addTask('bindings', {
   description: 'Generate Python, Java, .NET and Go bindings (code only) and byte-compile the Python',
-  steps: [
-    { exec: 'rm -rf .jsii-bindings' },
-    { exec: 'jsii-pacmak --code-only --targets python java dotnet go --outdir .jsii-bindings' },
-    { exec: 'python3 -m compileall -q .jsii-bindings/python' },
-    { exec: 'test -n "$(find .jsii-bindings/java -name LlmGatewayRouter.java)" && test -n "$(find .jsii-bindings/dotnet -name LlmGatewayRouter.cs)" && test -n "$(find .jsii-bindings/go -name LlmGatewayRouter.go)"' },
-  ],
+  steps: [{ exec: 'bash scripts/bindings.sh' }],
 });
 
 // The peerDependency floor is a promise: synthesize on that exact version too.
