@@ -107,14 +107,15 @@ async function proxy(
   started: number,
 ): Promise<void> {
   const { config } = router;
-  const encoding = event.isBase64Encoded ? 'base64' : 'utf8';
   const rawBody = event.body ?? '';
-  const size = event.isBase64Encoded ? Buffer.from(rawBody, 'base64').length : Buffer.byteLength(rawBody, 'utf8');
+  // Decoded once; a text body is measured without copying it.
+  const decoded = event.isBase64Encoded ? Buffer.from(rawBody, 'base64') : undefined;
+  const size = decoded ? decoded.length : Buffer.byteLength(rawBody, 'utf8');
   if (size > config.maxBodyBytes) {
     refuse(res, fields, reject(413, 'too_large', `The request body is ${size} bytes; this router accepts at most ${config.maxBodyBytes}.`, 'request_too_large'));
     return;
   }
-  const text = encoding === 'base64' ? Buffer.from(rawBody, 'base64').toString('utf8') : rawBody;
+  const text = decoded ? decoded.toString('utf8') : rawBody;
 
   const decision = decide(text, config);
   fields.requestedModel = decision.model;
@@ -151,7 +152,6 @@ async function proxy(
       attempts += retry.attempts;
     }
     fields.upstreamAttempts = attempts;
-    fields.upstreamLatencyMs = performance.now() - upstreamStarted;
     const status = response.statusCode ?? 502;
 
     if (status >= 400) {
@@ -173,7 +173,6 @@ async function proxy(
     } else {
       await passCompletion(response, status, deadline, decision, res, fields, started);
     }
-    fields.upstreamLatencyMs = performance.now() - upstreamStarted;
   } catch (err) {
     if (abort.signal.aborted) {
       fields.clientAborted = true;
@@ -185,6 +184,8 @@ async function proxy(
     if (!res.started) res.json(err instanceof UpstreamTimeoutError ? 504 : 502, upstreamFailureBody(err));
     else res.end();
   } finally {
+    // Until the answer was fully relayed, or until the upstream failed.
+    fields.upstreamLatencyMs = performance.now() - upstreamStarted;
     res.raw.off('close', onClientGone);
   }
 }
