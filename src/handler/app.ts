@@ -136,7 +136,7 @@ async function proxy(
 
   try {
     const send = (apiKey: string) => sendWithRetries({
-      endpoint: config.endpoint,
+      url: config.completionsUrl,
       apiKey,
       body: decision.upstreamBody,
       stream: decision.upstreamStream,

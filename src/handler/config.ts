@@ -1,10 +1,12 @@
-import { EU_HOST_SUFFIX, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
+import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
 
 /** Everything the handler needs to know, read once from the environment. */
 export interface RouterConfig {
   readonly region: RegionCode;
   readonly endpoint: URL;
+  /** `endpoint` + /v1/chat/completions, resolved once. */
+  readonly completionsUrl: URL;
   readonly globalRouting: boolean;
   /** Allowed ids in the order the operator gave them (for `GET /v1/models`). */
   readonly allowedModels: readonly string[];
@@ -40,6 +42,7 @@ export function loadConfig(env: Env): RouterConfig {
   return {
     region,
     endpoint,
+    completionsUrl: new URL(CHAT_COMPLETIONS_PATH, endpoint),
     globalRouting,
     allowedModels,
     allowedModelSet: new Set(allowedModels),

@@ -1,6 +1,5 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { CHAT_COMPLETIONS_PATH } from '../catalog/catalog';
 
 // One keep-alive agent per protocol for the life of the execution environment:
 // warm invocations reuse the TLS connection to the gateway.
@@ -10,7 +9,8 @@ const agents = {
 };
 
 export interface UpstreamRequest {
-  readonly endpoint: URL;
+  /** The chat-completions URL (the configured endpoint's, resolved once). */
+  readonly url: URL;
   readonly apiKey: string;
   readonly body: string;
   readonly stream: boolean;
@@ -27,7 +27,7 @@ export class UpstreamTimeoutError extends Error {}
 /** Sends one request and resolves with the response once its headers are in. */
 export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const url = new URL(CHAT_COMPLETIONS_PATH, req.endpoint);
+    const url = req.url;
     const mod = url.protocol === 'https:' ? https : http;
     const payload = Buffer.from(req.body, 'utf8');
     const remaining = req.deadline - Date.now();
