@@ -1,119 +1,129 @@
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
-import { bundledHandler } from './support/router';
-import { count, median, msSince, p99, round } from './support/stats';
-import { createUpstream, listen } from './support/upstream';
+import { expectOk, post } from './support/http';
+import { bundledHandler, silencedLines } from './support/router';
+import { count, median, msSince, p99, paired, round } from './support/stats';
+import { close, createUpstream, listen } from './support/upstream';
 import { createEmulatorServer } from '../src/emulator/server';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+/** Localhost mean overheads other gateways publish (their figures, their machines: not measured here). */
+export const PUBLISHED_MEAN_OVERHEAD_MS = { bifrost: 0.44, portkeyOss: 2.37, litellm: 4.34 };
 
-function post(url: string, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function requestBody(bytes: number, i: number): string {
-  const base = { model: 'gpt-5', messages: [{ role: 'user', content: `n${i}` }, { role: 'user', content: '' }] };
+function requestBody(bytes: number, nonce: string): string {
+  const base = { model: 'gpt-5', messages: [{ role: 'user', content: nonce }, { role: 'user', content: '' }] };
   const overhead = JSON.stringify(base).length;
   base.messages[1].content = 'x'.repeat(Math.max(0, bytes - overhead));
   return JSON.stringify(base);
 }
 
-interface Summary {
+export interface Added {
+  /** Quantiles of the per-request difference, router minus direct, same iteration (paired). */
   p50: number;
   p99: number;
-  addedP50: number;
-  addedP99: number;
+  mean: number;
+  /** The difference of the two distributions' quantiles, for comparison. */
+  p50OfRouterMinusP50OfDirect: number;
+  p99OfRouterMinusP99OfDirect: number;
 }
 
 export interface LatencyResult {
   bodyBytes: number;
-  /** Independent rounds; each figure is the median of the rounds' figures (p99 is noisy on a shared VM). */
-  rounds: number;
-  requestsPerRound: number;
-  direct: { p50: number; p99: number };
-  inProcess: Summary;
-  emulator: Summary;
-  /** Each round's added p99 in-process, to show the spread. */
-  inProcessAddedP99ByRound: number[];
+  requests: number;
+  warmup: number;
+  direct: { p50: number; p99: number; mean: number };
+  inProcess: { p50: number; p99: number; mean: number; added: Added };
+  emulator: { p50: number; p99: number; mean: number; added: Added };
+  /** EMF documents + log lines the router produced (and the bench swallowed) per request: 2 expected. */
+  jsonLinesPerRouterRequest: number;
+  publishedMeanOverheadMs: typeof PUBLISHED_MEAN_OVERHEAD_MS;
+}
+
+const mean = (s: readonly number[]) => s.reduce((a, b) => a + b, 0) / s.length;
+
+function added(router: number[], direct: number[]): Added {
+  const diff = paired(router, direct);
+  return {
+    p50: round(median(diff)),
+    p99: round(p99(diff)),
+    mean: round(mean(diff)),
+    p50OfRouterMinusP50OfDirect: round(median(router) - median(direct)),
+    p99OfRouterMinusP99OfDirect: round(p99(router) - p99(direct)),
+  };
 }
 
 /**
- * Sequential requests, interleaved so every path sees the same machine
- * state: directly to the upstream, through the handler invoked in-process,
- * and through the handler behind the local API Gateway emulator.
+ * Sequential requests (one at a time, keep-alive), interleaved so every
+ * path sees the same machine state, each iteration sending the same body
+ * three ways in rotating order: straight to the local upstream, through
+ * the bundled handler invoked in-process (a PassThrough as its response
+ * stream), and through the handler behind the local API Gateway emulator.
+ * Every answer must be a 200 (an error path would be faster and meaningless).
  */
 export async function latency(bodyBytes: number): Promise<LatencyResult> {
   const upstream = createUpstream();
   const upstreamUrl = await listen(upstream);
   const handler = bundledHandler(upstreamUrl);
-  const emulator = createEmulatorServer({ handler });
+  const emulator = createEmulatorServer({ handler: handler as never });
   const emulatorUrl = await listen(emulator);
-  const warmup = count(300, 20);
-  const n = count(2000, 40);
-  const roundsCount = count(3, 1);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const direct: number[] = [];
+  const inProcess: number[] = [];
+  const viaEmulator: number[] = [];
+  const warmup = count(500, 20);
+  const n = count(3000, 40);
+  const deadline = Date.now() + count(120_000, 20_000);
   const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 300_000 };
 
+  // What a Lambda invocation gets: a proxy event and a response stream.
+  // Read only the prelude's status; count the body bytes.
   const runInProcess = async (body: string) => {
     const stream = new PassThrough();
+    let first: Buffer | undefined;
     let bytes = 0;
-    stream.on('data', (c: Buffer) => (bytes += c.length));
-    const ended = new Promise((resolve) => stream.on('end', resolve));
-    await handler({ resource: '/v1/chat/completions', path: '/v1/chat/completions', httpMethod: 'POST', headers: {}, body, isBase64Encoded: false, requestContext: { requestId: 'r' } }, stream, context);
+    stream.on('data', (c: Buffer) => {
+      first ??= c;
+      bytes += c.length;
+    });
+    const ended = new Promise((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    await handler({ resource: '/v1/chat/completions', path: '/v1/chat/completions', httpMethod: 'POST', headers: { 'content-type': 'application/json' }, body, isBase64Encoded: false, requestContext: { requestId: 'r' } }, stream, context);
     await ended;
+    if (!first?.toString('utf8').startsWith('{"statusCode":200')) throw new Error(`in-process: not a 200: ${first?.toString('utf8').slice(0, 200)}`);
     return bytes;
   };
 
-  const rounds: Array<{ direct: number[]; inProcess: number[]; emulator: number[] }> = [];
-  for (let r = 0; r < roundsCount; r++) {
-    const samples = { direct: [] as number[], inProcess: [] as number[], emulator: [] as number[] };
+  const linesBefore = silencedLines();
+  try {
     for (let i = 0; i < warmup + n; i++) {
-      const body = requestBody(bodyBytes, i);
+      if (Date.now() > deadline) throw new Error(`latency(${bodyBytes}): time budget exceeded after ${i} iterations`);
+      const body = requestBody(bodyBytes, `n${i}`);
       // Rotate the order so no path always runs first.
-      for (const k of [0, 1, 2]) {
-        const path = (k + i) % 3;
+      for (let k = 0; k < 3; k++) {
+        const which = (k + i) % 3;
         const start = process.hrtime.bigint();
-        if (path === 0) await post(`${upstreamUrl}/v1/chat/completions`, body);
-        else if (path === 1) await runInProcess(body);
-        else await post(`${emulatorUrl}/v1/chat/completions`, body);
+        if (which === 0) expectOk(await post(`${upstreamUrl}/v1/chat/completions`, body, agent), 'direct');
+        else if (which === 1) await runInProcess(body);
+        else expectOk(await post(`${emulatorUrl}/v1/chat/completions`, body, agent), 'emulator');
         const ms = msSince(start);
-        if (i >= warmup) [samples.direct, samples.inProcess, samples.emulator][path].push(ms);
+        if (i >= warmup) [direct, inProcess, viaEmulator][which].push(ms);
       }
     }
-    rounds.push(samples);
+  } finally {
+    agent.destroy();
+    await close(emulator);
+    await close(upstream);
   }
-  agent.destroy();
-  upstream.close();
-  emulator.close();
-
-  const perRound = rounds.map((s) => {
-    const d50 = median(s.direct);
-    const d99 = p99(s.direct);
-    const summary = (x: number[]) => ({ p50: median(x), p99: p99(x), addedP50: median(x) - d50, addedP99: p99(x) - d99 });
-    return { direct: { p50: d50, p99: d99 }, inProcess: summary(s.inProcess), emulator: summary(s.emulator) };
-  });
-  const mid = (pick: (r: (typeof perRound)[number]) => number) => round(median(perRound.map(pick)));
-  const summarize = (key: 'inProcess' | 'emulator'): Summary => ({
-    p50: mid((r) => r[key].p50),
-    p99: mid((r) => r[key].p99),
-    addedP50: mid((r) => r[key].addedP50),
-    addedP99: mid((r) => r[key].addedP99),
-  });
+  const summary = (s: number[]) => ({ p50: round(median(s)), p99: round(p99(s)), mean: round(mean(s)), added: added(s, direct) });
   return {
     bodyBytes,
-    rounds: roundsCount,
-    requestsPerRound: n,
-    direct: { p50: mid((r) => r.direct.p50), p99: mid((r) => r.direct.p99) },
-    inProcess: summarize('inProcess'),
-    emulator: summarize('emulator'),
-    inProcessAddedP99ByRound: perRound.map((r) => round(r.inProcess.addedP99)),
+    requests: n,
+    warmup,
+    direct: { p50: round(median(direct)), p99: round(p99(direct)), mean: round(mean(direct)) },
+    inProcess: summary(inProcess),
+    emulator: summary(viaEmulator),
+    jsonLinesPerRouterRequest: round((silencedLines() - linesBefore) / (2 * (warmup + n)), 2),
+    publishedMeanOverheadMs: PUBLISHED_MEAN_OVERHEAD_MS,
   };
 }

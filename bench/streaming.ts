@@ -1,84 +1,219 @@
 import * as http from 'node:http';
+import { PassThrough } from 'node:stream';
+import { REQUEST_TIMEOUT_MS } from './support/http';
 import { bundledHandler } from './support/router';
-import { count, median, msSince, round } from './support/stats';
-import { createUpstream, listen } from './support/upstream';
+import { count, median, p99, paired, quantile, round } from './support/stats';
+import { close, createUpstream, listen } from './support/upstream';
+import { PRELUDE_DELIMITER } from '../src/emulator/runtime-shim';
 import { createEmulatorServer } from '../src/emulator/server';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const CHUNKS = 10;
+const CHUNK_GAP_MS = 20;
 
-/** Time to first byte and the gaps between the chunks a client sees. */
-function stream(url: string, body: string): Promise<{ ttfb: number; gaps: number[] }> {
+/** What the client saw of one stream. */
+interface Seen {
+  /** Request sent → first SSE event complete, ms. */
+  ttfb: number;
+  /** Arrival time of each `data: {...}` event (hrtime, ns) and the read it completed in. */
+  arrivals: bigint[];
+  reads: number[];
+  firstContent?: string;
+  done: boolean;
+}
+
+/** Splits an SSE body into events as bytes arrive; timestamps each complete event. */
+class EventClock {
+  readonly seen: Seen = { ttfb: -1, arrivals: [], reads: [], done: false };
+  private text = '';
+  private read = 0;
+  constructor(private readonly start: bigint) {}
+
+  push(chunk: Buffer): void {
+    const now = process.hrtime.bigint();
+    this.read++;
+    this.text += chunk.toString('utf8');
+    let at: number;
+    while ((at = this.text.indexOf('\n\n')) >= 0) {
+      const event = this.text.slice(0, at);
+      this.text = this.text.slice(at + 2);
+      if (event === 'data: [DONE]') {
+        this.seen.done = true;
+        continue;
+      }
+      if (!event.startsWith('data: {')) continue;
+      if (this.seen.arrivals.length === 0) {
+        this.seen.ttfb = Number(now - this.start) / 1e6;
+        this.seen.firstContent = JSON.parse(event.slice(6)).choices?.[0]?.delta?.content;
+      }
+      this.seen.arrivals.push(now);
+      this.seen.reads.push(this.read);
+    }
+  }
+}
+
+function streamOverHttp(url: string, body: string, agent: http.Agent): Promise<Seen> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    let ttfb = -1;
-    let last = 0;
-    const gaps: number[] = [];
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.on('data', (chunk: Buffer) => {
-        const now = msSince(start);
-        if (ttfb < 0) ttfb = now;
-        else gaps.push(now - last);
-        last = now;
-        void chunk;
-      });
-      res.on('end', () => resolve({ ttfb, gaps }));
+    const clock = new EventClock(start);
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`stream: HTTP ${res.statusCode}`));
+      res.on('data', (c: Buffer) => clock.push(c));
+      res.on('end', () => resolve(clock.seen));
       res.on('error', reject);
     });
+    req.on('timeout', () => req.destroy(new Error('stream: timed out')));
     req.on('error', reject);
     req.end(body);
   });
 }
 
+export interface StreamPath {
+  ttfbP50: number;
+  ttfbP99: number;
+  /** Upstream write → client arrival, per event. */
+  eventDelayP50: number;
+  eventDelayP99: number;
+  eventDelayMax: number;
+  /** Gaps between consecutive events at the client. */
+  gapP50: number;
+  gapP1: number;
+  gapMin: number;
+  gapMax: number;
+  /** Events that arrived in the same read as the previous one (batched). */
+  batchedEvents: number;
+  eventsPerStream: number;
+}
+
 export interface StreamingResult {
   streams: number;
   chunkGapMs: number;
-  directTtfbP50: number;
-  routerTtfbP50: number;
-  addedTtfbP50: number;
-  directGapP50: number;
-  routerGapP50: number;
-  routerMinGap: number;
-  chunksSeenDirect: number;
-  chunksSeenRouter: number;
+  eventsPerStreamSent: number;
+  /** Gaps between the upstream's own writes (its timer jitter). */
+  upstreamGapP50: number;
+  upstreamGapMin: number;
+  upstreamGapMax: number;
+  direct: StreamPath;
+  inProcess: StreamPath;
+  emulator: StreamPath;
+  /** Paired per stream, router minus direct. */
+  addedTtfbInProcess: { p50: number; p99: number };
+  addedTtfbEmulator: { p50: number; p99: number };
+  /** Paired per event, router minus direct event delay. */
+  addedEventDelayEmulator: { p50: number; p99: number };
 }
 
 /**
- * An upstream that streams 10 chunks 20 ms apart. Through the router the
- * client must see the same 10 reads, ~20 ms apart (no batching), and the
- * first byte must come no later than direct plus the router's overhead.
+ * Model gpt-5 (its provider streams upstream, so the router pipes SSE). The
+ * local upstream writes 10 content events and a final usage event, 20 ms
+ * apart, and records when it wrote each. The client times each event's
+ * arrival: directly, through the handler in-process, and through the
+ * emulator. No batching means the router's clients see every event in its
+ * own read, 20 ms apart, with a delay as small as the direct path's.
  */
 export async function streaming(): Promise<StreamingResult> {
-  const chunkGapMs = 20;
-  const upstream = createUpstream({ chunks: 10, chunkGapMs });
+  const written = new Map<string, bigint[]>();
+  const upstream = createUpstream({
+    chunks: CHUNKS,
+    chunkGapMs: CHUNK_GAP_MS,
+    onEventWritten: (nonce, i, at) => {
+      const list = written.get(nonce) ?? [];
+      list[i] = at;
+      written.set(nonce, list);
+    },
+  });
   const upstreamUrl = await listen(upstream);
-  const emulator = createEmulatorServer({ handler: bundledHandler(upstreamUrl) });
+  const handler = bundledHandler(upstreamUrl);
+  const emulator = createEmulatorServer({ handler: handler as never });
   const emulatorUrl = await listen(emulator);
-  const n = count(100, 5);
-  const direct: Array<{ ttfb: number; gaps: number[] }> = [];
-  const routed: Array<{ ttfb: number; gaps: number[] }> = [];
-  for (let i = 0; i < n + 3; i++) {
-    const body = JSON.stringify({ model: 'gpt-5', stream: true, messages: [{ role: 'user', content: `s${i}` }] });
-    const d = await stream(`${upstreamUrl}/v1/chat/completions`, body);
-    const r = await stream(`${emulatorUrl}/v1/chat/completions`, body);
-    if (i >= 3) {
-      direct.push(d);
-      routed.push(r);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 300_000 };
+
+  const inProcess = async (body: string): Promise<Seen> => {
+    const start = process.hrtime.bigint();
+    const clock = new EventClock(start);
+    const stream = new PassThrough();
+    let prelude: Buffer | undefined = Buffer.alloc(0);
+    stream.on('data', (c: Buffer) => {
+      if (prelude === undefined) return clock.push(c);
+      prelude = Buffer.concat([prelude, c]);
+      const at = prelude.indexOf(PRELUDE_DELIMITER);
+      if (at < 0) return;
+      if (!prelude.toString('utf8', 0, at).startsWith('{"statusCode":200')) throw new Error(`in-process stream: ${prelude.toString('utf8', 0, at)}`);
+      const rest = prelude.subarray(at + PRELUDE_DELIMITER.length);
+      prelude = undefined;
+      if (rest.length) clock.push(rest);
+    });
+    const ended = new Promise((resolve) => stream.on('end', resolve));
+    await handler({ resource: '/v1/chat/completions', path: '/v1/chat/completions', httpMethod: 'POST', headers: {}, body, isBase64Encoded: false, requestContext: { requestId: 'r' } }, stream, context);
+    await ended;
+    return clock.seen;
+  };
+
+  const n = count(100, 4);
+  const warmup = count(5, 1);
+  const deadline = Date.now() + count(120_000, 20_000);
+  const seen: Record<'direct' | 'inProcess' | 'emulator', Array<{ nonce: string; s: Seen }>> = { direct: [], inProcess: [], emulator: [] };
+  try {
+    for (let i = 0; i < warmup + n; i++) {
+      if (Date.now() > deadline) throw new Error(`streaming: time budget exceeded after ${i} iterations`);
+      for (const path of ['direct', 'inProcess', 'emulator'] as const) {
+        const nonce = `s${i}-${path}`;
+        const body = JSON.stringify({ model: 'gpt-5', stream: true, messages: [{ role: 'user', content: nonce }] });
+        const s = path === 'direct' ? await streamOverHttp(`${upstreamUrl}/v1/chat/completions`, body, agent)
+          : path === 'inProcess' ? await inProcess(body)
+            : await streamOverHttp(`${emulatorUrl}/v1/chat/completions`, body, agent);
+        if (s.firstContent !== nonce || !s.done || s.arrivals.length !== CHUNKS + 1) {
+          throw new Error(`streaming ${path}: got ${s.arrivals.length} events, first ${JSON.stringify(s.firstContent)}, [DONE] ${s.done}`);
+        }
+        if (i >= warmup) seen[path].push({ nonce, s });
+      }
     }
+  } finally {
+    agent.destroy();
+    await close(emulator);
+    await close(upstream);
   }
-  agent.destroy();
-  upstream.close();
-  emulator.close();
-  const allGaps = (s: typeof direct) => s.flatMap((x) => x.gaps.filter((g) => g > 1));
+
+  const ms = (ns: bigint) => Number(ns) / 1e6;
+  const delays = (runs: Array<{ nonce: string; s: Seen }>) =>
+    runs.flatMap(({ nonce, s }) => s.arrivals.map((a, i) => ms(a - written.get(nonce)![i])));
+  const gapsOf = (times: bigint[]) => times.slice(1).map((t, i) => ms(t - times[i]));
+  const summary = (runs: Array<{ nonce: string; s: Seen }>): StreamPath => {
+    const d = delays(runs);
+    const gaps = runs.flatMap(({ s }) => gapsOf(s.arrivals));
+    return {
+      ttfbP50: round(median(runs.map((r) => r.s.ttfb))),
+      ttfbP99: round(p99(runs.map((r) => r.s.ttfb))),
+      eventDelayP50: round(median(d)),
+      eventDelayP99: round(p99(d)),
+      eventDelayMax: round(Math.max(...d)),
+      gapP50: round(median(gaps)),
+      gapP1: round(quantile(gaps, 0.01)),
+      gapMin: round(Math.min(...gaps)),
+      gapMax: round(Math.max(...gaps)),
+      batchedEvents: runs.reduce((sum, { s }) => sum + s.reads.filter((r, i) => i > 0 && r === s.reads[i - 1]).length, 0),
+      eventsPerStream: median(runs.map((r) => r.s.arrivals.length)),
+    };
+  };
+  const upstreamGaps = [...seen.direct, ...seen.inProcess, ...seen.emulator].flatMap(({ nonce }) => gapsOf(written.get(nonce)!));
+  const ttfbs = (p: keyof typeof seen) => seen[p].map((r) => r.s.ttfb);
+  const addedTtfb = (p: 'inProcess' | 'emulator') => {
+    const diff = paired(ttfbs(p), ttfbs('direct'));
+    return { p50: round(median(diff)), p99: round(p99(diff)) };
+  };
+  const eventDiff = paired(delays(seen.emulator), delays(seen.direct));
   return {
     streams: n,
-    chunkGapMs,
-    directTtfbP50: round(median(direct.map((x) => x.ttfb))),
-    routerTtfbP50: round(median(routed.map((x) => x.ttfb))),
-    addedTtfbP50: round(median(routed.map((x) => x.ttfb)) - median(direct.map((x) => x.ttfb))),
-    directGapP50: round(median(allGaps(direct))),
-    routerGapP50: round(median(allGaps(routed))),
-    routerMinGap: round(Math.min(...allGaps(routed))),
-    chunksSeenDirect: round(median(direct.map((x) => x.gaps.filter((g) => g > 1).length + 1)), 1),
-    chunksSeenRouter: round(median(routed.map((x) => x.gaps.filter((g) => g > 1).length + 1)), 1),
+    chunkGapMs: CHUNK_GAP_MS,
+    eventsPerStreamSent: CHUNKS + 1,
+    upstreamGapP50: round(median(upstreamGaps)),
+    upstreamGapMin: round(Math.min(...upstreamGaps)),
+    upstreamGapMax: round(Math.max(...upstreamGaps)),
+    direct: summary(seen.direct),
+    inProcess: summary(seen.inProcess),
+    emulator: summary(seen.emulator),
+    addedTtfbInProcess: addedTtfb('inProcess'),
+    addedTtfbEmulator: addedTtfb('emulator'),
+    addedEventDelayEmulator: { p50: round(median(eventDiff)), p99: round(p99(eventDiff)) },
   };
 }

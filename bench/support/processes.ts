@@ -1,27 +1,57 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { BUNDLE } from './router';
 
-const SERVE = path.join(__dirname, 'serve.ts');
+let built: string | undefined;
 
-/** Starts `serve.ts <kind> [args]` in its own Node process; resolves with the URL it prints. */
-export function startProcess(kind: 'upstream' | 'router', args: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', SERVE, kind, ...args], {
-    env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
-    stdio: ['ignore', 'pipe', 'inherit'],
+/**
+ * serve.ts compiled (esbuild, a devDependency) to one JS file, so server
+ * processes run plain Node: no ts-node, no TypeScript compiler in their
+ * heap or RSS. The router bundle itself is loaded from `BUNDLE` at run time.
+ */
+function serveScript(): string {
+  if (built) return built;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'router-bench-'));
+  const outfile = path.join(dir, 'serve.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  esbuild.buildSync({ entryPoints: [path.join(__dirname, 'serve.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile, logLevel: 'error' });
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  built = outfile;
+  return outfile;
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+}
+
+/** Starts `serve <kind> [arg]` in its own Node process; resolves with the URL it prints (30 s at most). */
+export function startProcess(kind: 'upstream' | 'router' | 'passthrough', args: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--expose-gc', serveScript(), kind, ...args], {
+    env: { ...process.env, BENCH_BUNDLE: process.env.BENCH_BUNDLE ?? BUNDLE },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`${kind} did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${kind} did not start within 30 s: ${out}`));
+    }, 30_000);
     child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
+      if (out.length < 10_000) out += c.toString();
       const m = /^URL (\S+)$/m.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({ child, url: m[1] });
       }
     });
-    child.once('exit', (code) => reject(new Error(`${kind} exited ${code}: ${out}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} exited ${code}: ${out}`));
+    });
   });
 }
 
@@ -32,10 +62,49 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
   return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
 }
 
+/** Resets the peak RSS (VmHWM) so it covers only what follows; false where the kernel refuses. */
+export function resetPeak(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** CPU time (user + system) a process has used so far, ms (10 ms resolution). */
+export function cpuMsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[11] and [12] are utime and stime (fields 14 and 15 of proc(5)), in clock ticks.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+export interface HeapAfterGc {
+  rssMiB: number;
+  heapUsedMiB: number;
+}
+
+/** Asks a server process (over IPC) for its memory after a full GC. */
+export function heapAfterGc(child: ChildProcess): Promise<HeapAfterGc> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no memory report within 10 s')), 10_000);
+    child.once('message', (m: { rss: number; heapUsed: number }) => {
+      clearTimeout(timer);
+      resolve({ rssMiB: m.rss / 1048576, heapUsedMiB: m.heapUsed / 1048576 });
+    });
+    child.send('mem');
+  });
+}
+
 export function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }

@@ -1,13 +1,19 @@
 /** Quantile of a sample (nearest rank), in the sample's unit. */
-export function quantile(sample: number[], q: number): number {
+export function quantile(sample: readonly number[], q: number): number {
   if (sample.length === 0) return Number.NaN;
   const sorted = [...sample].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[rank];
 }
 
-export const median = (sample: number[]) => quantile(sample, 0.5);
-export const p99 = (sample: number[]) => quantile(sample, 0.99);
+export const median = (sample: readonly number[]) => quantile(sample, 0.5);
+export const p99 = (sample: readonly number[]) => quantile(sample, 0.99);
+
+/** Element-wise `a[i] - b[i]` of two paired samples (same iteration, same request). */
+export function paired(a: readonly number[], b: readonly number[]): number[] {
+  if (a.length !== b.length) throw new Error(`paired samples differ in length: ${a.length} vs ${b.length}`);
+  return a.map((x, i) => x - b[i]);
+}
 
 /** Milliseconds since `start` (from process.hrtime.bigint()). */
 export function msSince(start: bigint): number {

@@ -1,0 +1,93 @@
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** One line of the results table. `met` is undefined for figures with no bar. */
+export interface Row {
+  section: string;
+  metric: string;
+  value: number;
+  unit: string;
+  baseline?: string;
+  bar?: string;
+  met?: boolean;
+}
+
+const f = (n: number, digits = 3) => (Number.isFinite(n) ? String(Math.round(n * 10 ** digits) / 10 ** digits) : String(n));
+
+/** Derives the table (figures, baselines, bars) from the raw results; missing benchmarks are skipped. */
+export function rows(r: Record<string, any>): Row[] {
+  const out: Row[] = [];
+  const add = (row: Row) => out.push(row);
+
+  for (const [key, label] of [['latency1k', '1 KB'], ['latency64k', '64 KB']] as const) {
+    const l = r[key];
+    if (!l) continue;
+    const bars = key === 'latency1k';
+    add({ section: '1 latency', metric: `${label} in-process: added p50 (paired)`, value: l.inProcess.added.p50, unit: 'ms', baseline: `direct p50 ${f(l.direct.p50)} ms`, bar: bars ? '< 0.3 ms' : undefined, met: bars ? l.inProcess.added.p50 < 0.3 : undefined });
+    add({ section: '1 latency', metric: `${label} in-process: added p99 (paired)`, value: l.inProcess.added.p99, unit: 'ms', baseline: `direct p99 ${f(l.direct.p99)} ms`, bar: bars ? '< 1 ms' : undefined, met: bars ? l.inProcess.added.p99 < 1 : undefined });
+    add({ section: '1 latency', metric: `${label} in-process: added mean`, value: l.inProcess.added.mean, unit: 'ms', baseline: `direct mean ${f(l.direct.mean)} ms` });
+    add({ section: '1 latency', metric: `${label} emulator (HTTP): added p50 (paired)`, value: l.emulator.added.p50, unit: 'ms', baseline: `direct p50 ${f(l.direct.p50)} ms` });
+    add({ section: '1 latency', metric: `${label} emulator (HTTP): added p99 (paired)`, value: l.emulator.added.p99, unit: 'ms', baseline: `direct p99 ${f(l.direct.p99)} ms` });
+    const published = bars ? '; for scale, published localhost mean overheads of other gateways (not measured here): Bifrost 0.44, Portkey OSS 2.37, LiteLLM 4.34 ms' : '';
+    add({ section: '1 latency', metric: `${label} emulator (HTTP): added mean`, value: l.emulator.added.mean, unit: 'ms', baseline: `direct mean ${f(l.direct.mean)} ms${published}` });
+  }
+
+  const s = r.streaming;
+  if (s) {
+    add({ section: '2 streaming', metric: 'added time to first event, emulator, p50 (paired)', value: s.addedTtfbEmulator.p50, unit: 'ms', baseline: `direct p50 ${f(s.direct.ttfbP50)} ms`, bar: '< 1 ms', met: s.addedTtfbEmulator.p50 < 1 });
+    add({ section: '2 streaming', metric: 'added time to first event, emulator, p99 (paired)', value: s.addedTtfbEmulator.p99, unit: 'ms', baseline: `direct p99 ${f(s.direct.ttfbP99)} ms` });
+    add({ section: '2 streaming', metric: 'added time to first event, in-process, p50 (paired)', value: s.addedTtfbInProcess.p50, unit: 'ms', baseline: `direct p50 ${f(s.direct.ttfbP50)} ms`, bar: '< 1 ms', met: s.addedTtfbInProcess.p50 < 1 });
+    add({ section: '2 streaming', metric: 'inter-event gap at client via router, p50', value: s.emulator.gapP50, unit: 'ms', baseline: `upstream wrote p50 ${f(s.upstreamGapP50)} ms; direct client p50 ${f(s.direct.gapP50)} ms`, bar: 'within 1 ms of upstream', met: Math.abs(s.emulator.gapP50 - s.upstreamGapP50) < 1 });
+    add({ section: '2 streaming', metric: 'inter-event gap at client via router, min / p1', value: s.emulator.gapMin, unit: 'ms', baseline: `p1 ${f(s.emulator.gapP1)} ms; upstream min ${f(s.upstreamGapMin)} ms; direct min ${f(s.direct.gapMin)} ms` });
+    add({ section: '2 streaming', metric: 'events batched into one read via router', value: s.emulator.batchedEvents, unit: 'events', baseline: `direct ${s.direct.batchedEvents} of ${s.streams * (s.eventsPerStreamSent - 1)} gaps`, bar: '0 (no batching)', met: s.emulator.batchedEvents === 0 && s.inProcess.batchedEvents === 0 });
+    add({ section: '2 streaming', metric: 'per-event delay added via router, p50 / p99 (paired)', value: s.addedEventDelayEmulator.p50, unit: 'ms', baseline: `p99 ${f(s.addedEventDelayEmulator.p99)} ms; direct event delay p50 ${f(s.direct.eventDelayP50)} ms` });
+  }
+
+  const h = r.handlerCpu;
+  if (h) add({ section: '1 latency', metric: 'handler CPU per request (in-memory upstream, 1 KB)', value: h.cpuUsPerRequest, unit: 'µs', baseline: `${h.requestsPerCoreSecond} req per core-second` });
+
+  for (const key of ['throughput0ms', 'throughput20ms', 'throughput50ms']) {
+    const t = r[key];
+    if (!t) continue;
+    add({ section: '3 throughput', metric: `c=64, upstream delay ${t.upstreamDelayMs} ms: router/direct req/s`, value: t.ratio, unit: 'x', baseline: `router ${t.router.rps} vs direct ${t.direct.rps} req/s (pass-through handler ${t.passthrough.rps}, ${f(t.passthroughRatio)}x)`, bar: '≥ 0.8', met: t.ratio >= 0.8 });
+  }
+  const t0 = r.throughput0ms;
+  if (t0) {
+    add({ section: '3 throughput', metric: 'router process CPU per request (delay 0)', value: t0.router.serverCpuUsPerRequest, unit: 'µs', baseline: `pass-through ${t0.passthrough.serverCpuUsPerRequest} µs; upstream ${t0.direct.serverCpuUsPerRequest} µs` });
+    add({ section: '6 memory', metric: 'router process peak RSS, throughput run (delay 0)', value: t0.routerPeakRssMiB, unit: 'MiB', baseline: `pass-through handler ${t0.passthroughPeakRssMiB} MiB` });
+  }
+
+  const c = r.coldStart;
+  if (c) {
+    add({ section: '4 cold start', metric: 'bundle size (minified)', value: c.bundleBytes, unit: 'bytes', bar: '< 60 KB (61,440 B)', met: c.bundleBytes < 61_440 });
+    add({ section: '4 cold start', metric: 'require() of the bundle, fresh process, p50', value: c.routerRequireMs, unit: 'ms', baseline: `empty handler ${f(c.emptyRequireMs)} ms → ${f(c.requireRatio, 2)}x`, bar: '< 2x empty handler', met: c.requireRatio < 2 });
+    add({ section: '4 cold start', metric: 'require() vs an empty handler that loads node:http+https', value: c.requireRatioVsHttpEmpty, unit: 'x', baseline: `${f(c.httpEmptyRequireMs)} ms` });
+    add({ section: '4 cold start', metric: "router's own module code (http/https preloaded)", value: c.routerOwnRequireMs, unit: 'ms' });
+    add({ section: '4 cold start', metric: 'process start → handler ready', value: c.routerReadyMs, unit: 'ms', baseline: `empty handler ${f(c.emptyReadyMs)} ms → ${f(c.readyRatio, 2)}x` });
+  }
+
+  const sy = r.synth;
+  if (sy) {
+    for (const p of sy.points) add({ section: '5 synth', metric: `${p.routers} router(s), ${p.stacks} stack(s), ${p.resources} resources: total p50`, value: p.totalMsP50, unit: 'ms', baseline: `${f(p.perRouterMs, 1)} ms per router` });
+    add({ section: '5 synth', metric: 'per-router ms at 50 / at 10', value: sy.perRouterGrowth50vs10, unit: 'x', baseline: `marginal ms per added router: ${sy.marginalMsPerRouter.map((m: number) => f(m, 1)).join(' (1→10), ')} (10→50)`, bar: '≤ 1.25 (flat)', met: sy.perRouterGrowth50vs10 <= 1.25 });
+  }
+
+  const ld = r.load;
+  if (ld) {
+    add({ section: '7 load', metric: `${ld.requests} mixed requests, c=${ld.concurrency}: errors + mix-ups`, value: ld.errors + ld.mismatched, unit: '', baseline: `${ld.errors} errors, ${ld.mismatched} mismatched, ${ld.requestsPerSecond} req/s`, bar: '0', met: ld.errors + ld.mismatched === 0 });
+    add({ section: '7 load', metric: 'router RSS start → end', value: ld.routerRssEndMiB, unit: 'MiB', baseline: `start ${ld.routerRssStartMiB} MiB; by quarter ${ld.routerRssByQuarterMiB.join(', ')}; peak ${ld.routerPeakRssMiB}` });
+    add({ section: '7 load', metric: 'router live heap after GC start → end', value: ld.routerHeapAfterGcEndMiB, unit: 'MiB', baseline: `start ${ld.routerHeapAfterGcStartMiB} MiB` });
+  }
+  const m = r.memory;
+  if (m) add({ section: '6 memory', metric: `live heap growth over ${m.rounds - 1} x ${m.requestsPerRound} requests`, value: m.growthBytesPerRequest, unit: 'B/request', baseline: `heap after GC per round ${m.heapAfterGcMiB.join(', ')} MiB` });
+  return out;
+}
+
+/** A Markdown table (what BENCHMARKS.md quotes). */
+export function table(list: Row[]): string {
+  const lines = ['| # | metric | value | baseline / context | bar | met |', '|---|---|---|---|---|---|'];
+  for (const row of list) {
+    const verdict = row.met === undefined ? '' : row.met ? 'yes' : '**no**';
+    lines.push(`| ${row.section} | ${row.metric} | ${f(row.value)} ${row.unit} | ${row.baseline ?? ''} | ${row.bar ?? ''} | ${verdict} |`);
+  }
+  return lines.join('\n');
+}
