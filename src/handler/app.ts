@@ -166,7 +166,7 @@ async function proxy(
         fields.clientAborted = piped.clientAborted || undefined;
       } catch (err) {
         // Headers are gone already: tell the client in-band and close the stream.
-        fields.upstreamError = err instanceof UpstreamTimeoutError ? 'timeout' : 'unreachable';
+        fields.upstreamError = failureClass(err);
         res.stream!.write(`data: ${JSON.stringify(upstreamFailureBody(err))}\n\n`);
       }
       res.end();
@@ -180,7 +180,7 @@ async function proxy(
       return;
     }
     if (!(err instanceof UpstreamTimeoutError || err instanceof UpstreamUnreachableError)) throw err;
-    fields.upstreamError = err instanceof UpstreamTimeoutError ? 'timeout' : 'unreachable';
+    fields.upstreamError = failureClass(err);
     if (!res.started) res.json(err instanceof UpstreamTimeoutError ? 504 : 502, upstreamFailureBody(err));
     else res.end();
   } finally {
@@ -244,6 +244,10 @@ async function passUpstreamError(
     return;
   }
   res.json(status, normalized, upstreamHeaders(response));
+}
+
+function failureClass(err: unknown): 'timeout' | 'unreachable' {
+  return err instanceof UpstreamTimeoutError ? 'timeout' : 'unreachable';
 }
 
 function upstreamFailureBody(err: unknown): OpenAiErrorBody {

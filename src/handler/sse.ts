@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
-import { UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
+import { asUpstreamError, UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
 
 export interface TokenUsage {
   inputTokens?: number;
@@ -86,7 +86,7 @@ export function pipeSse(upstream: IncomingMessage, out: Writable, idleTimeoutMs:
       tail = (tail + chunk.toString('utf8')).slice(-USAGE_TAIL_BYTES);
     });
     upstream.once('end', () => finish());
-    upstream.once('error', (err) => finish(err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message)));
+    upstream.once('error', (err) => finish(asUpstreamError(err)));
     upstream.once('aborted', () => finish(new UpstreamUnreachableError('the LLM Gateway closed the stream mid-answer')));
   });
 }

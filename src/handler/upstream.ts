@@ -24,6 +24,11 @@ export class UpstreamUnreachableError extends Error {}
 /** The upstream did not answer within the deadline. */
 export class UpstreamTimeoutError extends Error {}
 
+/** A socket or stream error as one of the two upstream failures: our own timeout, or unreachable. */
+export function asUpstreamError(err: Error): UpstreamTimeoutError | UpstreamUnreachableError {
+  return err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message);
+}
+
 /** Sends one request and resolves with the response once its headers are in. */
 export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -57,7 +62,7 @@ export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
     });
     clientRequest.once('error', (err) => {
       clearTimeout(timer);
-      reject(err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message));
+      reject(asUpstreamError(err));
     });
     clientRequest.end(payload);
   });
@@ -92,7 +97,7 @@ export function readBody(res: http.IncomingMessage, deadline: number, limitBytes
       clearTimeout(timer);
       resolve(Buffer.concat(chunks));
     });
-    res.once('error', (err) => fail(err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message)));
+    res.once('error', (err) => fail(asUpstreamError(err)));
     res.once('aborted', () => fail(new UpstreamUnreachableError('the LLM Gateway closed the connection mid-answer')));
   });
 }
