@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { routerEnvironment } from './config';
@@ -60,8 +61,10 @@ function main(argv: string[]): void {
 
   installLambdaRuntimeShim();
   // The same bundle that is deployed to Lambda.
+  const bundlePath = path.join(__dirname, '..', '..', 'assets', 'handler', 'router.lambda', 'index.js');
+  if (!fs.existsSync(bundlePath)) fail(`the handler bundle ${bundlePath} is missing: run \`npx projen bundle\` (or \`npm run build\`) first`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bundle = require(path.join(__dirname, '..', '..', 'assets', 'handler', 'router.lambda', 'index.js'));
+  const bundle = require(bundlePath);
   const handler = bundle.createRouterHandler(env, { apiKeyProvider: async () => apiKey });
   const server = createEmulatorServer({ handler, timeoutMs: optionalInt(values['timeout-ms'], '--timeout-ms') });
   const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;

@@ -34,11 +34,14 @@ function serve(args: string[], env: Record<string, string>): Promise<{ child: Ch
 describe('the llm-gateway-router serve command', () => {
   test('runs the bundled handler with the flags\' policy, the key from ASSEMBLYAI_API_KEY and the explicit endpoint', async () => {
     const gateway = await FakeGateway.start();
-    const { child, baseURL, output } = await serve(
-      ['--region', 'eu', '--allowed-models', 'claude-sonnet-4-6,gemini-2.5-flash', '--endpoint', gateway.url],
-      { ASSEMBLYAI_API_KEY: 'cli-key-123' },
-    );
+    let child: ChildProcess | undefined;
     try {
+      const started = await serve(
+        ['--region', 'eu', '--allowed-models', 'claude-sonnet-4-6,gemini-2.5-flash', '--endpoint', gateway.url],
+        { ASSEMBLYAI_API_KEY: 'cli-key-123' },
+      );
+      child = started.child;
+      const { baseURL, output } = started;
       expect(output()).toContain('allowed models: claude-sonnet-4-6,gemini-2.5-flash');
       const client = new OpenAI({ baseURL, apiKey: 'x', maxRetries: 0 });
       const ids = [];
@@ -51,7 +54,7 @@ describe('the llm-gateway-router serve command', () => {
       expect(refused.status).toBe(403);
       expect(gateway.requests).toHaveLength(1);
     } finally {
-      child.kill('SIGTERM');
+      child?.kill('SIGTERM');
       await gateway.close();
     }
   });
