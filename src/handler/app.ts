@@ -8,7 +8,7 @@ import { RouterMetrics } from './metrics';
 import { decide, Forward } from './policy';
 import { ApiKeyCache, ApiKeyProvider, secretsManagerKeyProvider } from './secret';
 import { completionToSse, pipeSse, readUsage } from './sse';
-import { readBody, sendWithRetries, UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
+import { readBody, sendWithRetries, UpstreamCancellation, UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
 import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
 import { providerOf } from '../catalog/lookup';
@@ -130,8 +130,8 @@ async function proxy(
   const upstreamStarted = performance.now();
   const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY;
   const deadline = Date.now() + Math.min(config.upstreamTimeoutMs, remaining - DEADLINE_MARGIN_MS);
-  const abort = new AbortController();
-  const onClientGone = () => abort.abort();
+  const cancellation = new UpstreamCancellation();
+  const onClientGone = () => cancellation.cancel();
   res.raw.once('close', onClientGone);
 
   try {
@@ -141,7 +141,7 @@ async function proxy(
       body: decision.upstreamBody,
       stream: decision.upstreamStream,
       deadline,
-      signal: abort.signal,
+      cancellation,
     });
     let { response, attempts } = await send(await router.keys.get());
     if (response.statusCode === 401) {
@@ -159,7 +159,7 @@ async function proxy(
     } else if (decision.upstreamStream) {
       res.start(status, { ...upstreamHeaders(response), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
       try {
-        const piped = await pipeSse(response, res.stream!, config.upstreamTimeoutMs, () => abort.abort());
+        const piped = await pipeSse(response, res.stream!, config.upstreamTimeoutMs, () => cancellation.cancel());
         if (piped.firstChunkAt !== undefined) fields.timeToFirstTokenMs = piped.firstChunkAt - started;
         fields.inputTokens = piped.usage.inputTokens;
         fields.outputTokens = piped.usage.outputTokens;
@@ -174,7 +174,7 @@ async function proxy(
       await passCompletion(response, status, deadline, decision, res, fields, started);
     }
   } catch (err) {
-    if (abort.signal.aborted) {
+    if (cancellation.isCancelled) {
       fields.clientAborted = true;
       res.end();
       return;

@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { completion, errorWith, FakeGateway, GatewayBehaviour, respondWith, sleep, sseEvent } from '../support/fake-gateway';
 import { rawRequest, RunningRouter, startRouter } from '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
@@ -275,6 +276,49 @@ describe('a client that disconnects mid-stream', () => {
       while (!upstreamClosedEarly && Date.now() < deadline) await sleep(20);
       expect(upstreamClosedEarly).toBe(true);
       expect(sent).toBeLessThan(100);
+    } finally {
+      await router.close();
+      await gateway.close();
+    }
+  });
+
+  /** Sends a buffered request and hangs up as soon as the gateway has it. */
+  async function hangUpOnceForwarded(router: RunningRouter, gateway: FakeGateway): Promise<void> {
+    const req = http.request(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    req.on('error', () => undefined); // the hang-up is ours
+    req.end(JSON.stringify({ model: 'gpt-5', messages: [] }));
+    const deadline = Date.now() + 3_000;
+    while (gateway.requests.length === 0 && Date.now() < deadline) await sleep(10);
+    req.destroy();
+  }
+
+  test('while a buffered answer is pending, makes the router close the upstream request', async () => {
+    let upstreamClosedEarly = false;
+    // A gateway that never answers: only the router can end this request.
+    const gateway = await FakeGateway.start((_req, res) => {
+      res.on('close', () => {
+        if (!res.writableFinished) upstreamClosedEarly = true;
+      });
+    });
+    const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] });
+    try {
+      await hangUpOnceForwarded(router, gateway);
+      const deadline = Date.now() + 2_000;
+      while (!upstreamClosedEarly && Date.now() < deadline) await sleep(20);
+      expect(upstreamClosedEarly).toBe(true);
+    } finally {
+      await router.close();
+      await gateway.close();
+    }
+  });
+
+  test('while the router waits to retry, makes no further attempt', async () => {
+    const gateway = await FakeGateway.start(errorWith(503, 'nested', { 'retry-after': '1' }));
+    const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] });
+    try {
+      await hangUpOnceForwarded(router, gateway);
+      await sleep(1_500); // past the Retry-After the router would have honoured
+      expect(gateway.requests).toHaveLength(1);
     } finally {
       await router.close();
       await gateway.close();
