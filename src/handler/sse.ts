@@ -79,9 +79,15 @@ export function pipeSse(upstream: IncomingMessage, out: Writable, idleTimeoutMs:
       result.firstChunkAt ??= performance.now();
       // Respect a slow client: stop reading upstream until the chunk is out,
       // so a long stream never piles up in the function's memory.
+      // The wait is the client's, not the upstream's: no idle timer meanwhile.
       if (!out.write(chunk)) {
+        clearTimeout(idle);
         upstream.pause();
-        out.once('drain', () => upstream.resume());
+        out.once('drain', () => {
+          if (done) return;
+          idle = setTimeout(onIdle, idleTimeoutMs);
+          upstream.resume();
+        });
       }
       tail = (tail + chunk.toString('utf8')).slice(-USAGE_TAIL_BYTES);
     });

@@ -1,6 +1,9 @@
 import * as http from 'node:http';
-import { FakeGateway, sseEvent } from '../support/fake-gateway';
-import { startRouter } from '../support/router-harness';
+import { PassThrough } from 'node:stream';
+import { routerEnvironment } from '../../src/emulator/config';
+import { createRouterHandler } from '../../src/handler/app';
+import { FakeGateway, respondWith, sleep, sseEvent } from '../support/fake-gateway';
+import { lambdaContext, proxyEvent, startRouter, TEST_KEY } from '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
 
 const stdout = StdoutCapture.install();
@@ -47,6 +50,34 @@ describe('true streaming', () => {
     } finally {
       releaseRest();
       await router.close();
+      await gateway.close();
+    }
+  });
+
+  test('a client that reads slowly is not mistaken for a silent upstream', async () => {
+    // The upstream sends everything at once; the client does not read for
+    // longer than the idle timeout. The router waits for the client (it
+    // stops reading upstream meanwhile) and must not call that upstream
+    // silence: the stream ends normally.
+    const IDLE_TIMEOUT_MS = 200;
+    const parts = Array.from({ length: 200 }, (_, i) => `part-${i}-${'x'.repeat(200)}`);
+    const gateway = await FakeGateway.start(respondWith({ parts }));
+    const handler = createRouterHandler(
+      routerEnvironment({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'], upstreamTimeoutMs: IDLE_TIMEOUT_MS }),
+      { apiKeyProvider: async () => TEST_KEY },
+    );
+    try {
+      const out = new PassThrough({ highWaterMark: 1024 });
+      const done = handler(proxyEvent('POST', '/v1/chat/completions', JSON.stringify({ model: 'gpt-5', stream: true, messages: [] })), out, lambdaContext());
+      await sleep(IDLE_TIMEOUT_MS * 4); // the client is busy: nothing read yet
+      const chunks: Buffer[] = [];
+      out.on('data', (c: Buffer) => chunks.push(c));
+      await Promise.all([done, new Promise((resolve) => out.once('end', resolve))]);
+      const text = Buffer.concat(chunks).toString('utf8');
+      expect(text).not.toContain('upstream_timeout');
+      expect(text).toContain('part-199-');
+      expect(text.trim().endsWith('data: [DONE]')).toBe(true);
+    } finally {
       await gateway.close();
     }
   });
