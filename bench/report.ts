@@ -59,6 +59,9 @@ export function rows(r: Record<string, any>): Row[] {
     add({ section: '6 memory', metric: 'router process peak RSS, throughput run (delay 0)', value: t0.routerPeakRssMiB, unit: 'MiB', baseline: `pass-through handler ${t0.passthroughPeakRssMiB} MiB` });
   }
 
+  const ins = r.instructions;
+  if (ins) add({ section: '3 throughput', metric: 'router process instructions per request (callgrind, 1 KB buffered)', value: ins.routerPerRequest, unit: 'instructions', baseline: `pass-through ${ins.passthroughPerRequest} → ${f(ins.ratio)}x; ${ins.requests} requests after ${ins.warmup}` });
+
   const c = r.coldStart;
   if (c) {
     add({ section: '4 cold start', metric: 'bundle size (minified)', value: c.bundleBytes, unit: 'bytes', bar: '< 60 KB (61,440 B)', met: c.bundleBytes < 61_440 });

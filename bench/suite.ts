@@ -14,6 +14,7 @@ export const BENCHMARKS: Record<string, () => unknown> = {
   throughput0ms: () => require('./throughput').throughput(0),
   throughput20ms: () => require('./throughput').throughput(20),
   throughput50ms: () => require('./throughput').throughput(50),
+  instructions: () => require('./instructions').instructions(),
   load: () => require('./load').load(),
   memory: () => require('./memory').memory(),
   synth: () => require('./synth').synth(),

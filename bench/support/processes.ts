@@ -28,9 +28,14 @@ export interface ServerProcess {
   url: string;
 }
 
-/** Starts `serve <kind> [arg]` in its own Node process; resolves with the URL it prints (30 s at most). */
-export function startProcess(kind: 'upstream' | 'router' | 'passthrough', args: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--expose-gc', serveScript(), kind, ...args], {
+/**
+ * Starts `serve <kind> [arg]` in its own Node process, optionally under a
+ * wrapper command (valgrind); resolves with the URL it prints (30 s at most,
+ * or `startTimeoutMs`).
+ */
+export function startProcess(kind: 'upstream' | 'router' | 'passthrough', args: string[] = [], wrapper: string[] = [], startTimeoutMs = 30_000): Promise<ServerProcess> {
+  const command = [...wrapper, process.execPath, '--expose-gc', serveScript(), kind, ...args];
+  const child = spawn(command[0], command.slice(1), {
     env: { ...process.env, BENCH_BUNDLE: process.env.BENCH_BUNDLE ?? BUNDLE },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
@@ -38,8 +43,8 @@ export function startProcess(kind: 'upstream' | 'router' | 'passthrough', args: 
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${kind} did not start within 30 s: ${out}`));
-    }, 30_000);
+      reject(new Error(`${kind} did not start within ${startTimeoutMs / 1000} s: ${out}`));
+    }, startTimeoutMs);
     child.stdout!.on('data', (c: Buffer) => {
       if (out.length < 10_000) out += c.toString();
       const m = /^URL (\S+)$/m.exec(out);
@@ -97,10 +102,10 @@ export function heapAfterGc(child: ChildProcess): Promise<HeapAfterGc> {
   });
 }
 
-export function stop(child: ChildProcess): Promise<void> {
+export function stop(child: ChildProcess, graceMs = 5_000): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
