@@ -41,7 +41,7 @@ export async function instructions(): Promise<InstructionsResult> {
   try {
     const perRequest = async (kind: 'router' | 'passthrough'): Promise<number> => {
       const out = path.join(dir, `callgrind.${kind}`);
-      const wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`];
+      const wrapper = ['valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`];
       const server = await startProcess(kind, [upstream.url], wrapper, 120_000);
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
