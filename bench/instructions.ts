@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expectOk, post } from './support/http';
 import { startProcess, stop } from './support/processes';
-import { count } from './support/stats';
+import { count, round } from './support/stats';
 
 export interface InstructionsResult {
   requests: number;
@@ -66,7 +66,7 @@ export async function instructions(): Promise<InstructionsResult> {
       bodyBytes: Buffer.byteLength(body),
       routerPerRequest,
       passthroughPerRequest,
-      ratio: Math.round((routerPerRequest / passthroughPerRequest) * 1000) / 1000,
+      ratio: round(routerPerRequest / passthroughPerRequest),
       valgrind: version.stdout.trim(),
     };
   } finally {

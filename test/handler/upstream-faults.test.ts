@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import { completion, errorWith, FakeGateway, GatewayBehaviour, respondWith, sleep, sseEvent } from '../support/fake-gateway';
+import { completion, errorWith, FakeGateway, GatewayBehaviour, respondWith, sleep, sseEvent, waitUntil } from '../support/fake-gateway';
 import { rawRequest, RunningRouter, startRouter } from '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
 
@@ -272,8 +272,7 @@ describe('a client that disconnects mid-stream', () => {
         void chunk;
         if (++received === 3) break; // leaving the loop aborts the HTTP request
       }
-      const deadline = Date.now() + 3_000;
-      while (!upstreamClosedEarly && Date.now() < deadline) await sleep(20);
+      await waitUntil(() => upstreamClosedEarly, 3_000);
       expect(upstreamClosedEarly).toBe(true);
       expect(sent).toBeLessThan(100);
     } finally {
@@ -287,8 +286,7 @@ describe('a client that disconnects mid-stream', () => {
     const req = http.request(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     req.on('error', () => undefined); // the hang-up is ours
     req.end(JSON.stringify({ model: 'gpt-5', messages: [] }));
-    const deadline = Date.now() + 3_000;
-    while (gateway.requests.length === 0 && Date.now() < deadline) await sleep(10);
+    await waitUntil(() => gateway.requests.length > 0, 3_000, 10);
     req.destroy();
   }
 
@@ -303,8 +301,7 @@ describe('a client that disconnects mid-stream', () => {
     const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] });
     try {
       await hangUpOnceForwarded(router, gateway);
-      const deadline = Date.now() + 2_000;
-      while (!upstreamClosedEarly && Date.now() < deadline) await sleep(20);
+      await waitUntil(() => upstreamClosedEarly, 2_000);
       expect(upstreamClosedEarly).toBe(true);
     } finally {
       await router.close();

@@ -82,6 +82,12 @@ export function sseEvent(model: string, content: string | null, extra: Record<st
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls until `condition` holds or `timeoutMs` has passed (the caller asserts which). */
+export async function waitUntil(condition: () => boolean, timeoutMs: number, stepMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await sleep(stepMs);
+}
+
 /** Streams `parts` with `gapMs` between them when asked to stream; otherwise one JSON completion. */
 export function respondWith(opts: { parts?: string[]; gapMs?: number; usageStyle?: 'openai' | 'gateway' } = {}): GatewayBehaviour {
   const parts = opts.parts ?? ['Hel', 'lo', '!'];
