@@ -117,6 +117,8 @@ for (const dir of ['examples', 'bench']) {
   });
 }
 project.eslint?.addLintPattern('examples');
+// Modules depend one way: construct -> catalog <- handler, never in a circle.
+project.eslint?.addRules({ 'import/no-cycle': ['error'] });
 project.eslint?.addLintPattern('bench');
 
 // The README's "main job": synthesize the example platform app into cdk.out.

@@ -45,8 +45,8 @@ export class LlmPlatformStack extends Stack {
     const supportTeamKey = eu.addApiKey('SupportTeamKey', { description: 'Support tooling (EU customers)' });
 
     new RouterDashboard(this, 'Dashboard', { routers: [us, eu], dashboardName: 'llm-gateway-routers' });
-    us.addAlarms({ topic: onCall });
-    eu.addAlarms({ topic: onCall });
+    us.addAlarms('Alarms', { topic: onCall });
+    eu.addAlarms('Alarms', { topic: onCall });
 
     new CfnOutput(this, 'UsOpenAiBaseUrl', { value: us.openAiBaseUrl });
     new CfnOutput(this, 'EuOpenAiBaseUrl', { value: eu.openAiBaseUrl });

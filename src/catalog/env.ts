@@ -33,3 +33,42 @@ export const DEFAULTS = Object.freeze({
   upstreamTimeoutMs: 120_000,
   metricsNamespace: 'LlmGatewayRouter',
 });
+
+/** What a router's function is configured with: the construct's resolved props, or the emulator's flags. */
+export interface RouterEnvironmentSettings {
+  readonly region: 'us' | 'eu';
+  /** The upstream base URL. */
+  readonly endpoint: string;
+  /** The endpoint is an explicit opt-in rather than the region's gateway. */
+  readonly customEndpoint: boolean;
+  readonly globalRouting: boolean;
+  /** Model ids, already joined with commas (the construct may join deploy-time tokens). */
+  readonly allowedModels: string;
+  /** Absent in the emulator, which is handed the key directly. */
+  readonly apiKeySecretArn?: string;
+  readonly maxBodyBytes?: number;
+  readonly upstreamTimeoutMs?: number;
+  readonly metricsNamespace?: string;
+  readonly serviceName: string;
+}
+
+/**
+ * The Lambda environment for a router: the one function both the construct
+ * and the local emulator call, so the two cannot configure the handler
+ * differently.
+ */
+export function buildRouterEnvironment(s: RouterEnvironmentSettings): Record<string, string> {
+  const env: Record<string, string> = {
+    [ENV.REGION]: s.region,
+    [ENV.ENDPOINT]: s.endpoint,
+    [ENV.GLOBAL_ROUTING]: String(s.globalRouting),
+    [ENV.ALLOWED_MODELS]: s.allowedModels,
+  };
+  if (s.apiKeySecretArn !== undefined) env[ENV.API_KEY_SECRET_ARN] = s.apiKeySecretArn;
+  if (s.maxBodyBytes !== undefined) env[ENV.MAX_BODY_BYTES] = String(s.maxBodyBytes);
+  if (s.upstreamTimeoutMs !== undefined) env[ENV.UPSTREAM_TIMEOUT_MS] = String(s.upstreamTimeoutMs);
+  if (s.metricsNamespace !== undefined) env[ENV.METRICS_NAMESPACE] = s.metricsNamespace;
+  env[ENV.SERVICE_NAME] = s.serviceName;
+  if (s.customEndpoint) env[ENV.CUSTOM_ENDPOINT] = 'true';
+  return env;
+}

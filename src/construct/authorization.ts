@@ -1,6 +1,9 @@
+import { Annotations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
+import { BoundAuthorization } from './bound-authorization';
+
 
 /**
  * How callers authenticate to the router.
@@ -87,7 +90,36 @@ export abstract class RouterAuthorization {
   public abstract readonly apiKeyOptions?: RouterApiKeyOptions;
 
   /**
-   * The method options that apply this authorization.
+   * Binds this authorization to one router's API: the method options that
+   * apply it, the cdk-nag findings it explains, and anything it owns (the
+   * usage plan of API-key callers, a Cognito authorizer).
+   * @internal
+   */
+  public _bind(scope: Construct, api: apigw.RestApi, routerName: string): BoundAuthorization {
+    const methodNagRules: Record<string, string> = {};
+    if (this.type !== RouterAuthorizationType.COGNITO) {
+      methodNagRules['AwsSolutions-COG4'] = `Callers are authorized with ${this.type} by the platform team's explicit choice (authorization prop), not a Cognito user pool.`;
+    }
+    if (this.type === RouterAuthorizationType.API_KEY) {
+      methodNagRules['AwsSolutions-APIG4'] = 'Callers must present an API key of the router\'s usage plan (apiKeyRequired), by the platform team\'s explicit choice.';
+    }
+    if (this.type === RouterAuthorizationType.NONE) {
+      Annotations.of(scope).addWarningV2('cdk-llm-gateway-router:noAuthorization',
+        'authorization: RouterAuthorization.none() lets anyone who finds the URL spend your LLM Gateway credit. Prefer iam(), apiKey() or cognito().');
+    }
+    const usagePlan = this.type === RouterAuthorizationType.API_KEY
+      ? api.addUsagePlan('UsagePlan', {
+        name: `${routerName}-callers`,
+        throttle: this.apiKeyOptions?.throttle,
+        quota: this.apiKeyOptions?.quota,
+        apiStages: [{ api, stage: api.deploymentStage }],
+      })
+      : undefined;
+    return { methodOptions: this._methodOptions(scope), methodNagRules, usagePlan };
+  }
+
+  /**
+   * The method options that apply this authorization to one router.
    * @internal
    */
   public abstract _methodOptions(scope: Construct): apigw.MethodOptions;

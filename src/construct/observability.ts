@@ -4,8 +4,8 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { MetricRegion } from './region';
-import type { LlmGatewayRouter } from './router';
-import { DIMENSION, METRIC, REJECT_REASONS, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
+import { IRouterMetrics } from './router-metrics';
+import { METRIC, REJECT_REASONS, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
 
 /**
  * Options for a router's alarms.
@@ -53,8 +53,8 @@ export interface RouterAlarmOptions {
  * Properties of `RouterAlarms`.
  */
 export interface RouterAlarmsProps extends RouterAlarmOptions {
-  /** The router to watch. */
-  readonly router: LlmGatewayRouter;
+  /** The router to watch (an `LlmGatewayRouter`, or a `RouterMetricFactory` for one defined elsewhere). */
+  readonly router: IRouterMetrics;
 }
 
 /**
@@ -77,21 +77,11 @@ export class RouterAlarms extends Construct {
     if (errorRate <= 0 || errorRate > 100) {
       throw new Error(`${this.node.path}: upstreamErrorRatePercent: ${errorRate} is not a percentage in (0, 100]. Fix: pass a value such as 5.`);
     }
-    const regions = router.metricRegions;
-    const sumOver = (metricName: string, prefix: string) => {
-      const usingMetrics: Record<string, cloudwatch.IMetric> = {};
-      regions.forEach((region, i) => {
-        usingMetrics[`${prefix}${i}`] = router._metricWithDimensions(metricName, region, {}, { statistic: cloudwatch.Stats.SUM, period });
-      });
-      return { usingMetrics, expression: Object.keys(usingMetrics).join(' + ') };
-    };
-    const errors = sumOver(METRIC.UPSTREAM_ERRORS, 'e');
-    const requests = sumOver(METRIC.REQUESTS, 'r');
-    const rejected = sumOver(METRIC.REJECTED, 'x');
-
+    // The router's all-regions metrics: a global router's us and global traffic together.
+    const sum = { statistic: cloudwatch.Stats.SUM, period };
     this.upstreamErrorRate = new cloudwatch.MathExpression({
-      expression: `100 * (${errors.expression}) / (${requests.expression})`,
-      usingMetrics: { ...errors.usingMetrics, ...requests.usingMetrics },
+      expression: '100 * errors / requests',
+      usingMetrics: { errors: router.metricUpstreamErrors(sum), requests: router.metricRequests(sum) },
       period,
       label: 'Upstream error rate (%)',
     }).createAlarm(this, 'UpstreamErrorRate', {
@@ -103,12 +93,7 @@ export class RouterAlarms extends Construct {
     });
 
     const latencyThreshold = props.latencyP99Threshold ?? Duration.seconds(60);
-    this.latencyP99 = new cloudwatch.MathExpression({
-      expression: regions.length === 1 ? 'l0' : `MAX([${regions.map((_, i) => `l${i}`).join(', ')}])`,
-      usingMetrics: Object.fromEntries(regions.map((region, i) => [`l${i}`, router._metricWithDimensions(METRIC.LATENCY, region, {}, { statistic: cloudwatch.Stats.p(99), period })])),
-      period,
-      label: 'Latency p99 (ms)',
-    }).createAlarm(this, 'LatencyP99', {
+    this.latencyP99 = router.metricLatency({ statistic: cloudwatch.Stats.p(99), period }).createAlarm(this, 'LatencyP99', {
       alarmDescription: `${router.routerName}: p99 latency above ${latencyThreshold.toHumanString()}`,
       threshold: latencyThreshold.toMilliseconds(),
       evaluationPeriods,
@@ -117,12 +102,7 @@ export class RouterAlarms extends Construct {
     });
 
     const rejectionsThreshold = props.rejectionsThreshold ?? 100;
-    this.rejections = new cloudwatch.MathExpression({
-      expression: rejected.expression,
-      usingMetrics: rejected.usingMetrics,
-      period,
-      label: 'Rejected requests',
-    }).createAlarm(this, 'Rejections', {
+    this.rejections = router.metricRejected(sum).createAlarm(this, 'Rejections', {
       alarmDescription: `${router.routerName}: more than ${rejectionsThreshold} requests refused by policy in ${period.toHumanString()}`,
       threshold: rejectionsThreshold,
       evaluationPeriods: 1,
@@ -153,7 +133,7 @@ export interface RouterDashboardProps {
    * Routers to show; more can be added with `addRouter`.
    * @default - none yet
    */
-  readonly routers?: LlmGatewayRouter[];
+  readonly routers?: IRouterMetrics[];
 
   /**
    * The dashboard's name.
@@ -191,15 +171,14 @@ export class RouterDashboard extends Construct {
   }
 
   /** Adds a row of graphs for one router. */
-  public addRouter(router: LlmGatewayRouter): void {
+  public addRouter(router: IRouterMetrics): void {
     const period = this.period;
-    const regions = router.metricRegions;
     const perRegion = (metricName: string, statistic: string, label: (r: MetricRegion) => string) =>
-      regions.map((region) => router._metricWithDimensions(metricName, region, {}, { statistic, period, label: label(region) }));
+      router.metricRegions.map((metricRegion) => router.metric(metricName, { metricRegion, statistic, period, label: label(metricRegion) }));
     const sum = cloudwatch.Stats.SUM;
-    const byDimension = (metricName: string, dimension: string, values: readonly string[]) =>
-      regions.flatMap((region) => values.map((value) =>
-        router._metricWithDimensions(metricName, region, { [dimension]: value }, { statistic: sum, period, label: `${region} ${value}` })));
+    const rejectedBy = REJECT_REASONS.map((reason) => router.metricRejected({ reason, statistic: sum, period, label: reason }));
+    const failedBy = UPSTREAM_ERROR_CLASSES.map((errorClass) =>
+      router.metricUpstreamErrors({ errorClass, statistic: sum, period, label: errorClass }));
 
     this.dashboard.addWidgets(new cloudwatch.TextWidget({
       markdown: `### ${router.routerName} (${router.region}${router.globalRouting ? ', global routing' : ''})`,
@@ -208,8 +187,8 @@ export class RouterDashboard extends Construct {
     }));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Requests by region', left: perRegion(METRIC.REQUESTS, sum, (r) => r), width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Rejected by reason', left: byDimension(METRIC.REJECTED, DIMENSION.REASON, REJECT_REASONS), width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Upstream errors by class', left: byDimension(METRIC.UPSTREAM_ERRORS, DIMENSION.ERROR_CLASS, UPSTREAM_ERROR_CLASSES), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Rejected by reason', left: rejectedBy, width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Upstream errors by class', left: failedBy, width: 8 }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({

@@ -1,5 +1,5 @@
 import { GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { ENV } from '../catalog/env';
+import { buildRouterEnvironment } from '../catalog/env';
 import { modelsServedIn } from '../catalog/lookup';
 
 export interface LocalRouterSettings {
@@ -16,15 +16,14 @@ export interface LocalRouterSettings {
 
 /** The environment the construct would give the Lambda, for the same settings. */
 export function routerEnvironment(s: LocalRouterSettings): Record<string, string> {
-  const env: Record<string, string> = {
-    [ENV.REGION]: s.region,
-    [ENV.ENDPOINT]: s.endpoint ?? GATEWAY_ENDPOINTS[s.region],
-    [ENV.GLOBAL_ROUTING]: String(s.globalRouting ?? false),
-    [ENV.ALLOWED_MODELS]: (s.allowedModels ?? modelsServedIn(s.region)).join(','),
-    [ENV.SERVICE_NAME]: s.routerName ?? `local-${s.region}`,
-  };
-  if (s.endpoint !== undefined) env[ENV.CUSTOM_ENDPOINT] = 'true';
-  if (s.maxBodyBytes !== undefined) env[ENV.MAX_BODY_BYTES] = String(s.maxBodyBytes);
-  if (s.upstreamTimeoutMs !== undefined) env[ENV.UPSTREAM_TIMEOUT_MS] = String(s.upstreamTimeoutMs);
-  return env;
+  return buildRouterEnvironment({
+    region: s.region,
+    endpoint: s.endpoint ?? GATEWAY_ENDPOINTS[s.region],
+    customEndpoint: s.endpoint !== undefined,
+    globalRouting: s.globalRouting ?? false,
+    allowedModels: (s.allowedModels ?? modelsServedIn(s.region)).join(','),
+    maxBodyBytes: s.maxBodyBytes,
+    upstreamTimeoutMs: s.upstreamTimeoutMs,
+    serviceName: s.routerName ?? `local-${s.region}`,
+  });
 }

@@ -27,25 +27,27 @@ export interface RequestOutcome {
 
 /**
  * Writes one CloudWatch Embedded Metric Format document per request through
- * Powertools. Dimension sets: (service, Region) always; plus
- * (service, Region, Provider, Model) for allow-listed models,
- * (service, Region, Reason) for rejections and (service, Region, ErrorClass)
- * for upstream failures. Recording is synchronous, so concurrent requests in
- * the local emulator cannot mix their dimensions.
+ * Powertools. Dimension sets: (service) and (service, Region) always, so a
+ * router's whole traffic is one metric and each region another; plus
+ * (service, Provider, Model) for allow-listed models, (service, Reason) for
+ * rejections and (service, ErrorClass) for upstream failures. Recording is
+ * synchronous, so concurrent requests in the local emulator cannot mix their
+ * dimensions.
  */
 export class RouterMetrics {
   private readonly metrics: Metrics;
 
-  constructor(namespace: string, private readonly serviceName: string) {
+  constructor(namespace: string, serviceName: string) {
+    // Powertools makes `service` a default dimension, in every set.
     this.metrics = new Metrics({ namespace, serviceName });
   }
 
   record(o: RequestOutcome): void {
     const m = this.metrics;
-    // (service, Region) is the base of every dimension set. Set as default
-    // dimensions, freshly per request, so that no key is repeated across sets.
-    m.clearDefaultDimensions();
-    m.setDefaultDimensions({ [DIMENSION.SERVICE]: this.serviceName, [DIMENSION.REGION]: o.region });
+    // `service` (a default dimension) is in every set; Region is a per-request
+    // dimension, which Powertools writes as the set (service, Region). Each
+    // key appears in one set only: Powertools warns on a key repeated across sets.
+    m.addDimension(DIMENSION.REGION, o.region);
     m.addDimensions({});
     if (o.model && o.provider) m.addDimensions({ [DIMENSION.PROVIDER]: o.provider, [DIMENSION.MODEL]: o.model });
     if (o.rejectReason) m.addDimensions({ [DIMENSION.REASON]: o.rejectReason });

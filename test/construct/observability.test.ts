@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EU_ENV, newStack, routerIn } from './helpers';
-import { GatewayRegion, MetricRegion, RouterDashboard } from '../../src';
+import { GatewayRegion, MetricRegion, RouterDashboard, RouterMetricFactory } from '../../src';
 
 describe('metric helpers', () => {
   const { stack, secret } = newStack({ env: EU_ENV });
@@ -17,24 +17,42 @@ describe('metric helpers', () => {
     ['metricRejected', 'Rejected', 'Sum'],
     ['metricUpstreamErrors', 'UpstreamErrors', 'Sum'],
     ['metricLatency', 'Latency', 'p99'],
+    ['metricUpstreamLatency', 'UpstreamLatency', 'p99'],
     ['metricTimeToFirstToken', 'TimeToFirstToken', 'p99'],
     ['metricInputTokens', 'InputTokens', 'Sum'],
     ['metricOutputTokens', 'OutputTokens', 'Sum'],
-  ] as const)('%s reads %s in the router\'s namespace, service and region', (method, name, statistic) => {
+    ['metricColdStarts', 'ColdStart', 'Sum'],
+    ['metricClientAborted', 'ClientAborted', 'Sum'],
+  ] as const)('%s reads %s in the router\'s namespace, for all of its traffic; metricRegion narrows it', (method, name, statistic) => {
     const m = us[method]();
     expect(m.metricName).toBe(name);
     expect(m.namespace).toBe('Platform/Llm');
     expect(m.statistic).toBe(statistic);
-    expect(dims(m)).toEqual({ service: us.routerName, Region: 'us' });
-    expect(eu[method]().dimensions).toEqual({ service: eu.routerName, Region: 'eu' });
+    // A global router's default reads the router-wide set: us and global traffic together.
+    expect(dims(m)).toEqual({ service: us.routerName });
+    expect(us[method]({ metricRegion: MetricRegion.GLOBAL }).dimensions).toEqual({ service: us.routerName, Region: 'global' });
+    expect(us[method]({ metricRegion: MetricRegion.US }).dimensions).toEqual({ service: us.routerName, Region: 'us' });
+    expect(eu[method]().dimensions).toEqual({ service: eu.routerName });
     expect(eu[method]().namespace).toBe('LlmGatewayRouter');
   });
 
-  test('a region and a model select the per-model dimension set, with the provider from the catalog', () => {
-    const m = us.metricOutputTokens({ metricRegion: MetricRegion.GLOBAL, model: 'claude-opus-4-7', period: Duration.minutes(1), statistic: 'Average' });
-    expect(m.dimensions).toEqual({ service: us.routerName, Region: 'global', Provider: 'anthropic', Model: 'claude-opus-4-7' });
+  test('a model selects the per-model dimension set, with the provider from the catalog', () => {
+    const m = us.metricOutputTokens({ model: 'claude-opus-4-7', period: Duration.minutes(1), statistic: 'Average' });
+    expect(m.dimensions).toEqual({ service: us.routerName, Provider: 'anthropic', Model: 'claude-opus-4-7' });
     expect(m.period.toMinutes()).toBe(1);
     expect(m.statistic).toBe('Average');
+    expect(us.metricRejected({ reason: 'residency' }).dimensions).toEqual({ service: us.routerName, Reason: 'residency' });
+    expect(us.metricUpstreamErrors({ errorClass: 'timeout' }).dimensions).toEqual({ service: us.routerName, ErrorClass: 'timeout' });
+  });
+
+  test('dimensions the handler never writes together are refused with the fix', () => {
+    expect(() => us.metricRequests({ model: 'gpt-5', metricRegion: MetricRegion.US })).toThrow(/metric options: .* combine dimensions the handler does not write together\. Fix: pass only one of/);
+  });
+
+  test('a RouterMetricFactory built from the router\'s identity reads the same metrics as the router', () => {
+    const factory = new RouterMetricFactory(stack, { namespace: 'Platform/Llm', routerName: us.routerName, globalRouting: true });
+    expect(stack.resolve(factory.metricRequests().toMetricConfig())).toEqual(stack.resolve(us.metricRequests().toMetricConfig()));
+    expect(factory.metricRegions).toEqual(us.metricRegions);
   });
 
   test('a model of no known provider is an error naming the fix', () => {
@@ -52,7 +70,7 @@ describe('alarms', () => {
     const { stack, secret } = newStack();
     const router = routerIn(stack, secret, 'Us', { globalRouting: true });
     const topic = new sns.Topic(stack, 'OnCall');
-    const alarms = router.addAlarms({ topic, upstreamErrorRatePercent: 10, latencyP99Threshold: Duration.seconds(30) });
+    const alarms = router.addAlarms('Alarms', { topic, upstreamErrorRatePercent: 10, latencyP99Threshold: Duration.seconds(30) });
     expect(alarms.alarms).toHaveLength(3);
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
@@ -63,22 +81,37 @@ describe('alarms', () => {
     }
     const errorRate = all.find((a) => a.Properties.Threshold === 10);
     const expression = errorRate.Properties.Metrics.find((m: any) => m.Expression).Expression;
-    expect(expression).toBe('100 * (e0 + e1) / (r0 + r1)');
-    const regionsUsed = errorRate.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.Dimensions.find((d: any) => d.Name === 'Region').Value);
-    expect(regionsUsed.sort()).toEqual(['global', 'global', 'us', 'us']);
-    expect(all.some((a) => a.Properties.Threshold === 30_000)).toBe(true);
-    expect(all.some((a) => a.Properties.Threshold === 100)).toBe(true);
+    expect(expression).toBe('100 * errors / requests');
+    // A global router: every alarm reads the router-wide set, so the global share is watched too.
+    const dimensionsUsed = errorRate.Properties.Metrics.filter((m: any) => m.MetricStat)
+      .map((m: any) => m.MetricStat.Metric.Dimensions.map((d: any) => d.Name));
+    expect(dimensionsUsed).toEqual([['service'], ['service']]);
+    const latency = all.find((a) => a.Properties.Threshold === 30_000);
+    expect(latency.Properties).toMatchObject({ MetricName: 'Latency', ExtendedStatistic: 'p99', Dimensions: [{ Name: 'service', Value: router.routerName }] });
+    const rejections = all.find((a) => a.Properties.Threshold === 100);
+    expect(rejections.Properties).toMatchObject({ MetricName: 'Rejected', Statistic: 'Sum', Dimensions: [{ Name: 'service', Value: router.routerName }] });
   });
 
   test('alarms without a topic have no actions; a bad percentage is refused', () => {
     const { stack, secret } = newStack();
     const router = routerIn(stack, secret, 'Us');
-    router.addAlarms();
+    router.addAlarms('Alarms');
     const all = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
     expect(all).toHaveLength(3);
     expect(all.every((a) => a.Properties.AlarmActions === undefined)).toBe(true);
     const { stack: s2, secret: k2 } = newStack();
-    expect(() => routerIn(s2, k2, 'X').addAlarms({ upstreamErrorRatePercent: 0 })).toThrow(/upstreamErrorRatePercent: 0 .*Fix/);
+    expect(() => routerIn(s2, k2, 'X').addAlarms('Alarms', { upstreamErrorRatePercent: 0 })).toThrow(/upstreamErrorRatePercent: 0 .*Fix/);
+  });
+
+  test('addAlarms(id, options) can be called twice: a second, stricter set beside the first', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Us');
+    const standard = router.addAlarms('Alarms');
+    const strict = router.addAlarms('StrictAlarms', { upstreamErrorRatePercent: 1 });
+    expect(standard.node.path).not.toBe(strict.node.path);
+    const thresholds = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map((a: any) => a.Properties.Threshold);
+    expect(thresholds).toHaveLength(6);
+    expect(thresholds).toEqual(expect.arrayContaining([5, 1]));
   });
 });
 

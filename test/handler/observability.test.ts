@@ -28,13 +28,13 @@ describe('CloudWatch EMF metrics from the handler', () => {
     gateway.behaviour = respondWith();
   });
 
-  test('a US request: namespace, both dimension sets, Region "us", tokens, latency, cold start once', async () => {
+  test('a US request: namespace, the router-wide, per-region and per-model dimension sets, Region "us", tokens, latency, cold start once', async () => {
     const router = await startRouter({ region: 'us', endpoint: gateway.url, routerName: 'platform-us' });
     try {
       await router.client.chat.completions.create({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'x' }] });
       const doc = lastEmf();
       expect(doc._aws.CloudWatchMetrics[0].Namespace).toBe('LlmGatewayRouter');
-      expect(doc._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'Region'], ['service', 'Region', 'Provider', 'Model']]);
+      expect(doc._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'Region'], ['service'], ['service', 'Provider', 'Model']]);
       expect(doc).toMatchObject({ service: 'platform-us', Region: 'us', Provider: 'anthropic', Model: 'claude-sonnet-4-6', Requests: 1, ColdStart: 1, InputTokens: 11, OutputTokens: 7 });
       expect(metricNames(doc)).toEqual(expect.arrayContaining(['Requests', 'Latency', 'UpstreamLatency', 'InputTokens', 'OutputTokens', 'ColdStart']));
       expect(doc.Latency).toBeGreaterThan(0);
@@ -52,7 +52,10 @@ describe('CloudWatch EMF metrics from the handler', () => {
       await eu.client.chat.completions.create({ model: 'gemini-2.5-pro', messages: [] });
       expect(lastEmf()).toMatchObject({ Region: 'eu', Model: 'gemini-2.5-pro' });
       await global.client.chat.completions.create({ model: 'claude-opus-4-7', messages: [] });
-      expect(lastEmf()).toMatchObject({ Region: 'global', Model: 'claude-opus-4-7' });
+      const globalDoc = lastEmf();
+      expect(globalDoc).toMatchObject({ Region: 'global', Model: 'claude-opus-4-7', Requests: 1 });
+      // The router-wide set (what metricRequests() reads by default) counts the global share too.
+      expect(globalDoc._aws.CloudWatchMetrics[0].Dimensions).toContainEqual(['service']);
       expect(gateway.requests.at(-1)!.json.model_region).toBe('global');
       // Same router, a provider without global routing: in-region, so "us".
       await global.client.chat.completions.create({ model: 'qwen3-32B', messages: [] });
@@ -77,7 +80,8 @@ describe('CloudWatch EMF metrics from the handler', () => {
         const doc = lastEmf();
         expect(doc).toMatchObject({ Region: 'us', Reason: reason, Rejected: 1, Requests: 1 });
         expect(doc.Model).toBeUndefined();
-        expect(doc._aws.CloudWatchMetrics[0].Dimensions).toContainEqual(['service', 'Region', 'Reason']);
+        expect(doc._aws.CloudWatchMetrics[0].Dimensions).toContainEqual(['service', 'Reason']);
+        expect(doc._aws.CloudWatchMetrics[0].Dimensions).toContainEqual(['service']);
       }
       expect(gateway.requests).toHaveLength(0);
     } finally {

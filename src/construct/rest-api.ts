@@ -1,0 +1,131 @@
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledgeRules } from './nag';
+import { RouterSettings } from './settings';
+import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
+
+/**
+ * The router's REST API: a regional API whose stage is throttled and writes
+ * JSON access logs, and whose own errors (auth, throttling, validation) are
+ * OpenAI-shaped, so SDK callers see one error format whoever answers.
+ */
+export function createRestApi(
+  scope: Construct,
+  settings: RouterSettings,
+  accessLogGroup: logs.ILogGroup,
+  domainName: apigw.DomainNameOptions | undefined,
+): apigw.RestApi {
+  const api = new apigw.RestApi(scope, 'Api', {
+    restApiName: settings.routerName,
+    description: `OpenAI-compatible entry point to the AssemblyAI LLM Gateway (${settings.code})`,
+    endpointTypes: [apigw.EndpointType.REGIONAL],
+    cloudWatchRole: false,
+    domainName,
+    deployOptions: {
+      stageName: settings.stageName,
+      throttlingRateLimit: settings.throttlingRateLimit,
+      throttlingBurstLimit: settings.throttlingBurstLimit,
+      accessLogDestination: new apigw.LogGroupLogDestination(accessLogGroup),
+      accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
+      tracingEnabled: false,
+    },
+  });
+  addOpenAiGatewayResponses(api);
+  return api;
+}
+
+/**
+ * The two routes, both proxied to the handler: POST /v1/chat/completions
+ * (its body checked by API Gateway's validator first) and GET /v1/models.
+ */
+export function addRoutes(api: apigw.RestApi, integration: apigw.Integration, methodOptions: apigw.MethodOptions): apigw.Method[] {
+  const validator = api.addRequestValidator('RequestValidator', { validateRequestBody: true, validateRequestParameters: true });
+  const requestModel = api.addModel('ChatCompletionRequest', {
+    contentType: 'application/json',
+    schema: {
+      schema: apigw.JsonSchemaVersion.DRAFT4,
+      type: apigw.JsonSchemaType.OBJECT,
+      required: ['model'],
+      properties: {
+        model: { type: apigw.JsonSchemaType.STRING, minLength: 1 },
+        stream: { type: apigw.JsonSchemaType.BOOLEAN },
+      },
+    },
+  });
+  return [
+    resourceAt(api.root, CHAT_COMPLETIONS_PATH).addMethod('POST', integration, {
+      ...methodOptions,
+      requestValidator: validator,
+      requestModels: { 'application/json': requestModel },
+    }),
+    resourceAt(api.root, MODELS_PATH).addMethod('GET', integration, methodOptions),
+  ];
+}
+
+/** The stage's cdk-nag findings the router's design explains. */
+export function acknowledgeStageRules(api: apigw.RestApi, hasWebAcl: boolean): void {
+  const rules: Record<string, string> = {
+    'AwsSolutions-APIG6': 'Execution logging needs the account-wide API Gateway CloudWatch role, which a reusable construct must not own; JSON access logs are on and the handler logs one line per request.',
+  };
+  if (!hasWebAcl) {
+    rules['AwsSolutions-APIG3'] = 'A WAF web ACL is an account-level decision: pass webAclArn to associate one. Callers are authenticated and throttled at the stage.';
+  }
+  acknowledgeRules(api.deploymentStage, rules);
+}
+
+/** The resource for a path such as /v1/models, creating what is missing. */
+function resourceAt(root: apigw.IResource, path: string): apigw.IResource {
+  let resource = root;
+  for (const part of path.split('/').filter(Boolean)) {
+    resource = resource.getResource(part) ?? resource.addResource(part);
+  }
+  return resource;
+}
+
+/** The JSON access log line: ids, caller identity, status and timings; never bodies. */
+const ACCESS_LOG_FORMAT = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTimeEpoch',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integration.latency',
+  integrationStatus: '$context.integration.status',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  caller: '$context.identity.caller',
+  user: '$context.identity.user',
+  userArn: '$context.identity.userArn',
+  apiKeyId: '$context.identity.apiKeyId',
+  principalId: '$context.authorizer.principalId',
+  errorMessage: '$context.error.message',
+  errorType: '$context.error.responseType',
+};
+
+/** API Gateway's own errors (auth, throttling, validation) in the OpenAI error shape. */
+function addOpenAiGatewayResponses(api: apigw.RestApi): void {
+  const body = (type: string) => JSON.stringify({
+    error: { message: '$context.error.messageString', type, param: null, code: '$context.error.responseType' },
+  }).replace('"$context.error.messageString"', '$context.error.messageString');
+  const responses: Array<[string, apigw.ResponseType, string]> = [
+    ['Default4xx', apigw.ResponseType.DEFAULT_4XX, 'invalid_request_error'],
+    ['Default5xx', apigw.ResponseType.DEFAULT_5XX, 'api_error'],
+    ['Throttled', apigw.ResponseType.THROTTLED, 'rate_limit_error'],
+    ['QuotaExceeded', apigw.ResponseType.QUOTA_EXCEEDED, 'rate_limit_error'],
+    ['Unauthorized', apigw.ResponseType.UNAUTHORIZED, 'authentication_error'],
+    ['AccessDenied', apigw.ResponseType.ACCESS_DENIED, 'permission_error'],
+    // Also what API Gateway answers for unknown paths under IAM authorization.
+    ['MissingToken', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'authentication_error'],
+  ];
+  for (const [id, type, errorType] of responses) {
+    api.addGatewayResponse(id, {
+      type,
+      templates: { 'application/json': body(errorType) },
+    });
+  }
+}

@@ -1,0 +1,220 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { IConstruct } from 'constructs';
+import { GatewayRegion, MetricRegion } from './region';
+import { propError } from './validation';
+import { providerOf } from '../catalog/lookup';
+import { DIMENSION, METRIC } from '../catalog/metrics-schema';
+
+/**
+ * Options for the router's metrics. Without `metricRegion`, `model`,
+ * `reason` or `errorClass` a metric counts all of the router's traffic,
+ * whichever region (us, eu or global) each request went to.
+ */
+export interface RouterMetricOptions extends cloudwatch.MetricOptions {
+  /**
+   * Narrow the metric to one `Region` dimension value.
+   * @default - every region the router sends to
+   */
+  readonly metricRegion?: MetricRegion;
+
+  /**
+   * A model id, for the per-model dimension set (all regions).
+   * Cannot be combined with `metricRegion`, `reason` or `errorClass`.
+   * @default - all models
+   */
+  readonly model?: string;
+
+  /**
+   * A rejection reason (the `Reason` dimension, for example
+   * `model_not_allowed` or `residency`), for the per-reason dimension set.
+   * @default - all reasons
+   */
+  readonly reason?: string;
+
+  /**
+   * An upstream error class (the `ErrorClass` dimension: `4xx`, `5xx`,
+   * `timeout` or `unreachable`), for the per-class dimension set.
+   * @default - all classes
+   */
+  readonly errorClass?: string;
+}
+
+/**
+ * The metrics of one router, as the dashboard and alarms read them. Both
+ * `LlmGatewayRouter` and `RouterMetricFactory` provide them.
+ */
+export interface IRouterMetrics {
+  /** The router's name: the `service` dimension of its metrics. */
+  readonly routerName: string;
+  /** The gateway region the router sends requests to. */
+  readonly region: GatewayRegion;
+  /** Whether global routing is on. */
+  readonly globalRouting: boolean;
+  /** The `Region` dimension values the router can emit. */
+  readonly metricRegions: MetricRegion[];
+
+  /** Any metric the handler emits, by name. */
+  metric(metricName: string, props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Requests received (every outcome). */
+  metricRequests(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Requests refused before anything went upstream. */
+  metricRejected(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Upstream failures (4xx/5xx answers, timeouts, unreachable). */
+  metricUpstreamErrors(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** End-to-end latency in the handler, ms. */
+  metricLatency(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Time from sending upstream until the answer was relayed or failed, ms. */
+  metricUpstreamLatency(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Time to the first streamed byte, ms. */
+  metricTimeToFirstToken(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Prompt tokens reported by the gateway. */
+  metricInputTokens(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Completion tokens reported by the gateway. */
+  metricOutputTokens(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Requests served by a new execution environment. */
+  metricColdStarts(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Requests whose caller hung up before the answer ended. */
+  metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric;
+}
+
+/**
+ * Properties of a `RouterMetricFactory`.
+ */
+export interface RouterMetricFactoryProps {
+  /** The CloudWatch namespace the handler writes to. */
+  readonly namespace: string;
+  /** The router's name (the `service` dimension). */
+  readonly routerName: string;
+  /**
+   * The router's gateway region.
+   * @default GatewayRegion.US
+   */
+  readonly region?: GatewayRegion;
+  /**
+   * Whether the router uses global routing.
+   * @default false
+   */
+  readonly globalRouting?: boolean;
+}
+
+/**
+ * Builds `cloudwatch.Metric`s for one router's handler metrics, from the
+ * router's namespace, name, region and global flag alone: dashboards and
+ * alarms need no reference to the router construct itself, so a dashboard
+ * stack can watch routers defined elsewhere.
+ *
+ * The handler writes each request to the dimension sets (service),
+ * (service, Region), (service, Provider, Model), (service, Reason) and
+ * (service, ErrorClass); the options choose one of them.
+ *
+ * @example
+ * const metrics = new RouterMetricFactory(this, {
+ *   namespace: 'LlmGatewayRouter',
+ *   routerName: 'platform-us',
+ *   globalRouting: true,
+ * });
+ * metrics.metricRequests(); // us and global traffic together
+ */
+export class RouterMetricFactory implements IRouterMetrics {
+  public readonly routerName: string;
+  public readonly region: GatewayRegion;
+  public readonly globalRouting: boolean;
+  /** The CloudWatch namespace of the metrics. */
+  public readonly namespace: string;
+
+  /**
+   * @param scope the construct whose stack the metrics belong to
+   * @param props the router's identity
+   */
+  constructor(private readonly scope: IConstruct, props: RouterMetricFactoryProps) {
+    this.namespace = props.namespace;
+    this.routerName = props.routerName;
+    this.region = props.region ?? GatewayRegion.US;
+    this.globalRouting = props.globalRouting ?? false;
+  }
+
+  public get metricRegions(): MetricRegion[] {
+    if (this.region === GatewayRegion.EU) return [MetricRegion.EU];
+    return this.globalRouting ? [MetricRegion.US, MetricRegion.GLOBAL] : [MetricRegion.US];
+  }
+
+  public metric(metricName: string, props: RouterMetricOptions = {}): cloudwatch.Metric {
+    const { metricRegion, model, reason, errorClass, ...options } = props;
+    const narrowing = [metricRegion, model, reason, errorClass].filter((v) => v !== undefined);
+    if (narrowing.length > 1) {
+      throw propError(this.scope, 'metric options', JSON.stringify({ metricRegion, model, reason, errorClass }),
+        'combine dimensions the handler does not write together', 'pass only one of metricRegion, model, reason and errorClass');
+    }
+    const dimensionsMap: Record<string, string> = { [DIMENSION.SERVICE]: this.routerName };
+    if (metricRegion !== undefined) dimensionsMap[DIMENSION.REGION] = metricRegion;
+    if (reason !== undefined) dimensionsMap[DIMENSION.REASON] = reason;
+    if (errorClass !== undefined) dimensionsMap[DIMENSION.ERROR_CLASS] = errorClass;
+    if (model !== undefined) {
+      const provider = providerOf(model);
+      if (!provider) {
+        throw propError(this.scope, 'model', JSON.stringify(model), 'matches no known provider, so no metric has it as a dimension', 'use one of the router\'s allowedModels');
+      }
+      dimensionsMap[DIMENSION.PROVIDER] = provider.id;
+      dimensionsMap[DIMENSION.MODEL] = model;
+    }
+    return new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName,
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+      ...options,
+      dimensionsMap,
+    }).attachTo(this.scope);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricRequests(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.REQUESTS, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricRejected(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.REJECTED, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricUpstreamErrors(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.UPSTREAM_ERRORS, props);
+  }
+
+  /** @default p99 over 5 minutes */
+  public metricLatency(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  /** @default p99 over 5 minutes */
+  public metricUpstreamLatency(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.UPSTREAM_LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  /** @default p99 over 5 minutes */
+  public metricTimeToFirstToken(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.TIME_TO_FIRST_TOKEN, { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  /** @default sum over 5 minutes */
+  public metricInputTokens(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.INPUT_TOKENS, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricOutputTokens(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.OUTPUT_TOKENS, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricColdStarts(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.COLD_START, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.CLIENT_ABORTED, props);
+  }
+}

@@ -1,0 +1,152 @@
+import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { RouterAuthorization } from './authorization';
+import { GatewayRegion } from './region';
+
+/**
+ * Properties of an `LlmGatewayRouter`.
+ */
+export interface LlmGatewayRouterProps {
+  /**
+   * The secret whose string value is the LLM Gateway API key. Only the
+   * router's function can read it; the key never appears in the template,
+   * an environment variable or a log line.
+   */
+  readonly apiKeySecret: secretsmanager.ISecret;
+
+  /**
+   * The gateway endpoint to use. `GatewayRegion.EU` keeps request and
+   * response data inside the EU and requires the stack to be deployed in an
+   * EU member-state AWS region.
+   * @default GatewayRegion.US
+   */
+  readonly region?: GatewayRegion;
+
+  /**
+   * Send requests with `model_region: "global"` for providers that accept it
+   * (lower cost, no residency). US routers only.
+   * @default false
+   */
+  readonly globalRouting?: boolean;
+
+  /**
+   * Exact, case-sensitive model ids callers may use (including in `fallbacks`).
+   * @default - every catalog model the region's endpoint serves
+   */
+  readonly allowedModels?: string[];
+
+  /**
+   * Who may call the router.
+   * @default RouterAuthorization.iam()
+   */
+  readonly authorization?: RouterAuthorization;
+
+  /**
+   * Steady-state requests per second across all callers (stage throttling).
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+
+  /**
+   * Burst of requests above the rate (stage throttling).
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+
+  /**
+   * The function's timeout: the longest a (streamed) answer may take.
+   * At most 15 minutes, API Gateway's limit for a streamed response.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * How long the router waits for the gateway's response headers, and for
+   * the next chunk of a stream. Must be shorter than `timeout`.
+   * @default - 2 minutes, or 10 seconds less than `timeout` if that is shorter
+   */
+  readonly upstreamTimeout?: Duration;
+
+  /**
+   * The function's memory (which also sets its CPU share).
+   * @default 512
+   */
+  readonly memorySize?: number;
+
+  /**
+   * The function's instruction set.
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+
+  /**
+   * Largest request body the router accepts; larger ones get HTTP 413.
+   * @default Size.mebibytes(1)
+   */
+  readonly maxRequestBodySize?: Size;
+
+  /**
+   * Retention of the function's logs and the API's access logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * What happens to the function's log group and the API's access log group
+   * when they leave the stack. Logs are evidence (who called which model
+   * when), so they outlive the router unless you say otherwise.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * CloudWatch namespace of the router's metrics.
+   * @default 'LlmGatewayRouter'
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * The router's name: the REST API's name and the `service` dimension of
+   * its metrics, which keeps several routers' metrics apart.
+   * @default - a name unique to this construct in the app
+   */
+  readonly routerName?: string;
+
+  /**
+   * The API Gateway stage name, the first segment of the URL path.
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+
+  /**
+   * A custom domain for the API (see also `restApi.addDomainName`).
+   * @default - the execute-api endpoint only
+   */
+  readonly domainName?: apigw.DomainNameOptions;
+
+  /**
+   * AWS regions outside the EU where an EU router may nevertheless be
+   * deployed, for teams with their own reasons (for example eu-west-2,
+   * London, or eu-central-2, Zurich). The router still calls only the EU
+   * endpoint; this widens where its API Gateway and Lambda may run.
+   * @default - EU member-state regions only
+   */
+  readonly additionalDeploymentRegions?: string[];
+
+  /**
+   * An upstream base URL other than the region's gateway endpoint, such as a
+   * private egress proxy. An explicit opt-in: with it, residency depends on
+   * where that endpoint sends data.
+   * @default - the region's gateway endpoint
+   */
+  readonly customEndpoint?: string;
+
+  /**
+   * A WAF web ACL to associate with the API stage.
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+}
