@@ -1,4 +1,4 @@
-import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -174,6 +174,16 @@ describe('LlmGatewayRouter props', () => {
     expect(env.LLM_GATEWAY_CUSTOM_ENDPOINT).toBe('true');
     expect(warnings(stack).join('\n')).toMatch(/EU residency now depends on where that endpoint sends data/);
     expect(router.region).toBe(GatewayRegion.EU);
+  });
+
+  test('removalPolicy applies to both log groups; logs are retained by default', () => {
+    const { stack, secret } = newStack();
+    routerIn(stack, secret, 'Kept');
+    routerIn(stack, secret, 'Dropped', { removalPolicy: RemovalPolicy.DESTROY });
+    const groups = Template.fromStack(stack).findResources('AWS::Logs::LogGroup');
+    const policyOf = (prefix: string) => Object.entries(groups).filter(([id]) => id.startsWith(prefix)).map(([, g]: [string, any]) => g.DeletionPolicy);
+    expect(policyOf('Kept')).toEqual(['Retain', 'Retain']);
+    expect(policyOf('Dropped')).toEqual(['Delete', 'Delete']);
   });
 
   test('a web ACL is associated with the stage when given', () => {
