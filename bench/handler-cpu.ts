@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { bundledHandler, silencedLines } from './support/router';
 import { count, round } from './support/stats';
+import { lambdaContext, proxyEvent } from '../src/emulator/runtime-shim';
 
 export interface HandlerCpuResult {
   requests: number;
@@ -39,8 +40,8 @@ export async function handlerCpu(): Promise<HandlerCpuResult> {
     return req;
   };
   const handler = bundledHandler('http://127.0.0.1:9');
-  const context = { awsRequestId: 'x', getRemainingTimeInMillis: () => 300_000 };
-  const event = { resource: '/v1/chat/completions', path: '/v1/chat/completions', httpMethod: 'POST', headers: {}, body, isBase64Encoded: false, requestContext: { requestId: 'r' } };
+  const context = lambdaContext();
+  const event = proxyEvent({ method: 'POST', path: '/v1/chat/completions', body });
   const once = async (): Promise<string> => {
     const stream = new PassThrough();
     let first = '';

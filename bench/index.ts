@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { rows, table } from './report';
 import { BENCHMARKS } from './suite';
 import { SMOKE } from './support/stats';
+import { BUNDLE_PATH } from '../src/emulator/runtime-shim';
 
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the
@@ -59,11 +60,10 @@ async function quietMachine(): Promise<{ busyPct: number; waitedSeconds: number 
 /** Which code was measured: the commit, whether the handler sources differ from it, and the bundle's hash. */
 function codeUnderTest(): Record<string, string | boolean> {
   const git = (...args: string[]) => spawnSync('git', args, { encoding: 'utf8', cwd: path.join(__dirname, '..') }).stdout?.trim() ?? '';
-  const bundle = path.join(__dirname, '..', 'assets', 'handler', 'router.lambda', 'index.js');
   return {
     commit: git('rev-parse', '--short', 'HEAD'),
     handlerSourcesModified: git('status', '--porcelain', '--', 'src/handler', 'src/catalog', 'src/emulator') !== '',
-    bundleSha256: fs.existsSync(bundle) ? createHash('sha256').update(fs.readFileSync(bundle)).digest('hex').slice(0, 16) : 'missing',
+    bundleSha256: fs.existsSync(BUNDLE_PATH) ? createHash('sha256').update(fs.readFileSync(BUNDLE_PATH)).digest('hex').slice(0, 16) : 'missing',
   };
 }
 

@@ -4,6 +4,7 @@ import { expectOk, post } from './support/http';
 import { bundledHandler, silencedLines } from './support/router';
 import { count, median, msSince, p99, paired, round } from './support/stats';
 import { close, createUpstream, listen } from './support/upstream';
+import { lambdaContext, proxyEvent } from '../src/emulator/runtime-shim';
 import { createEmulatorServer } from '../src/emulator/server';
 
 /** Localhost mean overheads other gateways publish (their figures, their machines: not measured here). */
@@ -93,7 +94,7 @@ export async function latency(bodyBytes: number): Promise<LatencyResult> {
   const perRound = count(2000, 40);
   const n = rounds * perRound;
   const deadline = Date.now() + count(120_000, 20_000);
-  const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 300_000 };
+  const context = lambdaContext();
 
   // What a Lambda invocation gets: a proxy event and a response stream.
   // Read only the prelude's status; count the body bytes.
@@ -109,7 +110,7 @@ export async function latency(bodyBytes: number): Promise<LatencyResult> {
       stream.on('end', resolve);
       stream.on('error', reject);
     });
-    await handler({ resource: '/v1/chat/completions', path: '/v1/chat/completions', httpMethod: 'POST', headers: { 'content-type': 'application/json' }, body, isBase64Encoded: false, requestContext: { requestId: 'r' } }, stream, context);
+    await handler(proxyEvent({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body }), stream, context);
     await ended;
     if (!first?.toString('utf8').startsWith('{"statusCode":200')) throw new Error(`in-process: not a 200: ${first?.toString('utf8').slice(0, 200)}`);
     return bytes;

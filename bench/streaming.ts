@@ -4,7 +4,7 @@ import { REQUEST_TIMEOUT_MS } from './support/http';
 import { bundledHandler } from './support/router';
 import { count, median, p99, paired, quantile, round } from './support/stats';
 import { close, createUpstream, listen } from './support/upstream';
-import { PRELUDE_DELIMITER } from '../src/emulator/runtime-shim';
+import { lambdaContext, proxyEvent, splitPrelude } from '../src/emulator/runtime-shim';
 import { createEmulatorServer } from '../src/emulator/server';
 
 const CHUNKS = 10;
@@ -126,7 +126,7 @@ export async function streaming(): Promise<StreamingResult> {
   const emulator = createEmulatorServer({ handler: handler as never });
   const emulatorUrl = await listen(emulator);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 300_000 };
+  const context = lambdaContext();
 
   const inProcess = async (body: string): Promise<Seen> => {
     const start = process.hrtime.bigint();
@@ -136,15 +136,14 @@ export async function streaming(): Promise<StreamingResult> {
     stream.on('data', (c: Buffer) => {
       if (prelude === undefined) return clock.push(c);
       prelude = Buffer.concat([prelude, c]);
-      const at = prelude.indexOf(PRELUDE_DELIMITER);
-      if (at < 0) return;
-      if (!prelude.toString('utf8', 0, at).startsWith('{"statusCode":200')) throw new Error(`in-process stream: ${prelude.toString('utf8', 0, at)}`);
-      const rest = prelude.subarray(at + PRELUDE_DELIMITER.length);
+      const split = splitPrelude(prelude);
+      if (!split) return;
+      if (split.prelude.statusCode !== 200) throw new Error(`in-process stream: ${JSON.stringify(split.prelude)}`);
       prelude = undefined;
-      if (rest.length) clock.push(rest);
+      if (split.body.length) clock.push(split.body);
     });
     const ended = new Promise((resolve) => stream.on('end', resolve));
-    await handler({ resource: '/v1/chat/completions', path: '/v1/chat/completions', httpMethod: 'POST', headers: {}, body, isBase64Encoded: false, requestContext: { requestId: 'r' } }, stream, context);
+    await handler(proxyEvent({ method: 'POST', path: '/v1/chat/completions', body }), stream, context);
     await ended;
     return clock.seen;
   };

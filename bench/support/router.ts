@@ -1,11 +1,10 @@
 import * as http from 'node:http';
-import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { routerEnvironment } from '../../src/emulator/config';
-import { installLambdaRuntimeShim } from '../../src/emulator/runtime-shim';
+import { BUNDLE_PATH, installLambdaRuntimeShim } from '../../src/emulator/runtime-shim';
 
 /** The deployed artefact (built by `npx projen bundle`, which `npm run bench` runs first). */
-export const BUNDLE = process.env.BENCH_BUNDLE ?? path.join(__dirname, '..', '..', 'assets', 'handler', 'router.lambda', 'index.js');
+export const BUNDLE = process.env.BENCH_BUNDLE ?? BUNDLE_PATH;
 export const MODELS = ['gpt-5', 'claude-sonnet-4-6'];
 
 type Handler = (event: unknown, stream: Writable, context: unknown) => Promise<void>;

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { routerEnvironment } from './config';
-import { installLambdaRuntimeShim } from './runtime-shim';
+import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
@@ -61,10 +60,9 @@ function main(argv: string[]): void {
 
   installLambdaRuntimeShim();
   // The same bundle that is deployed to Lambda.
-  const bundlePath = path.join(__dirname, '..', '..', 'assets', 'handler', 'router.lambda', 'index.js');
-  if (!fs.existsSync(bundlePath)) fail(`the handler bundle ${bundlePath} is missing: run \`npx projen bundle\` (or \`npm run build\`) first`);
+  if (!fs.existsSync(BUNDLE_PATH)) fail(`the handler bundle ${BUNDLE_PATH} is missing: run \`npx projen bundle\` (or \`npm run build\`) first`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bundle = require(bundlePath);
+  const bundle = require(BUNDLE_PATH);
   const handler = bundle.createRouterHandler(env, { apiKeyProvider: async () => apiKey });
   const server = createEmulatorServer({ handler, timeoutMs: optionalInt(values['timeout-ms'], '--timeout-ms') });
   const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { PRELUDE_DELIMITER } from './runtime-shim';
+import { lambdaContext, proxyEvent, splitPrelude } from './runtime-shim';
 
 type StreamingHandler = (event: APIGatewayProxyEvent, stream: PassThrough, context: Context) => Promise<void>;
 
@@ -32,12 +31,7 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const event = toProxyEvent(req, url, Buffer.concat(chunks), resources, options.stageName ?? 'prod');
-      const deadline = Date.now() + timeoutMs;
-      const context = {
-        awsRequestId: randomUUID(),
-        functionName: 'llm-gateway-router-local',
-        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      } as unknown as Context;
+      const context = lambdaContext(timeoutMs);
       const stream = new PassThrough();
       relay(stream, res);
       // The client hanging up is what the Lambda runtime sees as the stream closing.
@@ -73,14 +67,12 @@ function relay(stream: PassThrough, res: http.ServerResponse): void {
       return;
     }
     pending = Buffer.concat([pending, chunk]);
-    const at = pending.indexOf(PRELUDE_DELIMITER);
-    if (at < 0) return;
-    const prelude = JSON.parse(pending.subarray(0, at).toString('utf8')) as { statusCode?: number; headers?: Record<string, string> };
-    res.writeHead(prelude.statusCode ?? 200, prelude.headers ?? {});
+    const split = splitPrelude(pending);
+    if (!split) return;
+    res.writeHead(split.prelude.statusCode ?? 200, split.prelude.headers ?? {});
     res.flushHeaders();
     headed = true;
-    const rest = pending.subarray(at + PRELUDE_DELIMITER.length);
-    if (rest.length > 0) res.write(rest);
+    if (split.body.length > 0) res.write(split.body);
   });
   stream.on('end', () => {
     if (!headed) res.writeHead(502, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');
@@ -89,6 +81,7 @@ function relay(stream: PassThrough, res: http.ServerResponse): void {
   stream.on('error', () => res.destroy());
 }
 
+/** The event for `req`: header pairs as they came, text bodies as text, others in base64. */
 function toProxyEvent(req: http.IncomingMessage, url: URL, body: Buffer, resources: Set<string>, stage: string): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
@@ -98,30 +91,18 @@ function toProxyEvent(req: http.IncomingMessage, url: URL, body: Buffer, resourc
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
-  const query: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => (query[k] = v));
   const contentType = String(req.headers['content-type'] ?? 'application/json');
   const isText = /json|text/.test(contentType);
-  const resource = resources.has(url.pathname) ? url.pathname : '/{proxy+}';
-  return {
-    resource,
+  return proxyEvent({
+    method: req.method ?? 'GET',
     path: url.pathname,
-    httpMethod: req.method ?? 'GET',
+    resource: resources.has(url.pathname) ? url.pathname : '/{proxy+}',
     headers,
     multiValueHeaders,
-    queryStringParameters: Object.keys(query).length ? query : null,
-    multiValueQueryStringParameters: null,
-    pathParameters: resource === '/{proxy+}' ? { proxy: url.pathname.slice(1) } : null,
-    stageVariables: null,
+    query: Object.fromEntries(url.searchParams),
     // Like a REST API without binary media types: text bodies arrive as text.
     body: body.length ? (isText ? body.toString('utf8') : body.toString('base64')) : null,
     isBase64Encoded: body.length > 0 && !isText,
-    requestContext: {
-      requestId: randomUUID(),
-      stage,
-      httpMethod: req.method ?? 'GET',
-      path: `/${stage}${url.pathname}`,
-      resourcePath: resource,
-    } as APIGatewayProxyEvent['requestContext'],
-  };
+    stage,
+  });
 }

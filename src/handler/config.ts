@@ -17,7 +17,12 @@ export interface RouterConfig {
 }
 
 /** A deployment mistake: the handler refuses to serve rather than guess. */
-export class RouterConfigError extends Error {}
+export class RouterConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RouterConfigError';
+  }
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -20,15 +20,27 @@ export interface UpstreamRequest {
 }
 
 /** The upstream could not be reached, or closed before sending headers. */
-export class UpstreamUnreachableError extends Error {}
+export class UpstreamUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    // Spelled out: the bundle is minified, and class names with it.
+    this.name = 'UpstreamUnreachableError';
+  }
+}
 /** The upstream did not answer within the deadline. */
-export class UpstreamTimeoutError extends Error {}
+export class UpstreamTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    // Spelled out: the bundle is minified, and class names with it.
+    this.name = 'UpstreamTimeoutError';
+  }
+}
 
 /**
  * Stops the upstream request in flight when the caller goes away. A plain
  * handle rather than an `AbortSignal`: Node.js wires a signal into every
- * `ClientRequest` through `EventTarget` listeners, 8 % of the router
- * process's instructions per request (BENCHMARKS.md, "Changes made").
+ * `ClientRequest` through `EventTarget` listeners, a measurable share of the
+ * router process's instructions per request (BENCHMARKS.md, "Changes made").
  */
 export class UpstreamCancellation {
   private inFlight: http.ClientRequest | undefined;

@@ -5,9 +5,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { GatewayRegion, LlmGatewayRouter } from '../../src';
 import * as catalog from '../../src/catalog/catalog';
 import { DIMENSION, METRIC } from '../../src/catalog/metrics-schema';
+import { BUNDLE_PATH } from '../../src/emulator/runtime-shim';
 import { loadConfig } from '../../src/handler/config';
 import { decide } from '../../src/handler/policy';
-import { BUNDLE_PATH } from '../support/router-harness';
 
 /**
  * The construct validates with the catalog at synth time and the handler

@@ -1,9 +1,10 @@
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
 import { routerEnvironment } from '../../src/emulator/config';
+import { lambdaContext, proxyEvent } from '../../src/emulator/runtime-shim';
 import { createRouterHandler } from '../../src/handler/app';
 import { FakeGateway, respondWith, sleep, sseEvent } from '../support/fake-gateway';
-import { lambdaContext, proxyEvent, startRouter, TEST_KEY } from '../support/router-harness';
+import { startRouter, TEST_KEY } from '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
 
 const stdout = StdoutCapture.install();
@@ -68,7 +69,11 @@ describe('true streaming', () => {
     );
     try {
       const out = new PassThrough({ highWaterMark: 1024 });
-      const done = handler(proxyEvent('POST', '/v1/chat/completions', JSON.stringify({ model: 'gpt-5', stream: true, messages: [] })), out, lambdaContext());
+      const done = handler(
+        proxyEvent({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-5', stream: true, messages: [] }) }),
+        out,
+        lambdaContext(60_000),
+      );
       await sleep(IDLE_TIMEOUT_MS * 4); // the client is busy: nothing read yet
       const chunks: Buffer[] = [];
       out.on('data', (c: Buffer) => chunks.push(c));

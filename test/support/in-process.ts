@@ -1,6 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { lambdaContext, proxyEvent } from './router-harness';
-import { PRELUDE_DELIMITER } from '../../src/emulator/runtime-shim';
+import { lambdaContext, proxyEvent, splitPrelude } from '../../src/emulator/runtime-shim';
 import { StreamingHandler } from '../../src/handler/app';
 
 export interface InvokeResult {
@@ -18,12 +17,17 @@ export async function invoke(
   const stream = new PassThrough();
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
-  const event = proxyEvent(opts.method ?? 'POST', opts.path ?? '/v1/chat/completions', Buffer.isBuffer(body) ? body.toString('base64') : body);
-  if (Buffer.isBuffer(body)) event.isBase64Encoded = true;
-  await handler(event, stream, lambdaContext());
+  const binary = Buffer.isBuffer(body);
+  const event = proxyEvent({
+    method: opts.method ?? 'POST',
+    path: opts.path ?? '/v1/chat/completions',
+    headers: { 'content-type': 'application/json' },
+    body: binary ? body.toString('base64') : body,
+    isBase64Encoded: binary,
+  });
+  await handler(event, stream, lambdaContext(60_000));
   const all = Buffer.concat(chunks);
-  const at = all.indexOf(PRELUDE_DELIMITER);
-  if (at < 0) throw new Error(`no prelude in handler output: ${all.toString('utf8').slice(0, 200)}`);
-  const prelude = JSON.parse(all.subarray(0, at).toString('utf8'));
-  return { status: prelude.statusCode, headers: prelude.headers, body: all.subarray(at + PRELUDE_DELIMITER.length).toString('utf8') };
+  const split = splitPrelude(all);
+  if (!split) throw new Error(`no prelude in handler output: ${all.toString('utf8').slice(0, 200)}`);
+  return { status: split.prelude.statusCode!, headers: split.prelude.headers!, body: split.body.toString('utf8') };
 }

@@ -1,10 +1,8 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import * as path from 'node:path';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import OpenAI from 'openai';
 import { LocalRouterSettings, routerEnvironment } from '../../src/emulator/config';
-import { installLambdaRuntimeShim } from '../../src/emulator/runtime-shim';
+import { BUNDLE_PATH, installLambdaRuntimeShim } from '../../src/emulator/runtime-shim';
 import { createEmulatorServer } from '../../src/emulator/server';
 import { createRouterHandler, RouterHandlerOptions, StreamingHandler } from '../../src/handler/app';
 
@@ -18,8 +16,6 @@ export interface RunningRouter {
   readonly handler: StreamingHandler;
   close(): Promise<void>;
 }
-
-export const BUNDLE_PATH = path.join(__dirname, '..', '..', 'assets', 'handler', 'router.lambda', 'index.js');
 
 /**
  * Runs a router (from the sources, or from the deployed bundle) behind the
@@ -67,27 +63,4 @@ export function rawRequest(url: string, method: string, body?: string | Buffer, 
     req.on('error', reject);
     req.end(body);
   });
-}
-
-/** A proxy event as API Gateway sends it, for in-process invocations. */
-export function proxyEvent(method: string, resource: string, body?: string, headers: Record<string, string> = {}): APIGatewayProxyEvent {
-  return {
-    resource,
-    path: resource,
-    httpMethod: method,
-    headers: { 'content-type': 'application/json', ...headers },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: body ?? null,
-    isBase64Encoded: false,
-    requestContext: { requestId: 'req-in-process', stage: 'prod' } as APIGatewayProxyEvent['requestContext'],
-  };
-}
-
-export function lambdaContext(remainingMs = 60_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return { awsRequestId: 'aws-req', getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
 }
