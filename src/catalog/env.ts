@@ -10,6 +10,11 @@ export const ENV = Object.freeze({
   ENDPOINT: 'LLM_GATEWAY_ENDPOINT',
   /** `true` or `false`. */
   GLOBAL_ROUTING: 'LLM_GATEWAY_GLOBAL_ROUTING',
+  /**
+   * `true` or `false` (default): whether callers may send `transcript_id`, which makes the
+   * gateway read a transcript of the account that owns the gateway key into the prompt.
+   */
+  TRANSCRIPT_ACCESS: 'LLM_GATEWAY_TRANSCRIPT_ACCESS',
   /** Comma-separated model ids. */
   ALLOWED_MODELS: 'LLM_GATEWAY_ALLOWED_MODELS',
   /** ARN of the Secrets Manager secret that holds the gateway key (never the key). */

@@ -5,6 +5,8 @@ import { modelsServedIn } from '../catalog/lookup';
 export interface LocalRouterSettings {
   readonly region: RegionCode;
   readonly globalRouting?: boolean;
+  /** Let callers send `transcript_id` (reads transcripts of the key's account). @default false */
+  readonly transcriptAccess?: boolean;
   /** @default every catalog model the region serves */
   readonly allowedModels?: readonly string[];
   /** A custom upstream (the explicit opt-in). @default the region's gateway endpoint */
@@ -20,6 +22,7 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
     [ENV.REGION]: s.region,
     [ENV.ENDPOINT]: s.endpoint ?? GATEWAY_ENDPOINTS[s.region],
     [ENV.GLOBAL_ROUTING]: String(s.globalRouting ?? false),
+    [ENV.TRANSCRIPT_ACCESS]: String(s.transcriptAccess ?? false),
     [ENV.ALLOWED_MODELS]: (s.allowedModels ?? modelsServedIn(s.region)).join(','),
     [ENV.SERVICE_NAME]: s.routerName ?? `local-${s.region}`,
   };
