@@ -30,6 +30,14 @@ export const MODELS_PATH = '/v1/models';
 /** The only value the gateway accepts for `model_region`. */
 export const GLOBAL_MODEL_REGION = 'global';
 
+/**
+ * Most `fallbacks` entries a request may carry. The gateway documents
+ * `fallback_config.depth` as "up to 2" (reference/llm-gateway-facts.md, late-2026
+ * notes): it never walks more than two fallbacks, so a longer list only hides
+ * entries from review. Raise it when the gateway documents a larger depth.
+ */
+export const MAX_FALLBACKS = 2;
+
 export interface ProviderEntry {
   /** Stable id used in metrics and messages. */
   readonly id: string;

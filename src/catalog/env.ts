@@ -10,6 +10,11 @@ export const ENV = Object.freeze({
   ENDPOINT: 'LLM_GATEWAY_ENDPOINT',
   /** `true` or `false`. */
   GLOBAL_ROUTING: 'LLM_GATEWAY_GLOBAL_ROUTING',
+  /**
+   * `true` or `false` (default): whether callers may send `transcript_id`, which makes the
+   * gateway read a transcript of the account that owns the gateway key into the prompt.
+   */
+  TRANSCRIPT_ACCESS: 'LLM_GATEWAY_TRANSCRIPT_ACCESS',
   /** Comma-separated model ids. */
   ALLOWED_MODELS: 'LLM_GATEWAY_ALLOWED_MODELS',
   /** ARN of the Secrets Manager secret that holds the gateway key (never the key). */
@@ -42,6 +47,8 @@ export interface RouterEnvironmentSettings {
   /** The endpoint is an explicit opt-in rather than the region's gateway. */
   readonly customEndpoint: boolean;
   readonly globalRouting: boolean;
+  /** Callers may send `transcript_id`. */
+  readonly transcriptAccess: boolean;
   /** Model ids, already joined with commas (the construct may join deploy-time tokens). */
   readonly allowedModels: string;
   /** Absent in the emulator, which is handed the key directly. */
@@ -62,6 +69,7 @@ export function buildRouterEnvironment(s: RouterEnvironmentSettings): Record<str
     [ENV.REGION]: s.region,
     [ENV.ENDPOINT]: s.endpoint,
     [ENV.GLOBAL_ROUTING]: String(s.globalRouting),
+    [ENV.TRANSCRIPT_ACCESS]: String(s.transcriptAccess),
     [ENV.ALLOWED_MODELS]: s.allowedModels,
   };
   if (s.apiKeySecretArn !== undefined) env[ENV.API_KEY_SECRET_ARN] = s.apiKeySecretArn;

@@ -32,6 +32,8 @@ export const REJECT_REASONS = Object.freeze([
   'model_not_allowed',
   'residency',
   'global_routing',
+  /** `transcript_id` on a router without transcript access. */
+  'transcript_access',
   'not_found',
   'method_not_allowed',
 ] as const);

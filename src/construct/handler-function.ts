@@ -48,6 +48,7 @@ export function createHandlerFunction(
       endpoint: settings.endpoint,
       customEndpoint: settings.customEndpoint,
       globalRouting: settings.globalRouting,
+      transcriptAccess: settings.transcriptAccess,
       // Entries that are tokens resolve at deploy time, so CloudFormation joins them.
       allowedModels: Token.isUnresolved(models.join(',')) ? Fn.join(',', models) : models.join(','),
       apiKeySecretArn: secret.secretArn,

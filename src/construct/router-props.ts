@@ -33,6 +33,17 @@ export interface LlmGatewayRouterProps {
   readonly globalRouting?: boolean;
 
   /**
+   * Let callers send `transcript_id` (top level or in `fallbacks`). The
+   * gateway then replaces `{{ transcript }}` in the prompt with the text of
+   * that transcript, and it refuses only ids of other AssemblyAI accounts:
+   * with this on, every caller of the router can read every transcript of
+   * the account that owns the gateway key. Without it such requests get 403
+   * `transcript_access_disabled` and nothing is sent upstream.
+   * @default false
+   */
+  readonly transcriptAccess?: boolean;
+
+  /**
    * Exact, case-sensitive model ids callers may use (including in `fallbacks`).
    * @default - every catalog model the region's endpoint serves
    */

@@ -42,6 +42,8 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   public readonly region: GatewayRegion;
   /** Whether global routing is on. */
   public readonly globalRouting: boolean;
+  /** Whether callers may read transcripts with `transcript_id`. */
+  public readonly transcriptAccess: boolean;
   /** The router's name: the `service` dimension of its metrics. */
   public readonly routerName: string;
   /** The CloudWatch namespace of its metrics. */
@@ -65,6 +67,7 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     const settings = resolveSettings(this, props);
     this.region = settings.region;
     this.globalRouting = settings.globalRouting;
+    this.transcriptAccess = settings.transcriptAccess;
     this.authorization = settings.authorization;
     this.routerName = settings.routerName;
     this.metricsNamespace = settings.metricsNamespace;

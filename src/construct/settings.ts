@@ -13,6 +13,7 @@ export interface RouterSettings {
   readonly region: GatewayRegion;
   readonly code: RegionCode;
   readonly globalRouting: boolean;
+  readonly transcriptAccess: boolean;
   readonly authorization: RouterAuthorization;
   readonly routerName: string;
   readonly metricsNamespace: string;
@@ -53,6 +54,7 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     region,
     code,
     globalRouting,
+    transcriptAccess: props.transcriptAccess ?? false,
     authorization,
     routerName: props.routerName ?? Names.uniqueResourceName(scope, { maxLength: 64, separator: '-' }),
     metricsNamespace: props.metricsNamespace ?? DEFAULTS.metricsNamespace,

@@ -15,6 +15,7 @@ Options:
   --host H                 address to bind (default 127.0.0.1)
   --region us|eu           upstream region (default us)
   --global-routing         add model_region "global" for providers that accept it (US only)
+  --transcript-access      let callers send transcript_id (reads transcripts of the key's account)
   --allowed-models a,b,c   model allow-list (default: every catalog model the region serves)
   --endpoint URL           custom upstream (explicit opt-in; default: the region's gateway)
   --max-body-bytes N       request body limit (default 1048576)
@@ -32,6 +33,7 @@ function main(argv: string[]): void {
       'host': { type: 'string', default: '127.0.0.1' },
       'region': { type: 'string', default: 'us' },
       'global-routing': { type: 'boolean', default: false },
+      'transcript-access': { type: 'boolean', default: false },
       'allowed-models': { type: 'string' },
       'endpoint': { type: 'string' },
       'max-body-bytes': { type: 'string' },
@@ -52,6 +54,7 @@ function main(argv: string[]): void {
   const env = routerEnvironment({
     region,
     globalRouting: values['global-routing'],
+    transcriptAccess: values['transcript-access'],
     allowedModels: values['allowed-models']?.split(',').map((id) => id.trim()).filter(Boolean),
     endpoint: values.endpoint,
     maxBodyBytes: optionalInt(values['max-body-bytes'], '--max-body-bytes'),

@@ -5,6 +5,8 @@ import { modelsServedIn } from '../catalog/lookup';
 export interface LocalRouterSettings {
   readonly region: RegionCode;
   readonly globalRouting?: boolean;
+  /** Let callers send `transcript_id` (reads transcripts of the key's account). @default false */
+  readonly transcriptAccess?: boolean;
   /** @default every catalog model the region serves */
   readonly allowedModels?: readonly string[];
   /** A custom upstream (the explicit opt-in). @default the region's gateway endpoint */
@@ -21,6 +23,7 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
     endpoint: s.endpoint ?? GATEWAY_ENDPOINTS[s.region],
     customEndpoint: s.endpoint !== undefined,
     globalRouting: s.globalRouting ?? false,
+    transcriptAccess: s.transcriptAccess ?? false,
     allowedModels: (s.allowedModels ?? modelsServedIn(s.region)).join(','),
     maxBodyBytes: s.maxBodyBytes,
     upstreamTimeoutMs: s.upstreamTimeoutMs,

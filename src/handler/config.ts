@@ -8,6 +8,8 @@ export interface RouterConfig {
   /** `endpoint` + /v1/chat/completions, resolved once. */
   readonly completionsUrl: URL;
   readonly globalRouting: boolean;
+  /** Callers may send `transcript_id` (the gateway then reads transcripts of the key's account). */
+  readonly transcriptAccess: boolean;
   /** Allowed ids in the order the operator gave them (for `GET /v1/models`). */
   readonly allowedModels: readonly string[];
   readonly allowedModelSet: ReadonlySet<string>;
@@ -39,6 +41,8 @@ export function loadConfig(env: Env): RouterConfig {
     throw new RouterConfigError(`${ENV.GLOBAL_ROUTING}=true is not allowed with ${ENV.REGION}=eu (it would abandon EU residency)`);
   }
 
+  const transcriptAccess = parseBoolean(env[ENV.TRANSCRIPT_ACCESS] ?? 'false', ENV.TRANSCRIPT_ACCESS);
+
   const allowedModels = (env[ENV.ALLOWED_MODELS] ?? '').split(',').filter((id) => id.length > 0);
   if (allowedModels.length === 0) {
     throw new RouterConfigError(`${ENV.ALLOWED_MODELS} must list at least one model id`);
@@ -49,6 +53,7 @@ export function loadConfig(env: Env): RouterConfig {
     endpoint,
     completionsUrl: new URL(CHAT_COMPLETIONS_PATH, endpoint),
     globalRouting,
+    transcriptAccess,
     allowedModels,
     allowedModelSet: new Set(allowedModels),
     apiKeySecretArn: env[ENV.API_KEY_SECRET_ARN] || undefined,

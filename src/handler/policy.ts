@@ -1,6 +1,6 @@
 import { RouterConfig } from './config';
 import { Rejection, reject } from './errors';
-import { GLOBAL_MODEL_REGION, ProviderEntry } from '../catalog/catalog';
+import { GLOBAL_MODEL_REGION, MAX_FALLBACKS, ProviderEntry } from '../catalog/catalog';
 import { providerOf, servesProvider } from '../catalog/lookup';
 
 /** A request that satisfies every policy, ready to go upstream. */
@@ -20,15 +20,36 @@ export interface Forward {
 
 export type Decision = Forward | (Rejection & { readonly kind: 'reject'; readonly model?: string });
 
-/** Fields whose meaning decides routing; a key that is one of them but for case is ambiguous. */
-const ROUTING_FIELDS = ['model', 'model_region', 'fallbacks', 'stream'];
+/**
+ * Fields whose meaning decides routing or what the gateway may read. The gateway's
+ * decoder matches keys case-insensitively (Unicode case folding, last key wins), so a
+ * key that folds to one of these without being spelled exactly is ambiguous.
+ */
+const ROUTING_FIELDS: readonly string[] = ['model', 'model_region', 'stream', 'fallbacks', 'transcript_id'];
+/** A key longer than this (UTF-16 units) cannot fold to a routing field: every code point folds to at least one. */
+const LONGEST_FOLDABLE_KEY = 2 * Math.max(...ROUTING_FIELDS.map((f) => f.length));
+/** Code points whose JavaScript case mapping is not what a Go-style decoder folds them to. */
+const FOLD_EXCEPTIONS: ReadonlyMap<string, string> = new Map([
+  // İ: Go's ToUpper(ToLower(r)) makes it I; JavaScript's full lower-casing gives "i\u0307".
+  ['\u0130', 'i'],
+]);
+
+/**
+ * Deepest nesting of arrays and objects the router accepts. Far above any chat request
+ * (tool schemas included), far below what re-serialising the body can recurse through.
+ */
+export const MAX_JSON_DEPTH = 128;
 
 /**
  * Applies the router's policy to a raw request body, in the documented order:
- * JSON shape, field types, allow-list and region, then `model_region`.
+ * nesting depth, JSON shape, field types, transcript access, allow-list and region,
+ * then `model_region`.
  * Pure: nothing here performs I/O, so a rejection can never reach the upstream.
  */
 export function decide(rawBody: string, config: RouterConfig): Decision {
+  if (exceedsDepth(rawBody, MAX_JSON_DEPTH)) {
+    return rejected(reject(400, 'bad_request', `The request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels.`, 'body_too_deep'));
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(rawBody);
@@ -44,6 +65,18 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
   if (shapeError) return rejected(shapeError);
   const model = body.model as string;
   const fallbacks = (body.fallbacks ?? []) as Array<Record<string, unknown>>;
+
+  // Transcript access: the gateway reads transcript_id at the top level and in every fallback.
+  if (!config.transcriptAccess) {
+    const at = 'transcript_id' in body ? 'transcript_id' : fallbacks.findIndex((f) => 'transcript_id' in f);
+    if (at !== -1) {
+      const param = typeof at === 'string' ? at : `fallbacks[${at}].transcript_id`;
+      return rejected(
+        reject(403, 'transcript_access', `Field "${param}" is refused: transcript access is not enabled on this router.`, 'transcript_access_disabled', param),
+        model,
+      );
+    }
+  }
 
   // Allow-list and region, for the primary model and every fallback.
   const providers = new Map<string, ProviderEntry>();
@@ -113,12 +146,8 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
 }
 
 function checkShape(body: Record<string, unknown>): Rejection | undefined {
-  for (const key of Object.keys(body)) {
-    const lower = key.toLowerCase();
-    if (key !== lower && ROUTING_FIELDS.includes(lower)) {
-      return reject(400, 'bad_request', `Field ${JSON.stringify(key)} is ambiguous: routing fields are lower-case (${lower}).`, 'invalid_field', key);
-    }
-  }
+  const ambiguous = checkKeys(body, '');
+  if (ambiguous) return ambiguous;
   if (typeof body.model !== 'string' || body.model.length === 0) {
     return reject(400, 'bad_request', 'Field "model" is required and must be a non-empty string.', 'invalid_model', 'model');
   }
@@ -129,14 +158,86 @@ function checkShape(body: Record<string, unknown>): Rejection | undefined {
     if (!Array.isArray(body.fallbacks)) {
       return reject(400, 'bad_request', 'Field "fallbacks" must be an array of objects with a string "model".', 'invalid_type', 'fallbacks');
     }
+    if (body.fallbacks.length > MAX_FALLBACKS) {
+      return reject(
+        400,
+        'bad_request',
+        `Field "fallbacks" has ${body.fallbacks.length} entries; the gateway tries at most ${MAX_FALLBACKS}.`,
+        'too_many_fallbacks',
+        'fallbacks',
+      );
+    }
     for (let i = 0; i < body.fallbacks.length; i++) {
       const fallback: unknown = body.fallbacks[i];
+      if (isPlainObject(fallback)) {
+        // A fallback overrides any field of the request, so its keys are read like the top level's.
+        const problem = checkKeys(fallback, `fallbacks[${i}].`);
+        if (problem) return problem;
+        if ('fallbacks' in fallback) {
+          return reject(400, 'bad_request', `Field "fallbacks[${i}].fallbacks" is refused: fallbacks cannot be nested.`, 'nested_fallbacks', `fallbacks[${i}].fallbacks`);
+        }
+      }
       if (!isPlainObject(fallback) || typeof fallback.model !== 'string' || fallback.model.length === 0) {
         return reject(400, 'bad_request', `Field "fallbacks[${i}].model" is required and must be a non-empty string.`, 'invalid_type', `fallbacks[${i}].model`);
       }
     }
   }
   return undefined;
+}
+
+/** Refuses a key that a case-insensitive decoder would read as a routing field, unless it is spelled exactly. */
+function checkKeys(target: Record<string, unknown>, prefix: string): Rejection | undefined {
+  for (const key of Object.keys(target)) {
+    const field = routingFieldOf(key);
+    if (field !== undefined && field !== key) {
+      const param = `${prefix}${key}`;
+      return reject(
+        400,
+        'bad_request',
+        `Field ${JSON.stringify(param)} is ambiguous: it reads as the routing field "${prefix}${field}"; routing fields must be spelled exactly.`,
+        'invalid_field',
+        param,
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The routing field a key folds to, if any. Folding is a superset of Go's
+ * `strings.EqualFold` (Unicode simple case folding: 'ſ' is 's', the Kelvin sign is
+ * 'k'), of encoding/json's ToUpper(ToLower(r)) ('ı' and 'İ' are 'i') and of full case
+ * folding ('ß' is "ss", 'ﬅ' is "st"), so no decoder of that family reads a routing
+ * field the router did not check.
+ */
+function routingFieldOf(key: string): string | undefined {
+  if (key.length > LONGEST_FOLDABLE_KEY) return undefined;
+  let folded = '';
+  for (const ch of key) folded += FOLD_EXCEPTIONS.get(ch) ?? ch.toUpperCase().toLowerCase();
+  return ROUTING_FIELDS.includes(folded) ? folded : undefined;
+}
+
+/**
+ * Whether arrays and objects nest deeper than `limit`: a linear scan, no recursion,
+ * exact for any text JSON.parse accepts (brackets inside strings do not count).
+ */
+function exceedsDepth(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next unit is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 function checkModelRegion(

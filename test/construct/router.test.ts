@@ -82,6 +82,7 @@ describe('LlmGatewayRouter defaults', () => {
     expect(env.LLM_GATEWAY_REGION).toBe('us');
     expect(env.LLM_GATEWAY_ENDPOINT).toBe('https://llm-gateway.assemblyai.com');
     expect(env.LLM_GATEWAY_GLOBAL_ROUTING).toBe('false');
+    expect(env.LLM_GATEWAY_TRANSCRIPT_ACCESS).toBe('false');
     expect(env.LLM_GATEWAY_ALLOWED_MODELS).toBe(modelsServedIn('us').join(','));
     expect(Object.keys(env.LLM_GATEWAY_API_KEY_SECRET_ARN)).toEqual(['Ref']);
     expect(env.LLM_GATEWAY_API_KEY_SECRET_ARN.Ref).toMatch(/^GatewayKey/);
@@ -152,6 +153,13 @@ describe('LlmGatewayRouter props', () => {
       MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 })]),
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  test('transcriptAccess is an explicit opt-in handed to the handler', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Router', { transcriptAccess: true });
+    expect(router.transcriptAccess).toBe(true);
+    expect(functionEnv(Template.fromStack(stack)).LLM_GATEWAY_TRANSCRIPT_ACCESS).toBe('true');
   });
 
   test('global routing sets the flag for a US router', () => {

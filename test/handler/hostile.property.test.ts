@@ -236,7 +236,8 @@ describe('a US router with global routing against hostile requests', () => {
   });
 
   test('fallbacks cannot smuggle a forbidden model', async () => {
-    const okList = fc.array(fc.constantFrom(...US_ALLOWED), { maxLength: 3 });
+    // At most one allowed entry: with the forbidden one the list stays within the gateway's 2 fallbacks (longer lists are a 400 of their own).
+    const okList = fc.array(fc.constantFrom(...US_ALLOWED), { maxLength: 1 });
     const forbidden = fc.constantFrom(...FORBIDDEN.filter((m) => !US_ALLOWED.includes(m)));
     await fc.assert(fc.asyncProperty(okList, forbidden, fc.nat(3), async (okFallbacks, bad, at) => {
       net().sent.length = 0;
