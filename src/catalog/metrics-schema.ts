@@ -13,6 +13,8 @@ export const METRIC = Object.freeze({
   OUTPUT_TOKENS: 'OutputTokens',
   COLD_START: 'ColdStart',
   CLIENT_ABORTED: 'ClientAborted',
+  /** Estimated USD: the gateway's reported tokens times the catalog's price for the region used. */
+  COST_USD: 'CostUsd',
 });
 
 export const DIMENSION = Object.freeze({

@@ -6,7 +6,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
+import { propError } from './validation';
 import { buildRouterEnvironment } from '../catalog/env';
+import { encodeModelRules } from '../catalog/rules';
 import { RouterFunction } from '../handler/router-function';
 
 /**
@@ -35,6 +37,9 @@ export function createHandlerFunction(
   });
 
   const models = settings.allowedModels;
+  // The catalog's rules for exactly the validated models: what the handler enforces.
+  const modelRules = encodeModelRules(settings.catalog, settings.code, models.filter((id) => !Token.isUnresolved(id)));
+  checkEnvironmentSize(scope, models, modelRules);
   const fn = new RouterFunction(scope, 'Handler', {
     role,
     architecture,
@@ -51,6 +56,7 @@ export function createHandlerFunction(
       transcriptAccess: settings.transcriptAccess,
       // Entries that are tokens resolve at deploy time, so CloudFormation joins them.
       allowedModels: Token.isUnresolved(models.join(',')) ? Fn.join(',', models) : models.join(','),
+      modelRules,
       apiKeySecretArn: secret.secretArn,
       maxBodyBytes: settings.maxBodyBytes,
       upstreamTimeoutMs: settings.upstreamTimeout.toMilliseconds(),
@@ -60,4 +66,13 @@ export function createHandlerFunction(
   });
   secret.grantRead(fn);
   return fn;
+}
+
+/** Lambda allows 4 KB of environment in all; the model list and its rules are the part that grows. */
+function checkEnvironmentSize(scope: Construct, models: string[], modelRules: string): void {
+  const bytes = Buffer.byteLength(models.join(','), 'utf8') + Buffer.byteLength(modelRules, 'utf8');
+  if (bytes > 3_000) {
+    throw propError(scope, 'allowedModels', `(${models.length} models)`, `need ${bytes} bytes of the function's 4 KB environment for the allow-list and its rules`,
+      'list fewer models in allowedModels');
+  }
 }

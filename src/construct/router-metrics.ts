@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { IConstruct } from 'constructs';
+import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion, MetricRegion } from './region';
 import { propError } from './validation';
 import { providerOf } from '../catalog/lookup';
@@ -76,6 +77,8 @@ export interface IRouterMetrics {
   metricColdStarts(props?: RouterMetricOptions): cloudwatch.Metric;
   /** Requests whose caller hung up before the answer ended. */
   metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Estimated cost in USD: reported tokens times the catalog's price for the region each request used. */
+  metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric;
 }
 
 /**
@@ -96,6 +99,12 @@ export interface RouterMetricFactoryProps {
    * @default false
    */
   readonly globalRouting?: boolean;
+  /**
+   * The router's catalog, which names each model's provider (the `Provider`
+   * dimension of per-model metrics).
+   * @default GatewayCatalog.bundled()
+   */
+  readonly catalog?: GatewayCatalog;
 }
 
 /**
@@ -127,7 +136,10 @@ export class RouterMetricFactory implements IRouterMetrics {
    * @param scope the construct whose stack the metrics belong to
    * @param props the router's identity
    */
+  private readonly catalog: GatewayCatalog;
+
   constructor(private readonly scope: IConstruct, props: RouterMetricFactoryProps) {
+    this.catalog = props.catalog ?? GatewayCatalog.bundled();
     this.namespace = props.namespace;
     this.routerName = props.routerName;
     this.region = props.region ?? GatewayRegion.US;
@@ -151,9 +163,9 @@ export class RouterMetricFactory implements IRouterMetrics {
     if (reason !== undefined) dimensionsMap[DIMENSION.REASON] = reason;
     if (errorClass !== undefined) dimensionsMap[DIMENSION.ERROR_CLASS] = errorClass;
     if (model !== undefined) {
-      const provider = providerOf(model);
+      const provider = providerOf(model, this.catalog._data);
       if (!provider) {
-        throw propError(this.scope, 'model', JSON.stringify(model), 'matches no known provider, so no metric has it as a dimension', 'use one of the router\'s allowedModels');
+        throw propError(this.scope, 'model', JSON.stringify(model), 'matches no known provider (nor any model in the router\'s catalog), so no metric has it as a dimension', 'use one of the router\'s allowedModels');
       }
       dimensionsMap[DIMENSION.PROVIDER] = provider.id;
       dimensionsMap[DIMENSION.MODEL] = model;
@@ -216,5 +228,10 @@ export class RouterMetricFactory implements IRouterMetrics {
   /** @default sum over 5 minutes */
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.CLIENT_ABORTED, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.COST_USD, props);
   }
 }

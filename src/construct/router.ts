@@ -103,6 +103,7 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
       routerName: this.routerName,
       region: this.region,
       globalRouting: this.globalRouting,
+      catalog: props.catalog,
     });
     this.url = this.restApi.url;
     this.openAiBaseUrl = `${this.restApi.url}v1`;
@@ -209,5 +210,10 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   /** Requests whose caller hung up before the answer ended. @default sum over 5 minutes */
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metrics.metricClientAborted(props);
+  }
+
+  /** Estimated cost in USD (reported tokens times the catalog's price for the region used). @default sum over 5 minutes */
+  public metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metricCostUsd(props);
   }
 }

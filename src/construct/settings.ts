@@ -2,11 +2,13 @@ import { Annotations, Aws, CfnRule, Duration, Fn, Names, RemovalPolicy, Size, St
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { RouterAuthorization } from './authorization';
+import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
 import { checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
 import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { DEFAULTS } from '../catalog/env';
+import { CatalogData } from '../catalog/model-catalog';
 
 /** A router's props after defaults and validation: what the constructor builds from. */
 export interface RouterSettings {
@@ -19,6 +21,8 @@ export interface RouterSettings {
   readonly metricsNamespace: string;
   readonly stageName: string;
   readonly allowedModels: string[];
+  /** The catalog the allow-list was validated with: its rules go to the handler. */
+  readonly catalog: CatalogData;
   readonly endpoint: string;
   readonly customEndpoint: boolean;
   readonly timeout: Duration;
@@ -42,8 +46,9 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
   const code = regionCode(region);
   const globalRouting = props.globalRouting ?? false;
   validateGlobalRouting(scope, globalRouting, code);
-  const allowed = validateAllowedModels(scope, code, props.allowedModels);
-  if (globalRouting) checkGlobalRoutingUseful(scope, allowed);
+  const catalog = (props.catalog ?? GatewayCatalog.bundled())._data;
+  const allowed = validateAllowedModels(scope, code, props.allowedModels, catalog, props.allowAllModels);
+  if (globalRouting) checkGlobalRoutingUseful(scope, allowed, catalog);
   if (code === 'eu') validateEuDeployment(scope, props.additionalDeploymentRegions ?? []);
   const authorization = props.authorization ?? RouterAuthorization.iam();
   validateRange(scope, 'throttlingRateLimit', props.throttlingRateLimit, 1, 10_000, 'choose requests per second between 1 and 10000');
@@ -60,6 +65,7 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     metricsNamespace: props.metricsNamespace ?? DEFAULTS.metricsNamespace,
     stageName: props.stageName ?? 'prod',
     allowedModels: allowed.models,
+    catalog,
     endpoint: resolveEndpoint(scope, code, props.customEndpoint),
     customEndpoint: props.customEndpoint !== undefined,
     ...resolveTimeouts(scope, props.timeout, props.upstreamTimeout),

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CATALOG_USAGE, runCatalogCommand } from './catalog-command';
 import { routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
+import { CatalogData, parseCatalog } from '../catalog/model-catalog';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 
@@ -21,10 +23,17 @@ Options:
   --max-body-bytes N       request body limit (default 1048576)
   --upstream-timeout-ms N  upstream timeout (default 120000)
   --timeout-ms N           simulated Lambda timeout (default 300000)
+  --catalog FILE           model catalog (from \`catalog fetch\`; default: the bundled one)
 
-The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.`;
+The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.
+
+${CATALOG_USAGE}`;
 
 function main(argv: string[]): void {
+  if (argv[0] === 'catalog') {
+    runCatalogCommand(argv.slice(1)).then((code) => process.exit(code), (err: Error) => fail(err.message));
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -39,6 +48,7 @@ function main(argv: string[]): void {
       'max-body-bytes': { type: 'string' },
       'upstream-timeout-ms': { type: 'string' },
       'timeout-ms': { type: 'string', default: '300000' },
+      'catalog': { type: 'string' },
       'help': { type: 'boolean', default: false },
     },
   });
@@ -51,8 +61,15 @@ function main(argv: string[]): void {
   const apiKey = process.env.ASSEMBLYAI_API_KEY;
   if (!apiKey) fail('set ASSEMBLYAI_API_KEY to the gateway key');
 
+  let catalog: CatalogData | undefined;
+  try {
+    catalog = values.catalog ? parseCatalog(JSON.parse(fs.readFileSync(values.catalog, 'utf8')), values.catalog) : undefined;
+  } catch (err) {
+    fail(`--catalog ${values.catalog}: ${(err as Error).message}`);
+  }
   const env = routerEnvironment({
     region,
+    catalog,
     globalRouting: values['global-routing'],
     transcriptAccess: values['transcript-access'],
     allowedModels: values['allowed-models']?.split(',').map((id) => id.trim()).filter(Boolean),

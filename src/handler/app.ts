@@ -11,7 +11,7 @@ import { ResponseWriter } from './response-writer';
 import { ApiKeyCache, ApiKeyProvider, secretsManagerKeyProvider } from './secret';
 import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
-import { providerOf } from '../catalog/lookup';
+import type { TokenPrice } from '../catalog/model-catalog';
 
 /** The Lambda streaming handler's signature (what `awslambda.streamifyResponse` wraps). */
 export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Writable, context: Context) => Promise<void>;
@@ -108,15 +108,28 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
     return;
   }
   fields.model = decision.model;
-  fields.provider = decision.provider.id;
+  fields.provider = decision.provider;
   res.region = decision.global ? 'global' : config.region;
   await proxy(ctx, decision);
+  fields.costUsd = estimateCostUsd(decision.price, fields.inputTokens, fields.outputTokens);
+}
+
+/**
+ * The request's estimated cost: the gateway's reported tokens times the
+ * catalog's price for the region the request was routed to (in-region or
+ * global). Undefined when the gateway reported no usage or the catalog has no price.
+ */
+export function estimateCostUsd(price: TokenPrice | undefined, inputTokens?: number, outputTokens?: number): number | undefined {
+  if (!price || (inputTokens === undefined && outputTokens === undefined)) return undefined;
+  const cost = (inputTokens ?? 0) * price.input + (outputTokens ?? 0) * price.output;
+  // Twelve significant digits: enough for a sum over millions of requests, without float noise in the log.
+  return Number(cost.toPrecision(12));
 }
 
 function listModels(config: RouterConfig) {
   return {
     object: 'list',
-    data: config.allowedModels.map((id) => ({ id, object: 'model', created: 0, owned_by: providerOf(id)?.id ?? 'unknown' })),
+    data: config.allowedModels.map((id) => ({ id, object: 'model', created: 0, owned_by: config.modelRules.get(id)?.provider ?? 'unknown' })),
   };
 }
 

@@ -42,6 +42,7 @@ export class RequestLog {
       time_to_first_token_ms: round(f.timeToFirstTokenMs),
       input_tokens: f.inputTokens,
       output_tokens: f.outputTokens,
+      cost_usd: f.costUsd,
       upstream_attempts: f.upstreamAttempts,
       upstream_request_id: truncate(f.upstreamRequestId),
       reject_reason: f.rejectReason,
