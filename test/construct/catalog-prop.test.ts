@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
@@ -94,7 +95,7 @@ describe('a user catalog (GatewayCatalog.fromJson / fromFile)', () => {
   });
 
   test('fromFile reads a catalog file; a missing or malformed one fails with the fix', () => {
-    const file = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'cat-')), 'gateway-catalog.json');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cat-')), 'gateway-catalog.json');
     fs.writeFileSync(file, CATALOG_JSON);
     expect(GatewayCatalog.fromFile(file).modelsServedIn(GatewayRegion.EU)).toEqual(['claude-opus-4-7', 'claude-haiku-4-5-20251001', 'mistral-medium-3']);
     expect(() => GatewayCatalog.fromFile(`${file}.missing`)).toThrow(/cannot read .*Fix: write it with `npx llm-gateway-router catalog fetch --out/);

@@ -38,7 +38,7 @@ describe('llm-gateway-router serve --catalog FILE', () => {
       });
       // Every model the fixture's EU endpoint lists, and nothing else.
       expect(out).toContain('allowed models: claude-opus-4-7,claude-haiku-4-5-20251001,mistral-medium-3');
-      const models = await (await fetch(`${base}/v1/models`)).json();
+      const models = (await (await fetch(`${base}/v1/models`)).json()) as { data: Array<{ id: string }> };
       expect(models.data.find((m: any) => m.id === 'mistral-medium-3')).toMatchObject({ owned_by: 'mistral' });
       const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mistral-medium-3', messages: [] }) });
       expect(res.status).toBe(200);
