@@ -28,15 +28,19 @@ export interface ModelRule {
 
 type Encoded = [string, ...number[]];
 
-/** The rule a catalog entry gives a router in `region`. */
+/**
+ * The rule a catalog entry gives a router in `region`. An EU router never
+ * routes globally, so its rules carry neither the global flag nor global prices.
+ */
 export function ruleOf(entry: ModelEntry, region: RegionCode): ModelRule {
+  const global = entry.global && region !== 'eu';
   return {
     provider: entry.provider,
     regions: entry.regions,
-    global: entry.global,
+    global,
     stream: entry.stream,
     price: entry.prices[region],
-    globalPrice: entry.global ? entry.prices.global : undefined,
+    globalPrice: global ? entry.prices.global : undefined,
   };
 }
 

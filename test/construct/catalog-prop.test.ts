@@ -63,6 +63,8 @@ describe('a user catalog (GatewayCatalog.fromJson / fromFile)', () => {
       /"claude-sonnet-9" is a Anthropic Claude id the EU endpoint does not list/);
     const eu = synth({ region: GatewayRegion.EU, catalog });
     expect(eu.env.LLM_GATEWAY_ALLOWED_MODELS).toBe('claude-opus-4-7,claude-haiku-4-5-20251001,mistral-medium-3');
+    // Residency: an EU router's rules carry no global flag and no global price, even for a model that accepts it in the US.
+    expect(JSON.parse(eu.env.LLM_GATEWAY_MODEL_RULES).anthropic['claude-opus-4-7']).toEqual(['ue', 5.5, 27.5]);
     // A hand-edited allow-list still cannot reach a model the rules do not place in the EU.
     const handEdited = loadConfig({ ...eu.env, LLM_GATEWAY_ALLOWED_MODELS: 'claude-opus-4-7,gpt-5.5' });
     expect(decide(JSON.stringify({ model: 'gpt-5.5' }), handEdited)).toMatchObject({ kind: 'reject', status: 403 });
