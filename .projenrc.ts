@@ -78,6 +78,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/autocannon@^7.12.0',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197.10',
+    // Tenant budgets live in DynamoDB; tests run the real SDK client against
+    // dynalite, an implementation of the DynamoDB API started in-process.
+    '@aws-sdk/client-dynamodb@^3.900.0',
+    'dynalite@^4.0.0',
+    // Mutation testing (npm run mutation). Stryker 9: the last line that runs on Node 20.
+    '@stryker-mutator/core@~9.5.1',
+    '@stryker-mutator/jest-runner@~9.5.1',
+    '@stryker-mutator/typescript-checker@~9.5.1',
   ],
 
   jestOptions: {
