@@ -76,12 +76,6 @@ export function rows(r: Record<string, any>): Row[] {
     add({ section: '5 synth', metric: 'per-router ms at 50 / at 10', value: sy.perRouterGrowth50vs10, unit: 'x', baseline: `marginal ms per added router: ${sy.marginalMsPerRouter.map((m: number) => f(m, 1)).join(' (1→10), ')} (10→50)`, bar: '≤ 1.25 (flat)', met: sy.perRouterGrowth50vs10 <= 1.25 });
   }
 
-  const ld = r.load;
-  if (ld) {
-    add({ section: '7 load', metric: `${ld.requests} mixed requests, c=${ld.concurrency}: errors + mix-ups`, value: ld.errors + ld.mismatched, unit: '', baseline: `${ld.errors} errors, ${ld.mismatched} mismatched, ${ld.requestsPerSecond} req/s`, bar: '0', met: ld.errors + ld.mismatched === 0 });
-    add({ section: '7 load', metric: 'router RSS start → end', value: ld.routerRssEndMiB, unit: 'MiB', baseline: `start ${ld.routerRssStartMiB} MiB; by quarter ${ld.routerRssByQuarterMiB.join(', ')}; peak ${ld.routerPeakRssMiB}` });
-    add({ section: '7 load', metric: 'router live heap after GC start → end', value: ld.routerHeapAfterGcEndMiB, unit: 'MiB', baseline: `start ${ld.routerHeapAfterGcStartMiB} MiB` });
-  }
   return out;
 }
 

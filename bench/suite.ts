@@ -22,7 +22,6 @@ export const DEEP_BENCHMARKS: Record<string, () => unknown> = {
   throughput20ms: () => require('./throughput').throughput(20),
   throughput50ms: () => require('./throughput').throughput(50),
   instructions: () => require('./instructions').instructions(),
-  load: () => require('./load').load(),
 };
 
 export const BENCHMARKS: Record<string, () => unknown> = { ...DEFAULT_BENCHMARKS, ...DEEP_BENCHMARKS };
