@@ -173,16 +173,17 @@ project.addTask('integ:deploy', {
 });
 
 // Benchmarks (see BENCHMARKS.md). Never timed assertions in the test suite:
-// `bench:smoke` runs every benchmark with tiny counts in CI so they cannot rot.
+// `bench:smoke` runs the default benchmarks with tiny counts in CI so they
+// cannot rot; `npm run bench -- --deep` adds the diagnostics.
 project.addTask('bench', {
-  description: 'Run the benchmark suite (latency, streaming, throughput, cold start, synth, load) and print results',
+  description: 'Run the benchmarks (added latency and its tail, streaming, cold start, synth, CPU and cost per request; --deep for diagnostics) and print results',
   steps: [
     { spawn: 'bundle' },
     { exec: 'ts-node --transpile-only --project test/tsconfig.json bench/index.ts', receiveArgs: true },
   ],
 });
 project.addTask('bench:smoke', {
-  description: 'Run every benchmark with tiny counts (CI keeps them working)',
+  description: 'Run the default benchmarks with tiny counts (CI keeps them working)',
   env: { BENCH_SMOKE: '1' },
   steps: [
     { spawn: 'bundle' },

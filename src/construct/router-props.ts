@@ -82,8 +82,12 @@ export interface LlmGatewayRouterProps {
   readonly upstreamTimeout?: Duration;
 
   /**
-   * The function's memory (which also sets its CPU share).
-   * @default 512
+   * The function's memory (which also sets its CPU share). The router's own
+   * work is small; a stream is billed for its whole duration, so memory is
+   * mostly what a long stream costs. 256 MB halves the bill of 512 MB and
+   * keeps the router's added time under a millisecond (BENCHMARKS.md,
+   * "Which default memory?"); raise it for latency-sensitive short calls.
+   * @default 256
    */
   readonly memorySize?: number;
 

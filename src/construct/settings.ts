@@ -48,7 +48,7 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
   const authorization = props.authorization ?? RouterAuthorization.iam();
   validateRange(scope, 'throttlingRateLimit', props.throttlingRateLimit, 1, 10_000, 'choose requests per second between 1 and 10000');
   validateRange(scope, 'throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000, 'choose a burst between 1 and 5000');
-  validateRange(scope, 'memorySize', props.memorySize, 128, 10_240, 'choose 128 to 10240 MB (512 is the default)');
+  validateRange(scope, 'memorySize', props.memorySize, 128, 10_240, 'choose 128 to 10240 MB (256 is the default)');
   validateRouterName(scope, props.routerName);
   return {
     region,
@@ -64,7 +64,7 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     customEndpoint: props.customEndpoint !== undefined,
     ...resolveTimeouts(scope, props.timeout, props.upstreamTimeout),
     maxBodyBytes: resolveMaxBody(scope, props.maxRequestBodySize),
-    memorySize: props.memorySize ?? 512,
+    memorySize: props.memorySize ?? 256,
     throttlingRateLimit: props.throttlingRateLimit ?? 50,
     throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,

@@ -17,8 +17,8 @@ export interface RequestLogFields extends RequestOutcome {
  * prompt, a completion, a header or the key could pass.
  *
  * Written directly rather than through Powertools Logger: it is the only log
- * line the router writes, and the Logger's construction alone added
- * measurably to module load and to the bundle (BENCHMARKS.md, cold start).
+ * line the router writes, and the Logger's construction costs module load
+ * time and bundle size (see BENCHMARKS.md, cold start).
  */
 export class RequestLog {
   constructor(private readonly serviceName: string, private readonly write: (line: string) => void = (line) => process.stdout.write(line)) {}

@@ -39,8 +39,8 @@ export class UpstreamTimeoutError extends Error {
 /**
  * Stops the upstream request in flight when the caller goes away. A plain
  * handle rather than an `AbortSignal`: Node.js wires a signal into every
- * `ClientRequest` through `EventTarget` listeners, a measurable share of the
- * router process's instructions per request (BENCHMARKS.md, "Changes made").
+ * `ClientRequest` through `EventTarget` listeners, a measurable share of
+ * the router's work per request (BENCHMARKS.md, "Changes made").
  */
 export class UpstreamCancellation {
   private inFlight: http.ClientRequest | undefined;

@@ -59,10 +59,10 @@ describe('LlmGatewayRouter defaults', () => {
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'THROTTLED', ResponseTemplates: { 'application/json': Match.stringLikeRegexp('rate_limit_error') } });
   });
 
-  test('an arm64 Node.js 22+ function with 512 MB, 5 minutes, JSON logs in a retained log group', () => {
+  test('an arm64 Node.js 22+ function with 256 MB, 5 minutes, JSON logs in a retained log group', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
-      MemorySize: 512,
+      MemorySize: 256,
       Timeout: 300,
       Handler: 'index.handler',
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
