@@ -39,6 +39,10 @@ export const REJECT_REASONS = Object.freeze([
 ] as const);
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** Where an upstream failure came from (the `ErrorClass` dimension). */
-export const UPSTREAM_ERROR_CLASSES = Object.freeze(['4xx', '5xx', 'timeout', 'unreachable'] as const);
+/**
+ * Where an upstream failure came from (the `ErrorClass` dimension).
+ * `deadline`: a stream still running when the function's own timeout came
+ * near, ended by the router with an in-band `deadline_exceeded` event.
+ */
+export const UPSTREAM_ERROR_CLASSES = Object.freeze(['4xx', '5xx', 'timeout', 'unreachable', 'deadline'] as const);
 export type UpstreamErrorClass = (typeof UPSTREAM_ERROR_CLASSES)[number];

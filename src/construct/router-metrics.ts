@@ -34,7 +34,7 @@ export interface RouterMetricOptions extends cloudwatch.MetricOptions {
 
   /**
    * An upstream error class (the `ErrorClass` dimension: `4xx`, `5xx`,
-   * `timeout` or `unreachable`), for the per-class dimension set.
+   * `timeout`, `unreachable` or `deadline`), for the per-class dimension set.
    * @default - all classes
    */
   readonly errorClass?: string;

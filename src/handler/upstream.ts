@@ -21,6 +21,8 @@ export interface UpstreamRequest {
 
 /** The upstream could not be reached, or closed before sending headers. */
 export class UpstreamUnreachableError extends Error {
+  /** Upstream attempts made before giving up (set by `sendWithRetries`). */
+  attempts = 1;
   constructor(message: string) {
     super(message);
     // Spelled out: the bundle is minified, and class names with it.
@@ -29,10 +31,29 @@ export class UpstreamUnreachableError extends Error {
 }
 /** The upstream did not answer within the deadline. */
 export class UpstreamTimeoutError extends Error {
+  attempts = 1;
   constructor(message: string) {
     super(message);
     // Spelled out: the bundle is minified, and class names with it.
     this.name = 'UpstreamTimeoutError';
+  }
+}
+/** The upstream answered 2xx with something that is not what was asked for (not a completion, not SSE). */
+export class UpstreamInvalidResponseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamInvalidResponseError';
+  }
+}
+/**
+ * A stream was still running when the function's own deadline came near: cut
+ * by the router so that the caller and the logs learn why, rather than
+ * silently by the Lambda runtime.
+ */
+export class InvocationDeadlineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvocationDeadlineError';
   }
 }
 
@@ -175,6 +196,7 @@ export async function sendWithRetries(req: UpstreamRequest, sleep = delay): Prom
       if (Date.now() + waitMs >= req.deadline) return { response, attempts };
       response.resume(); // drain so the socket returns to the pool
     } catch (err) {
+      if (err instanceof UpstreamUnreachableError || err instanceof UpstreamTimeoutError) err.attempts = attempts;
       if (!(err instanceof UpstreamUnreachableError) || attempts > MAX_RETRIES || req.cancellation.isCancelled) throw err;
       waitMs = backoff(attempts);
       if (Date.now() + waitMs >= req.deadline) throw err;
