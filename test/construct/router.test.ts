@@ -189,7 +189,9 @@ describe('LlmGatewayRouter props', () => {
     routerIn(stack, secret, 'Kept');
     routerIn(stack, secret, 'Dropped', { removalPolicy: RemovalPolicy.DESTROY });
     const groups = Template.fromStack(stack).findResources('AWS::Logs::LogGroup');
-    const policyOf = (prefix: string) => Object.entries(groups).filter(([id]) => id.startsWith(prefix)).map(([, g]: [string, any]) => g.DeletionPolicy);
+    const policyOf = (prefix: string) => Object.entries(groups)
+      .filter(([id]) => id.startsWith(prefix))
+      .map(([, g]: [string, any]) => g.DeletionPolicy);
     expect(policyOf('Kept')).toEqual(['Retain', 'Retain']);
     expect(policyOf('Dropped')).toEqual(['Delete', 'Delete']);
   });
