@@ -1,14 +1,18 @@
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { RouterAuthorizationType } from './authorization';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
 import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
 
 /**
- * The router's REST API: a regional API whose stage is throttled and writes
- * JSON access logs, and whose own errors (auth, throttling, validation) are
- * OpenAI-shaped, so SDK callers see one error format whoever answers.
+ * The router's REST API: a regional (or private) API whose stage is
+ * throttled and writes JSON access logs, and whose own errors (auth,
+ * throttling, validation) are OpenAI-shaped, so SDK callers see one error
+ * format whoever answers.
  */
 export function createRestApi(
   scope: Construct,
@@ -16,11 +20,17 @@ export function createRestApi(
   accessLogGroup: logs.ILogGroup,
   domainName: apigw.DomainNameOptions | undefined,
 ): apigw.RestApi {
+  const deployment = settings.deployment;
+  const vpcEndpoints = deployment.vpcEndpoints;
   const api = new apigw.RestApi(scope, 'Api', {
     restApiName: settings.routerName,
     description: `OpenAI-compatible entry point to the AssemblyAI LLM Gateway (${settings.code})`,
-    endpointTypes: [apigw.EndpointType.REGIONAL],
-    cloudWatchRole: false,
+    ...(vpcEndpoints ? {
+      endpointConfiguration: { types: [apigw.EndpointType.PRIVATE], vpcEndpoints },
+      policy: privateApiPolicy(vpcEndpoints, settings.authorization.type),
+    } : { endpointTypes: [apigw.EndpointType.REGIONAL] }),
+    disableExecuteApiEndpoint: deployment.disableExecuteApiEndpoint || undefined,
+    cloudWatchRole: deployment.cloudWatchRole,
     domainName,
     deployOptions: {
       stageName: settings.stageName,
@@ -28,11 +38,45 @@ export function createRestApi(
       throttlingBurstLimit: settings.throttlingBurstLimit,
       accessLogDestination: new apigw.LogGroupLogDestination(accessLogGroup),
       accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
-      tracingEnabled: false,
+      tracingEnabled: deployment.tracing,
     },
   });
   addOpenAiGatewayResponses(api);
+  const accountRole = api.node.tryFindChild('CloudWatchRole');
+  if (accountRole) {
+    acknowledgeRules(accountRole, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
+        'The account-wide API Gateway logging role (cloudWatchRole: true) uses the AWS managed policy API Gateway documents for it; it can only create log groups and write logs.',
+    });
+  }
   return api;
+}
+
+/**
+ * A private API's resource policy: no invocation except through the given
+ * VPC endpoints. With IAM authorization the callers' IAM policies decide
+ * (an Allow to every principal here would let any signed caller of the
+ * account in, whatever its IAM policy says); otherwise every caller that
+ * comes through the endpoints is allowed, and authorization still applies.
+ */
+function privateApiPolicy(vpcEndpoints: ec2.IInterfaceVpcEndpoint[], authorization: RouterAuthorizationType): iam.PolicyDocument {
+  const sourceVpce = vpcEndpoints.map((e) => e.vpcEndpointId);
+  const statements = [new iam.PolicyStatement({
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['execute-api:Invoke'],
+    resources: ['execute-api:/*'],
+    conditions: { StringNotEquals: { 'aws:SourceVpce': sourceVpce } },
+  })];
+  if (authorization !== RouterAuthorizationType.IAM) {
+    statements.push(new iam.PolicyStatement({
+      principals: [new iam.AnyPrincipal()],
+      actions: ['execute-api:Invoke'],
+      resources: ['execute-api:/*'],
+      conditions: { StringEquals: { 'aws:SourceVpce': sourceVpce } },
+    }));
+  }
+  return new iam.PolicyDocument({ statements });
 }
 
 /**
@@ -66,7 +110,7 @@ export function addRoutes(api: apigw.RestApi, integration: apigw.Integration, me
 /** The stage's cdk-nag findings the router's design explains. */
 export function acknowledgeStageRules(api: apigw.RestApi, hasWebAcl: boolean): void {
   const rules: Record<string, string> = {
-    'AwsSolutions-APIG6': 'Execution logging needs the account-wide API Gateway CloudWatch role, which a reusable construct must not own; JSON access logs are on and the handler logs one line per request.',
+    'AwsSolutions-APIG6': 'Execution logging (which can record request and response bodies, that is prompts and answers) is off by design; the stage writes JSON access logs (which, like execution logs, need the account\'s API Gateway CloudWatch Logs role: see cloudWatchRole) and the handler logs one line per request without prompt text.',
   };
   if (!hasWebAcl) {
     rules['AwsSolutions-APIG3'] = 'A WAF web ACL is an account-level decision: pass webAclArn to associate one. Callers are authenticated and throttled at the stage.';

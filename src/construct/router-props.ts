@@ -4,12 +4,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RouterAuthorization } from './authorization';
+import { RouterDeploymentProps } from './deployment-props';
 import { GatewayRegion } from './region';
 
 /**
- * Properties of an `LlmGatewayRouter`.
+ * Properties of an `LlmGatewayRouter`. Networking, private access,
+ * concurrency, tracing and encryption are in `RouterDeploymentProps`.
  */
-export interface LlmGatewayRouterProps {
+export interface LlmGatewayRouterProps extends RouterDeploymentProps {
   /**
    * The secret whose string value is the LLM Gateway API key. Only the
    * router's function can read it; the key never appears in the template,

@@ -1,7 +1,8 @@
-import { Annotations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -30,9 +31,12 @@ import { propError } from './validation';
  * });
  */
 export class LlmGatewayRouter extends Construct implements IRouterMetrics {
-  /** The API's invoke URL (the stage root), ending in '/'. */
+  /** The API's execute-api invoke URL (the stage root), ending in '/'. */
   public readonly url: string;
-  /** The OpenAI-compatible base URL for clients (`url` + 'v1'). */
+  /**
+   * The OpenAI-compatible base URL for clients: `url` + 'v1', or with
+   * `domainName`, `https://<domainName>/[<basePath>/]v1`.
+   */
   public readonly openAiBaseUrl: string;
   /** The REST API. */
   public readonly restApi: apigw.RestApi;
@@ -73,7 +77,9 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     this.metricsNamespace = settings.metricsNamespace;
     this.allowedModels = settings.allowedModels;
 
-    const logGroupProps = { retention: settings.logRetention, removalPolicy: settings.removalPolicy };
+    const logEncryptionKey = settings.deployment.logEncryptionKey;
+    if (logEncryptionKey) allowLogsToUseKey(this, logEncryptionKey);
+    const logGroupProps = { retention: settings.logRetention, removalPolicy: settings.removalPolicy, encryptionKey: logEncryptionKey };
     this.logGroup = new logs.LogGroup(this, 'HandlerLogs', logGroupProps);
     this.handler = createHandlerFunction(this, settings, props.apiKeySecret, this.logGroup, props.architecture ?? lambda.Architecture.ARM_64);
 
@@ -84,6 +90,7 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
       responseTransferMode: apigw.ResponseTransferMode.STREAM,
       // In STREAM mode the integration may run up to 15 minutes: as long as the function.
       timeout: settings.timeout,
+      allowTestInvoke: settings.deployment.allowTestInvoke,
     });
     const auth = this.authorization._bind(this, this.restApi, this.routerName);
     this.usagePlan = auth.usagePlan;
@@ -105,7 +112,7 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
       globalRouting: this.globalRouting,
     });
     this.url = this.restApi.url;
-    this.openAiBaseUrl = `${this.restApi.url}v1`;
+    this.openAiBaseUrl = props.domainName ? `${customDomainUrl(props.domainName)}v1` : `${this.restApi.url}v1`;
   }
 
   /**
@@ -210,4 +217,27 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metrics.metricClientAborted(props);
   }
+}
+
+/** The custom domain's root for the stage, ending in '/' (the stage is mapped at `basePath`, or at the root). */
+function customDomainUrl(options: apigw.DomainNameOptions): string {
+  const basePath = options.basePath ? `${options.basePath.replace(/^\/+|\/+$/g, '')}/` : '';
+  return `https://${options.domainName}/${basePath}`;
+}
+
+/**
+ * Lets CloudWatch Logs use a log encryption key for this account's log
+ * groups in this region (the condition CloudWatch Logs documents). A no-op
+ * for an imported key, whose policy is not the app's to change.
+ */
+function allowLogsToUseKey(scope: Construct, key: kms.IKey): void {
+  const stack = Stack.of(scope);
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+    conditions: {
+      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    },
+  }));
 }

@@ -2,6 +2,7 @@ import { Annotations, Aws, CfnRule, Duration, Fn, Names, RemovalPolicy, Size, St
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { RouterAuthorization } from './authorization';
+import { checkConcurrency, DeploymentSettings, resolveDeployment } from './deployment-settings';
 import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
 import { checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
@@ -29,6 +30,8 @@ export interface RouterSettings {
   readonly throttlingBurstLimit: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Networking, private access, concurrency, tracing and encryption. */
+  readonly deployment: DeploymentSettings;
 }
 
 /**
@@ -50,7 +53,7 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
   validateRange(scope, 'throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000, 'choose a burst between 1 and 5000');
   validateRange(scope, 'memorySize', props.memorySize, 128, 10_240, 'choose 128 to 10240 MB (256 is the default)');
   validateRouterName(scope, props.routerName);
-  return {
+  const settings: RouterSettings = {
     region,
     code,
     globalRouting,
@@ -69,7 +72,10 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    deployment: resolveDeployment(scope, props),
   };
+  checkConcurrency(scope, settings.throttlingRateLimit, settings.timeout, settings.deployment.reservedConcurrentExecutions);
+  return settings;
 }
 
 function validateGlobalRouting(scope: Construct, globalRouting: boolean, code: RegionCode): void {
