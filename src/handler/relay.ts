@@ -66,7 +66,8 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       } catch (err) {
         // Headers are gone already: tell the client in-band and close the stream.
         fields.upstreamError = failureClass(err);
-        res.stream!.write(`data: ${JSON.stringify(upstreamFailureBody(err))}\n\n`);
+        fields.errorDetail = (err as Error).message;
+        res.stream!.write(`data: ${JSON.stringify(upstreamFailureBody(err, fields.requestId))}\n\n`);
       }
       res.end();
     } else {
@@ -80,7 +81,8 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
     }
     if (!(err instanceof UpstreamTimeoutError || err instanceof UpstreamUnreachableError)) throw err;
     fields.upstreamError = failureClass(err);
-    if (!res.started) res.json(err instanceof UpstreamTimeoutError ? 504 : 502, upstreamFailureBody(err));
+    fields.errorDetail = err.message;
+    if (!res.started) res.json(err instanceof UpstreamTimeoutError ? 504 : 502, upstreamFailureBody(err, fields.requestId));
     else res.end();
   } finally {
     // Until the answer was fully relayed, or until the upstream failed.
@@ -135,10 +137,14 @@ function failureClass(err: unknown): 'timeout' | 'unreachable' {
   return err instanceof UpstreamTimeoutError ? 'timeout' : 'unreachable';
 }
 
-function upstreamFailureBody(err: unknown): OpenAiErrorBody {
+/**
+ * The caller learns which failure it was, not the socket error: that names
+ * the upstream's host, address and port (it goes to the log line instead).
+ */
+function upstreamFailureBody(err: unknown, requestId: string): OpenAiErrorBody {
   return err instanceof UpstreamTimeoutError
     ? errorBody(`The LLM Gateway timed out: ${err.message}.`, 'api_error', 'upstream_timeout')
-    : errorBody(`The LLM Gateway could not be reached: ${(err as Error).message}.`, 'api_error', 'upstream_unreachable');
+    : errorBody(`The LLM Gateway could not be reached (request id ${requestId}).`, 'api_error', 'upstream_unreachable');
 }
 
 function upstreamHeaders(response: IncomingMessage): Record<string, string> {
