@@ -39,6 +39,23 @@ export const DEFAULTS = Object.freeze({
   metricsNamespace: 'LlmGatewayRouter',
 });
 
+/**
+ * Whether an upstream URL may be used: https anywhere, plain http only to a
+ * loopback address (the local emulator and tests), since the gateway key
+ * travels in the Authorization header. Checked at synth and again by the
+ * handler.
+ */
+export function isAcceptableEndpointProtocol(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+}
+
+/** `localhost`, 127.0.0.0/8 or [::1], as `URL.hostname` spells them. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** What a router's function is configured with: the construct's resolved props, or the emulator's flags. */
 export interface RouterEnvironmentSettings {
   readonly region: 'us' | 'eu';

@@ -13,6 +13,8 @@ export const METRIC = Object.freeze({
   OUTPUT_TOKENS: 'OutputTokens',
   COLD_START: 'ColdStart',
   CLIENT_ABORTED: 'ClientAborted',
+  /** Failures of the router itself (its secret, its configuration, a bug): never the caller's or the gateway's. */
+  ROUTER_ERRORS: 'RouterErrors',
 });
 
 export const DIMENSION = Object.freeze({
@@ -46,3 +48,13 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
  */
 export const UPSTREAM_ERROR_CLASSES = Object.freeze(['4xx', '5xx', 'timeout', 'unreachable', 'deadline'] as const);
 export type UpstreamErrorClass = (typeof UPSTREAM_ERROR_CLASSES)[number];
+
+/**
+ * Why the router itself failed a request (the `ErrorClass` dimension of
+ * `RouterErrors`): the gateway key could not be read, the function's
+ * configuration is unusable, or anything else the router did not expect.
+ * They share the `ErrorClass` key with upstream failures because Powertools
+ * refuses a key in two dimension sets; the values never overlap.
+ */
+export const ROUTER_ERROR_CLASSES = Object.freeze(['secret_unavailable', 'misconfigured', 'internal'] as const);
+export type RouterErrorClass = (typeof ROUTER_ERROR_CLASSES)[number];

@@ -156,7 +156,10 @@ export interface LlmGatewayRouterProps extends RouterDeploymentProps {
   /**
    * An upstream base URL other than the region's gateway endpoint, such as a
    * private egress proxy. An explicit opt-in: with it, residency depends on
-   * where that endpoint sends data.
+   * where that endpoint sends data. Its path is kept (`https://proxy.example/llm`
+   * is called at `/llm/v1/chat/completions`). It must be https: plain http is
+   * refused (the gateway key would travel in clear text), except to loopback
+   * addresses (localhost, 127.0.0.0/8, [::1]).
    * @default - the region's gateway endpoint
    */
   readonly customEndpoint?: string;

@@ -62,6 +62,13 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   public readonly accessLogGroup: logs.ILogGroup;
   /** Builds this router's metrics; the `metricXxx()` methods delegate to it. */
   public readonly metrics: RouterMetricFactory;
+  /** The REST API's stage. */
+  public readonly stageName: string;
+  /**
+   * The router function's name (always set here; optional only because
+   * `IRouterMetrics` also describes routers whose function is unknown).
+   */
+  public readonly functionName?: string;
 
   private readonly authorization: RouterAuthorization;
   private readonly methods: apigw.Method[];
@@ -105,11 +112,15 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     }
     acknowledgeStageRules(this.restApi, props.webAclArn !== undefined);
 
+    this.stageName = settings.stageName;
+    this.functionName = this.handler.functionName;
     this.metrics = new RouterMetricFactory(this, {
       namespace: this.metricsNamespace,
       routerName: this.routerName,
       region: this.region,
       globalRouting: this.globalRouting,
+      stageName: this.stageName,
+      functionName: this.functionName,
     });
     this.url = this.restApi.url;
     this.openAiBaseUrl = props.domainName ? `${customDomainUrl(props.domainName)}v1` : `${this.restApi.url}v1`;
@@ -146,8 +157,9 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   }
 
   /**
-   * Opt-in alarms: upstream error rate, p99 latency and a spike of
-   * rejections, optionally notifying an SNS topic. Call it again with
+   * Opt-in alarms: the router's own errors, the function's errors and
+   * throttles, the stage's 5xx rate, the upstream error rate, p99 latency
+   * and a spike of rejections, optionally notifying an SNS topic. Call it again with
    * another id for a second set (for example a stricter one paging
    * another team).
    */
@@ -216,6 +228,26 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   /** Requests whose caller hung up before the answer ended. @default sum over 5 minutes */
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metrics.metricClientAborted(props);
+  }
+
+  /** Requests the router itself failed (unreadable key, misconfiguration, internal error). @default sum over 5 minutes */
+  public metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metricRouterErrors(props);
+  }
+
+  /** API Gateway's `5XXError` for the router's stage. @default sum over 5 minutes */
+  public metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.metricServerErrors(props);
+  }
+
+  /** Lambda's `Errors` for the router function. @default sum over 5 minutes */
+  public metricFunctionErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.metricFunctionErrors(props);
+  }
+
+  /** Lambda's `Throttles` for the router function. @default sum over 5 minutes */
+  public metricFunctionThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.metricFunctionThrottles(props);
   }
 }
 

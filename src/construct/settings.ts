@@ -7,7 +7,7 @@ import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
 import { checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
 import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { DEFAULTS } from '../catalog/env';
+import { DEFAULTS, isAcceptableEndpointProtocol } from '../catalog/env';
 
 /** A router's props after defaults and validation: what the constructor builds from. */
 export interface RouterSettings {
@@ -107,12 +107,27 @@ function validateEuDeployment(scope: Construct, additional: string[]): void {
 
 function resolveEndpoint(scope: Construct, code: RegionCode, custom: string | undefined): string {
   if (custom === undefined) return GATEWAY_ENDPOINTS[code];
-  if (!Token.isUnresolved(custom) && !/^https?:\/\/[^/\s]+/.test(custom)) {
-    throw propError(scope, 'customEndpoint', JSON.stringify(custom), 'is not an http(s) URL', 'pass a base URL such as https://llm-proxy.internal.example.com');
-  }
+  if (!Token.isUnresolved(custom)) validateCustomEndpoint(scope, custom);
   Annotations.of(scope).addWarningV2('cdk-llm-gateway-router:customEndpoint',
     `customEndpoint: requests go to ${custom} instead of ${GATEWAY_ENDPOINTS[code]}${code === 'eu' ? '; EU residency now depends on where that endpoint sends data' : ''}.`);
   return custom;
+}
+
+/** An https URL, or plain http to loopback only: the gateway key travels in its Authorization header. */
+function validateCustomEndpoint(scope: Construct, custom: string): void {
+  let url: URL | undefined;
+  try {
+    url = /^https?:\/\/[^/\s]+/.test(custom) ? new URL(custom) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url) {
+    throw propError(scope, 'customEndpoint', JSON.stringify(custom), 'is not an http(s) URL', 'pass a base URL such as https://llm-proxy.internal.example.com');
+  }
+  if (!isAcceptableEndpointProtocol(url)) {
+    throw propError(scope, 'customEndpoint', JSON.stringify(custom), 'uses plain http, so the gateway key would travel in clear text',
+      `use https (${JSON.stringify(`https://${url.host}${url.pathname === '/' ? '' : url.pathname}`)}); plain http is accepted only for loopback addresses (localhost, 127.0.0.0/8, [::1])`);
+  }
 }
 
 function resolveTimeouts(scope: Construct, timeoutProp?: Duration, upstreamProp?: Duration): { timeout: Duration; upstreamTimeout: Duration } {

@@ -1,11 +1,11 @@
 import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { DEFAULTS, ENV } from '../catalog/env';
+import { DEFAULTS, ENV, isAcceptableEndpointProtocol } from '../catalog/env';
 
 /** Everything the handler needs to know, read once from the environment. */
 export interface RouterConfig {
   readonly region: RegionCode;
   readonly endpoint: URL;
-  /** `endpoint` + /v1/chat/completions, resolved once. */
+  /** `endpoint` + /v1/chat/completions (below the endpoint's own path), resolved once. */
   readonly completionsUrl: URL;
   readonly globalRouting: boolean;
   /** Callers may send `transcript_id` (the gateway then reads transcripts of the key's account). */
@@ -51,7 +51,7 @@ export function loadConfig(env: Env): RouterConfig {
   return {
     region,
     endpoint,
-    completionsUrl: new URL(CHAT_COMPLETIONS_PATH, endpoint),
+    completionsUrl: completionsUrlOf(endpoint),
     globalRouting,
     transcriptAccess,
     allowedModels,
@@ -76,12 +76,24 @@ function parseEndpoint(raw: string, region: RegionCode, custom: boolean): URL {
         `${ENV.ENDPOINT}=${raw} is not the ${region} gateway endpoint ${GATEWAY_ENDPOINTS[region]}; set ${ENV.CUSTOM_ENDPOINT}=true to use a custom endpoint`,
       );
     }
-  } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new RouterConfigError(`${ENV.ENDPOINT} must be an http(s) URL, got ${raw}`);
+  } else if (!isAcceptableEndpointProtocol(url)) {
+    // Defense in depth behind the synth check: the key must not travel in clear text.
+    throw new RouterConfigError(`${ENV.ENDPOINT} must be an https URL (plain http only to a loopback address), got ${raw}`);
   }
   if (region === 'eu' && !custom && !url.hostname.endsWith(EU_HOST_SUFFIX)) {
     throw new RouterConfigError(`an EU router may only call *${EU_HOST_SUFFIX}, got ${url.hostname}`);
   }
+  return url;
+}
+
+/**
+ * The completions URL below the endpoint's path: a proxy mounted at
+ * `https://proxy.example/llm` is called at `/llm/v1/chat/completions`
+ * (resolving the absolute path against the URL would drop `/llm`).
+ */
+function completionsUrlOf(endpoint: URL): URL {
+  const url = new URL(endpoint.href);
+  url.pathname = `${endpoint.pathname.replace(/\/+$/, '')}${CHAT_COMPLETIONS_PATH}`;
   return url;
 }
 

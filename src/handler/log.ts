@@ -8,6 +8,11 @@ export interface RequestLogFields extends RequestOutcome {
   /** The caller's model id, even when refused (it may not be on the allow-list). */
   requestedModel?: string;
   upstreamRequestId?: string;
+  /**
+   * What went wrong, for the operator: a router fault's detail or an upstream
+   * connection error. Never returned to the caller; never request content.
+   */
+  errorDetail?: string;
 }
 
 /**
@@ -46,6 +51,8 @@ export class RequestLog {
       upstream_request_id: truncate(f.upstreamRequestId),
       reject_reason: f.rejectReason,
       upstream_error: f.upstreamError,
+      router_error: f.routerError,
+      error_detail: f.errorDetail,
       client_aborted: f.clientAborted,
       cold_start: f.coldStart,
     };

@@ -94,8 +94,10 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       res.end();
       return;
     }
-    const failure = failureOf(err);
+    const failure = failureOf(err, fields.requestId);
     if (!failure) throw err;
+    // The caller gets the class of failure; the socket error (host, address, port) goes to the log.
+    fields.errorDetail = (err as Error).message;
     fields.upstreamError = failure.errorClass;
     const attempts = (err as { attempts?: unknown }).attempts;
     if (typeof attempts === 'number') fields.upstreamAttempts = attempts;
@@ -195,12 +197,12 @@ interface Failure {
 }
 
 /** The caller's answer and the metric class for an upstream failure; undefined for the router's own faults. */
-function failureOf(err: unknown): Failure | undefined {
+function failureOf(err: unknown, requestId: string): Failure | undefined {
   if (err instanceof UpstreamTimeoutError) {
     return { status: 504, errorClass: 'timeout', body: errorBody(`The LLM Gateway timed out: ${err.message}.`, 'api_error', 'upstream_timeout') };
   }
   if (err instanceof UpstreamUnreachableError) {
-    return { status: 502, errorClass: 'unreachable', body: errorBody(`The LLM Gateway could not be reached: ${err.message}.`, 'api_error', 'upstream_unreachable') };
+    return { status: 502, errorClass: 'unreachable', body: errorBody(`The LLM Gateway could not be reached (request id ${requestId}).`, 'api_error', 'upstream_unreachable') };
   }
   if (err instanceof InvocationDeadlineError) {
     return { status: 504, errorClass: 'deadline', body: errorBody(`The answer was cut short: ${err.message}.`, 'api_error', 'deadline_exceeded') };
