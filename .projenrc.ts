@@ -69,6 +69,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     `aws-cdk-lib@${TEST_CDK_VERSION}`,
     'constructs@^10.5.1',
     'cdk-nag@^3.0.2',
+    // cdk-nag 2, side by side: the construct's acknowledgements must satisfy both majors.
+    'cdk-nag-v2@npm:cdk-nag@^2.36.8',
     'fast-check@^4.3.0',
     'openai@^6.9.0',
     '@aws-lambda-powertools/metrics@^2.28.0',
