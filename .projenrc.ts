@@ -101,6 +101,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['cdk.out/', '/bench/results/', '/.jsii-bindings/', '.jsii.tabl.json', 'test/cdk-integ.out.*', '*.tabl.json'],
 });
 
+// `npm run build` is the README's test command and what CI runs. projen's
+// default `package` step packages every jsii language when CI is unset, and
+// Java needs Maven Central, .NET and Go their own toolchains: a newcomer with
+// only the npm registry would fail there. The build packages JavaScript only,
+// CI or not; `npx projen package-all` (and the release workflow's per-language
+// jobs) still build the other languages, and `npx projen bindings` checks them.
+const packageTask = project.tasks.tryFind('package');
+packageTask?.reset();
+packageTask?.spawn(project.tasks.tryFind('package:js')!);
+
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/bench/');
 project.addPackageIgnore('/.ci/');
