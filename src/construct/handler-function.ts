@@ -34,7 +34,6 @@ export function createHandlerFunction(
     [`AwsSolutions-IAM5[Resource::<${logGroupId}.Arn>:*]`]: 'Log stream names are chosen by the Lambda service at run time; the wildcard is scoped to this function\'s own log group.',
   });
 
-  const models = settings.allowedModels;
   const fn = new RouterFunction(scope, 'Handler', {
     role,
     architecture,
@@ -49,8 +48,7 @@ export function createHandlerFunction(
       customEndpoint: settings.customEndpoint,
       globalRouting: settings.globalRouting,
       transcriptAccess: settings.transcriptAccess,
-      // Entries that are tokens resolve at deploy time, so CloudFormation joins them.
-      allowedModels: Token.isUnresolved(models.join(',')) ? Fn.join(',', models) : models.join(','),
+      allowedModels: joinModels(settings.allowedModels),
       apiKeySecretArn: secret.secretArn,
       maxBodyBytes: settings.maxBodyBytes,
       upstreamTimeoutMs: settings.upstreamTimeout.toMilliseconds(),
@@ -60,4 +58,15 @@ export function createHandlerFunction(
   });
   secret.grantRead(fn);
   return fn;
+}
+
+/**
+ * The allow-list as the handler's comma-separated variable. Entries that are
+ * tokens resolve at deploy time, so CloudFormation joins them; a whole-list
+ * token (a CommaDelimitedList parameter, an SSM StringList) is joined as a
+ * list: `Fn.join` would hand its single encoded element back as a string.
+ */
+function joinModels(models: string[]): string {
+  if (Token.isUnresolved(models)) return Token.asString({ 'Fn::Join': [',', models] });
+  return Token.isUnresolved(models.join(',')) ? Fn.join(',', models) : models.join(',');
 }

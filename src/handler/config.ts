@@ -1,5 +1,6 @@
 import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
+import { splitModelList } from '../catalog/rules';
 
 /** Everything the handler needs to know, read once from the environment. */
 export interface RouterConfig {
@@ -43,7 +44,8 @@ export function loadConfig(env: Env): RouterConfig {
 
   const transcriptAccess = parseBoolean(env[ENV.TRANSCRIPT_ACCESS] ?? 'false', ENV.TRANSCRIPT_ACCESS);
 
-  const allowedModels = (env[ENV.ALLOWED_MODELS] ?? '').split(',').filter((id) => id.length > 0);
+  // Trimmed like everywhere else: an SSM list "a, b" joined at deploy time means ["a", "b"].
+  const allowedModels = splitModelList(env[ENV.ALLOWED_MODELS] ?? '');
   if (allowedModels.length === 0) {
     throw new RouterConfigError(`${ENV.ALLOWED_MODELS} must list at least one model id`);
   }
