@@ -138,6 +138,33 @@ export function checkGlobalRoutingUseful(globalRouting: boolean, checked: Checke
   };
 }
 
+/**
+ * The egress proxy: an http(s) URL of the proxy itself (no path). Returns a
+ * warning when it carries credentials, which end up in the environment.
+ */
+export function checkEgressProxy(raw: string): RuleWarning | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  // The value itself is never repeated: it may carry credentials.
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+    throw new RuleViolation('egressProxy', '(the given value)', 'is not an http(s) URL of a proxy', 'pass the proxy\'s URL, such as http://proxy.corp.example:3128');
+  }
+  if (url.pathname !== '/' || url.search || url.hash) {
+    throw new RuleViolation('egressProxy', url.host, 'has a path, query or fragment; a forward proxy is addressed by scheme, host and port only', `use ${url.protocol}//${url.host}`);
+  }
+  if (url.username || url.password) {
+    return {
+      id: 'egressProxyCredentials',
+      message: `egressProxy: the proxy URL for ${url.host} carries credentials; they are stored in clear in the function's environment variable, visible to anyone who can read the function's configuration. Prefer a proxy that admits the function's VPC or security group without a password.`,
+    };
+  }
+  return undefined;
+}
+
 /** How a caller shows a number of milliseconds in a message ("5 minutes", or "300000 ms"). */
 export type ShowMillis = (ms: number) => string;
 

@@ -54,6 +54,7 @@ export function createHandlerFunction(
       upstreamTimeoutMs: settings.upstreamTimeout.toMilliseconds(),
       metricsNamespace: settings.metricsNamespace,
       serviceName: settings.routerName,
+      egressProxy: settings.egressProxy,
     }),
   });
   secret.grantRead(fn);

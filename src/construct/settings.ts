@@ -4,10 +4,10 @@ import { Construct } from 'constructs';
 import { RouterAuthorization } from './authorization';
 import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
-import { applyRule, checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
+import { addRuleWarning, applyRule, checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
 import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { DEFAULTS } from '../catalog/env';
-import { checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../catalog/rules';
+import { checkEgressProxy, checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../catalog/rules';
 
 /** A router's props after defaults and validation: what the constructor builds from. */
 export interface RouterSettings {
@@ -30,6 +30,7 @@ export interface RouterSettings {
   readonly throttlingBurstLimit: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  readonly egressProxy?: string;
 }
 
 /**
@@ -71,6 +72,7 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    egressProxy: validateEgressProxy(scope, props.egressProxy),
   };
 }
 
@@ -128,6 +130,13 @@ function validateRange(scope: Construct, prop: string, value: number | undefined
   if (!Number.isFinite(value) || value < min || value > max) {
     throw propError(scope, prop, String(value), `is outside ${min} to ${max}`, fix);
   }
+}
+
+function validateEgressProxy(scope: Construct, proxy: string | undefined): string | undefined {
+  if (proxy === undefined || Token.isUnresolved(proxy)) return proxy;
+  const warning = applyRule(scope, () => checkEgressProxy(proxy));
+  if (warning) addRuleWarning(scope, warning);
+  return proxy;
 }
 
 function validateRouterName(scope: Construct, name: string | undefined): void {

@@ -22,6 +22,7 @@ Options:
   --max-body-bytes N       request body limit (default 1048576)
   --upstream-timeout-ms N  upstream timeout (default 120000)
   --timeout-ms N           simulated Lambda timeout (default 300000)
+  --egress-proxy URL       reach the gateway through this HTTP forward proxy (CONNECT)
 
 The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.`;
 
@@ -32,6 +33,7 @@ const FLAG_OF: Record<string, string> = {
   maxRequestBodySize: '--max-body-bytes',
   timeout: '--timeout-ms',
   upstreamTimeout: '--upstream-timeout-ms',
+  egressProxy: '--egress-proxy',
 };
 
 function main(argv: string[]): void {
@@ -55,6 +57,7 @@ function main(argv: string[]): void {
     endpoint: values.endpoint,
     maxBodyBytes: optionalInt(values['max-body-bytes'], '--max-body-bytes'),
     upstreamTimeoutMs: optionalInt(values['upstream-timeout-ms'], '--upstream-timeout-ms'),
+    egressProxy: values['egress-proxy'],
   }, timeoutMs);
   const env = routerEnvironment(settings);
 
@@ -116,6 +119,7 @@ function parseFlagsOrThrow(argv: string[]) {
       'max-body-bytes': { type: 'string' },
       'upstream-timeout-ms': { type: 'string' },
       'timeout-ms': { type: 'string', default: '300000' },
+      'egress-proxy': { type: 'string' },
       'help': { type: 'boolean', default: false },
     },
   });

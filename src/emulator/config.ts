@@ -1,7 +1,7 @@
 import { GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { buildRouterEnvironment, DEFAULTS } from '../catalog/env';
 import { modelsServedIn } from '../catalog/lookup';
-import { checkAllowedModels, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning } from '../catalog/rules';
+import { checkAllowedModels, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning } from '../catalog/rules';
 
 export interface LocalRouterSettings {
   readonly region: RegionCode;
@@ -15,6 +15,8 @@ export interface LocalRouterSettings {
   readonly maxBodyBytes?: number;
   readonly upstreamTimeoutMs?: number;
   readonly routerName?: string;
+  /** HTTP forward proxy for the gateway connections. @default direct */
+  readonly egressProxy?: string;
 }
 
 /** The environment the construct would give the Lambda, for the same settings. */
@@ -29,6 +31,7 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
     maxBodyBytes: s.maxBodyBytes,
     upstreamTimeoutMs: s.upstreamTimeoutMs,
     serviceName: s.routerName ?? `local-${s.region}`,
+    egressProxy: s.egressProxy,
   });
 }
 
@@ -45,6 +48,8 @@ export function checkLocalSettings(s: LocalRouterSettings, timeoutMs: number): {
   const warnings = [...models.warnings];
   const unused = checkGlobalRoutingUseful(s.globalRouting ?? false, models);
   if (unused) warnings.push(unused);
+  const proxyWarning = s.egressProxy === undefined ? undefined : checkEgressProxy(s.egressProxy);
+  if (proxyWarning) warnings.push(proxyWarning);
   if (s.maxBodyBytes !== undefined) checkMaxBodyBytes(s.maxBodyBytes);
   const upstreamTimeoutMs = checkTimeouts(timeoutMs, s.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, (ms) => `${ms} ms`);
   return { settings: { ...s, upstreamTimeoutMs }, warnings };

@@ -17,6 +17,8 @@ export interface RouterConfig {
   readonly apiKeySecretArn?: string;
   readonly maxBodyBytes: number;
   readonly upstreamTimeoutMs: number;
+  /** HTTP forward proxy the gateway connections are tunnelled through. */
+  readonly egressProxy?: URL;
 }
 
 /** A deployment mistake: the handler refuses to serve rather than guess. */
@@ -61,6 +63,7 @@ export function loadConfig(env: Env): RouterConfig {
     apiKeySecretArn: env[ENV.API_KEY_SECRET_ARN] || undefined,
     maxBodyBytes: parsePositiveInt(env[ENV.MAX_BODY_BYTES], DEFAULTS.maxBodyBytes, ENV.MAX_BODY_BYTES),
     upstreamTimeoutMs: parsePositiveInt(env[ENV.UPSTREAM_TIMEOUT_MS], DEFAULTS.upstreamTimeoutMs, ENV.UPSTREAM_TIMEOUT_MS),
+    egressProxy: parseEgressProxy(env[ENV.EGRESS_PROXY]),
   };
 }
 
@@ -83,6 +86,22 @@ function parseEndpoint(raw: string, region: RegionCode, custom: boolean): URL {
   }
   if (region === 'eu' && !custom && !url.hostname.endsWith(EU_HOST_SUFFIX)) {
     throw new RouterConfigError(`an EU router may only call *${EU_HOST_SUFFIX}, got ${url.hostname}`);
+  }
+  return url;
+}
+
+/** The proxy only carries the connection: the target (and so residency) is still the endpoint's host. */
+function parseEgressProxy(raw: string | undefined): URL | undefined {
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    // Never echo the value: it may carry proxy credentials.
+    throw new RouterConfigError(`${ENV.EGRESS_PROXY} must be an http(s) URL such as http://proxy.corp:3128`);
   }
   return url;
 }

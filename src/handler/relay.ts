@@ -41,6 +41,7 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       stream: decision.upstreamStream,
       deadline: relay.deadline,
       cancellation,
+      egressProxy: config.egressProxy,
     });
     let { response, attempts } = await send(await ctx.router.keys.get());
     if (response.statusCode === 401) {

@@ -1,54 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import OpenAI from 'openai';
 import { GatewayRegion } from '../../src';
 import { EU_ENV, newStack, routerIn } from '../construct/helpers';
+import { runToExit, serve } from '../support/cli';
 import { FakeGateway } from '../support/fake-gateway';
-
-const CLI = path.join(__dirname, '..', '..', 'src', 'emulator', 'cli.ts');
-
-/** Starts `llm-gateway-router serve` as a user would, and resolves with its base URL. */
-function serve(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; baseURL: string; output: () => string }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ...env, TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`emulator did not start: ${out}`)), 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`emulator exited ${code}: ${out}`));
-    });
-    child.stdout!.on('data', () => {
-      const match = /on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(out);
-      if (match && out.includes('allowed models:')) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, baseURL: match[1], output: () => out });
-      }
-    });
-  });
-}
-
-/** Runs the command to its end (for invocations that must refuse to start). */
-function runToExit(args: string[], env: Record<string, string> = { ASSEMBLYAI_API_KEY: 'k' }): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, ...args], {
-    env: { ...process.env, ...env, TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) => child.once('close', (code) => {
-    clearTimeout(timer);
-    resolve({ code, out });
-  }));
-}
 
 /** The error synth raises for the same settings, without the construct path. */
 function synthError(build: () => unknown): string {
