@@ -37,6 +37,10 @@ describe('the llm-gateway-router serve command', () => {
       expect(gateway.requests[0].headers.authorization).toBe('cli-key-123');
       const refused = await client.chat.completions.create({ model: 'gpt-5', messages: [] }).catch((e) => e);
       expect(refused.status).toBe(403);
+      // Like the deployed API: API Gateway's own 403 for a path it does not have.
+      const missing = await fetch(`${baseURL}/embeddings`, { method: 'POST', body: '{}' });
+      expect(missing.status).toBe(403);
+      expect((await missing.json()).error.code).toBe('MISSING_AUTHENTICATION_TOKEN');
       expect(gateway.requests).toHaveLength(1);
     } finally {
       child?.kill('SIGTERM');
