@@ -62,7 +62,11 @@ export interface CheckedModels {
  * apart (the emulator has none): an entry holding one is split as the handler
  * will split it, and its token-free parts are still checked.
  */
-export function checkAllowedModels(region: RegionCode, entries: readonly string[] | undefined, isToken: (s: string) => boolean = () => false): CheckedModels {
+export function checkAllowedModels(
+  region: RegionCode,
+  entries: readonly string[] | undefined,
+  isToken: (s: string) => boolean = () => false,
+): CheckedModels {
   if (entries === undefined) return { models: modelsServedIn(region), hasTokens: false, warnings: [] };
   if (entries.length === 0) {
     throw new RuleViolation('allowedModels', '[]', 'is empty, so the router would refuse every request', `omit allowedModels to allow every model the ${region.toUpperCase()} endpoint serves, or list at least one id`);

@@ -2,9 +2,9 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
-import { RuleViolation, splitModelList } from '../catalog/rules';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
+import { RuleViolation, splitModelList } from '../catalog/rules';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 

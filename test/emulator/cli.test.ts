@@ -40,7 +40,7 @@ describe('the llm-gateway-router serve command', () => {
       // Like the deployed API: API Gateway's own 403 for a path it does not have.
       const missing = await fetch(`${baseURL}/embeddings`, { method: 'POST', body: '{}' });
       expect(missing.status).toBe(403);
-      expect((await missing.json()).error.code).toBe('MISSING_AUTHENTICATION_TOKEN');
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('MISSING_AUTHENTICATION_TOKEN');
       expect(gateway.requests).toHaveLength(1);
     } finally {
       child?.kill('SIGTERM');
