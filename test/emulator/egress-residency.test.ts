@@ -58,3 +58,29 @@ test('an EU router with egressProxy tunnels to llm-gateway.eu.assemblyai.com:443
     fs.rmSync(tlsFixture.dir, { recursive: true, force: true });
   }
 });
+
+test('inside the tunnel the gateway\'s certificate is checked: a proxy answering with an untrusted one gets nothing', async () => {
+  const tlsFixture = certificateFor(EU_HOST);
+  const gateway = await FakeGateway.start();
+  const proxy = await ForwardProxy.start({
+    intercept: (_target, socket) => {
+      gateway.server.emit('connection', new tls.TLSSocket(socket, { isServer: true, key: tlsFixture.key, cert: tlsFixture.cert }));
+      return true;
+    },
+  });
+  let child: ChildProcess | undefined;
+  try {
+    // The same setup without trusting the fixture's certificate.
+    const started = await serve(['--region', 'eu', '--allowed-models', 'claude-sonnet-4-6', '--egress-proxy', proxy.url], { ASSEMBLYAI_API_KEY: 'eu-key' });
+    child = started.child;
+    const client = new OpenAI({ baseURL: started.baseURL, apiKey: 'x', maxRetries: 0 });
+    const failed = await client.chat.completions.create({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    expect(failed.status).toBe(502);
+    expect(gateway.requests).toHaveLength(0);
+  } finally {
+    child?.kill('SIGTERM');
+    await proxy.close();
+    await gateway.close();
+    fs.rmSync(tlsFixture.dir, { recursive: true, force: true });
+  }
+});
