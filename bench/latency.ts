@@ -83,8 +83,8 @@ export async function latency(bodyBytes: number): Promise<LatencyResult> {
   const servers = [
     upstream,
     bareHop(upstreamUrl),
-    createEmulatorServer({ handler: passthroughHandler(upstreamUrl) as never }),
-    createEmulatorServer({ handler: handler as never }),
+    createEmulatorServer({ handler: passthroughHandler(upstreamUrl) as never, apiGatewayChecks: false }),
+    createEmulatorServer({ handler: handler as never, apiGatewayChecks: false }),
   ];
   const [bareUrl, passthroughUrl, emulatorUrl] = await Promise.all(servers.slice(1).map((s) => listen(s)));
   const url: Record<string, string> = { direct: upstreamUrl, bareHop: bareUrl, emulatorPassthrough: passthroughUrl, emulator: emulatorUrl };

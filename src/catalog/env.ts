@@ -25,6 +25,11 @@ export const ENV = Object.freeze({
   MAX_BODY_BYTES: 'LLM_GATEWAY_MAX_BODY_BYTES',
   /** Upstream timeout in milliseconds (time to headers, and idle time between stream chunks). */
   UPSTREAM_TIMEOUT_MS: 'LLM_GATEWAY_UPSTREAM_TIMEOUT_MS',
+  /**
+   * URL of an HTTP forward proxy (`http://proxy.corp:3128`) the handler
+   * tunnels its gateway connections through with CONNECT. Unset: direct.
+   */
+  EGRESS_PROXY: 'LLM_GATEWAY_EGRESS_PROXY',
   /** CloudWatch namespace (Powertools' own variable). */
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Router name: the `service` dimension of every metric (Powertools' own variable). */
@@ -74,6 +79,8 @@ export interface RouterEnvironmentSettings {
   readonly upstreamTimeoutMs?: number;
   readonly metricsNamespace?: string;
   readonly serviceName: string;
+  /** HTTP forward proxy URL for the gateway connections. @default direct */
+  readonly egressProxy?: string;
 }
 
 /**
@@ -95,5 +102,6 @@ export function buildRouterEnvironment(s: RouterEnvironmentSettings): Record<str
   if (s.metricsNamespace !== undefined) env[ENV.METRICS_NAMESPACE] = s.metricsNamespace;
   env[ENV.SERVICE_NAME] = s.serviceName;
   if (s.customEndpoint) env[ENV.CUSTOM_ENDPOINT] = 'true';
+  if (s.egressProxy !== undefined) env[ENV.EGRESS_PROXY] = s.egressProxy;
   return env;
 }

@@ -47,7 +47,6 @@ export function createHandlerFunction(
     ...wildcards.length > 0 ? { 'AwsSolutions-IAM5[Resource::*]': `Resource "*" only where AWS allows nothing narrower: ${wildcards.join('; ')}.` } : {},
   });
 
-  const models = settings.allowedModels;
   const fn = new RouterFunction(scope, 'Handler', {
     role,
     architecture,
@@ -67,13 +66,13 @@ export function createHandlerFunction(
       customEndpoint: settings.customEndpoint,
       globalRouting: settings.globalRouting,
       transcriptAccess: settings.transcriptAccess,
-      // Entries that are tokens resolve at deploy time, so CloudFormation joins them.
-      allowedModels: Token.isUnresolved(models.join(',')) ? Fn.join(',', models) : models.join(','),
+      allowedModels: joinModels(settings.allowedModels),
       apiKeySecretArn: secret.secretArn,
       maxBodyBytes: settings.maxBodyBytes,
       upstreamTimeoutMs: settings.upstreamTimeout.toMilliseconds(),
       metricsNamespace: settings.metricsNamespace,
       serviceName: settings.routerName,
+      egressProxy: settings.egressProxy,
     }),
   });
   grantSecretRead(scope, role, secret, deployment.apiKeySecretEncryptionKey);
@@ -119,4 +118,15 @@ function grantSecretRead(scope: Construct, role: iam.IRole, secret: secretsmanag
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${secret.env.region}.amazonaws.com` } },
     }));
   }
+}
+
+/**
+ * The allow-list as the handler's comma-separated variable. Entries that are
+ * tokens resolve at deploy time, so CloudFormation joins them; a whole-list
+ * token (a CommaDelimitedList parameter, an SSM StringList) is joined as a
+ * list: `Fn.join` would hand its single encoded element back as a string.
+ */
+function joinModels(models: string[]): string {
+  if (Token.isUnresolved(models)) return Token.asString({ 'Fn::Join': [',', models] });
+  return Token.isUnresolved(models.join(',')) ? Fn.join(',', models) : models.join(',');
 }

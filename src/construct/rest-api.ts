@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { RouterAuthorizationType } from './authorization';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
-import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
+import { API_ROUTES, gatewayErrorBody, GATEWAY_ERROR_TYPES } from '../catalog/api-contract';
 
 /**
  * The router's REST API: a regional (or private) API whose stage is
@@ -85,26 +85,21 @@ function privateApiPolicy(vpcEndpoints: ec2.IInterfaceVpcEndpoint[], authorizati
  */
 export function addRoutes(api: apigw.RestApi, integration: apigw.Integration, methodOptions: apigw.MethodOptions): apigw.Method[] {
   const validator = api.addRequestValidator('RequestValidator', { validateRequestBody: true, validateRequestParameters: true });
-  const requestModel = api.addModel('ChatCompletionRequest', {
-    contentType: 'application/json',
-    schema: {
-      schema: apigw.JsonSchemaVersion.DRAFT4,
-      type: apigw.JsonSchemaType.OBJECT,
-      required: ['model'],
-      properties: {
-        model: { type: apigw.JsonSchemaType.STRING, minLength: 1 },
-        stream: { type: apigw.JsonSchemaType.BOOLEAN },
-      },
-    },
-  });
-  return [
-    resourceAt(api.root, CHAT_COMPLETIONS_PATH).addMethod('POST', integration, {
+  // The routes and the request schema are shared with the local emulator,
+  // which answers as this API does (src/catalog/api-contract.ts).
+  return API_ROUTES.map((route) => {
+    if (!route.schema) return resourceAt(api.root, route.path).addMethod(route.method, integration, methodOptions);
+    const requestModel = api.addModel('ChatCompletionRequest', {
+      contentType: 'application/json',
+      // The enums' values are the JSON schema's own strings.
+      schema: route.schema as apigw.JsonSchema,
+    });
+    return resourceAt(api.root, route.path).addMethod(route.method, integration, {
       ...methodOptions,
       requestValidator: validator,
       requestModels: { 'application/json': requestModel },
-    }),
-    resourceAt(api.root, MODELS_PATH).addMethod('GET', integration, methodOptions),
-  ];
+    });
+  });
 }
 
 /** The stage's cdk-nag findings the router's design explains. */
@@ -153,22 +148,12 @@ const ACCESS_LOG_FORMAT = {
 
 /** API Gateway's own errors (auth, throttling, validation) in the OpenAI error shape. */
 function addOpenAiGatewayResponses(api: apigw.RestApi): void {
-  const body = (type: string) => JSON.stringify({
-    error: { message: '$context.error.messageString', type, param: null, code: '$context.error.responseType' },
-  }).replace('"$context.error.messageString"', '$context.error.messageString');
-  const responses: Array<[string, apigw.ResponseType, string]> = [
-    ['Default4xx', apigw.ResponseType.DEFAULT_4XX, 'invalid_request_error'],
-    ['Default5xx', apigw.ResponseType.DEFAULT_5XX, 'api_error'],
-    ['Throttled', apigw.ResponseType.THROTTLED, 'rate_limit_error'],
-    ['QuotaExceeded', apigw.ResponseType.QUOTA_EXCEEDED, 'rate_limit_error'],
-    ['Unauthorized', apigw.ResponseType.UNAUTHORIZED, 'authentication_error'],
-    ['AccessDenied', apigw.ResponseType.ACCESS_DENIED, 'permission_error'],
-    // Also what API Gateway answers for unknown paths under IAM authorization.
-    ['MissingToken', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'authentication_error'],
-  ];
-  for (const [id, type, errorType] of responses) {
+  // messageString is already a quoted JSON string: it replaces the quotes too.
+  const body = (type: string) => JSON.stringify(gatewayErrorBody('$context.error.messageString', type, '$context.error.responseType'))
+    .replace('"$context.error.messageString"', '$context.error.messageString');
+  for (const { id, responseType, errorType } of GATEWAY_ERROR_TYPES) {
     api.addGatewayResponse(id, {
-      type,
+      type: apigw.ResponseType.of(responseType),
       templates: { 'application/json': body(errorType) },
     });
   }

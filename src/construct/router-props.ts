@@ -169,4 +169,17 @@ export interface LlmGatewayRouterProps extends RouterDeploymentProps {
    * @default - no web ACL
    */
   readonly webAclArn?: string;
+
+  /**
+   * An HTTP forward proxy the function reaches the gateway through, such as
+   * `http://proxy.corp.example:3128`, for a function in a VPC whose only way
+   * out is a corporate proxy. The handler opens an HTTP CONNECT tunnel to the
+   * gateway's host through it and speaks TLS end to end with the gateway
+   * (checking its certificate), so the proxy sees only the host name; the
+   * router still calls only its region's endpoint. Credentials in the URL
+   * (`http://user:pass@proxy:3128`) work but are stored in the function's
+   * environment in clear (synth warning).
+   * @default - direct connections
+   */
+  readonly egressProxy?: string;
 }

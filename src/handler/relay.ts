@@ -61,6 +61,7 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       stream: decision.upstreamStream,
       deadline,
       cancellation,
+      egressProxy: config.egressProxy,
     });
     const key = await keys.get();
     const usedKeys = [key];

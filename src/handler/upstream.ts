@@ -1,12 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-
-// One keep-alive agent per protocol for the life of the execution environment:
-// warm invocations reuse the TLS connection to the gateway.
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
+import { agentFor } from './egress';
 
 export interface UpstreamRequest {
   /** The chat-completions URL (the configured endpoint's, resolved once). */
@@ -17,6 +11,8 @@ export interface UpstreamRequest {
   /** Epoch ms by which response headers must have arrived. */
   readonly deadline: number;
   readonly cancellation: UpstreamCancellation;
+  /** The HTTP forward proxy to tunnel through (egressProxy). @default a direct connection */
+  readonly egressProxy?: URL;
 }
 
 /** The upstream could not be reached, or closed before sending headers. */
@@ -106,7 +102,7 @@ export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
     }
     const clientRequest = mod.request(url, {
       method: 'POST',
-      agent: agents[url.protocol as 'http:' | 'https:'],
+      agent: agentFor(url.protocol, req.egressProxy),
       // A fresh header set: the caller's credentials and cookies never travel upstream.
       headers: {
         'content-type': 'application/json',
