@@ -51,14 +51,19 @@ describe('egressProxy: the gateway reached through an HTTP forward proxy', () =>
     }
   });
 
-  test('a proxy that refuses the tunnel is a 502 naming the proxy by host only; nothing reaches the gateway', async () => {
+  test('a proxy that refuses the tunnel is a 502; the log names the proxy by host only; nothing reaches the gateway', async () => {
     const proxy = await ForwardProxy.start({ refuseWith: 407 });
     const router = await startRouter({ region: 'us', endpoint: gateway.url, egressProxy: proxy.url.replace('http://', 'http://user:hunter2@') });
     try {
       const res = await rawRequest(`${router.url}/v1/chat/completions`, 'POST', BODY);
       expect(res.status).toBe(502);
-      expect(res.body).toContain(`the egress proxy ${new URL(proxy.url).host} refused CONNECT`);
+      expect(JSON.parse(res.body).error.code).toBe('upstream_unreachable');
+      // The caller learns what failed; where (the proxy) is in the request's log line.
+      expect(res.body).not.toContain(new URL(proxy.url).host);
       expect(res.body).not.toContain('hunter2');
+      const log = stdout.requestLogs.at(-1);
+      expect(log.error_detail).toContain(`the egress proxy ${new URL(proxy.url).host} refused CONNECT`);
+      expect(JSON.stringify(stdout.lines)).not.toContain('hunter2');
       expect(gateway.requests).toHaveLength(0);
     } finally {
       await router.close();
