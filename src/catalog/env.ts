@@ -19,7 +19,7 @@ export const ENV = Object.freeze({
   ALLOWED_MODELS: 'LLM_GATEWAY_ALLOWED_MODELS',
   /**
    * The catalog's rules for the allowed models (region, global routing, upstream
-   * streaming, prices), compact JSON (see catalog/rules.ts): what synth validated.
+   * streaming, prices), compact JSON (see catalog/model-rules.ts): what synth validated.
    */
   MODEL_RULES: 'LLM_GATEWAY_MODEL_RULES',
   /** ARN of the Secrets Manager secret that holds the gateway key (never the key). */
@@ -30,6 +30,11 @@ export const ENV = Object.freeze({
   MAX_BODY_BYTES: 'LLM_GATEWAY_MAX_BODY_BYTES',
   /** Upstream timeout in milliseconds (time to headers, and idle time between stream chunks). */
   UPSTREAM_TIMEOUT_MS: 'LLM_GATEWAY_UPSTREAM_TIMEOUT_MS',
+  /**
+   * URL of an HTTP forward proxy (`http://proxy.corp:3128`) the handler
+   * tunnels its gateway connections through with CONNECT. Unset: direct.
+   */
+  EGRESS_PROXY: 'LLM_GATEWAY_EGRESS_PROXY',
   /** CloudWatch namespace (Powertools' own variable). */
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Router name: the `service` dimension of every metric (Powertools' own variable). */
@@ -44,6 +49,23 @@ export const DEFAULTS = Object.freeze({
   metricsNamespace: 'LlmGatewayRouter',
 });
 
+/**
+ * Whether an upstream URL may be used: https anywhere, plain http only to a
+ * loopback address (the local emulator and tests), since the gateway key
+ * travels in the Authorization header. Checked at synth and again by the
+ * handler.
+ */
+export function isAcceptableEndpointProtocol(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+}
+
+/** `localhost`, 127.0.0.0/8 or [::1], as `URL.hostname` spells them. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** What a router's function is configured with: the construct's resolved props, or the emulator's flags. */
 export interface RouterEnvironmentSettings {
   readonly region: 'us' | 'eu';
@@ -56,7 +78,7 @@ export interface RouterEnvironmentSettings {
   readonly transcriptAccess: boolean;
   /** Model ids, already joined with commas (the construct may join deploy-time tokens). */
   readonly allowedModels: string;
-  /** The allowed models' catalog rules (catalog/rules.ts). Without it the handler uses the bundled catalog. */
+  /** The allowed models' catalog rules (catalog/model-rules.ts). Without it the handler uses the bundled catalog. */
   readonly modelRules?: string;
   /** Absent in the emulator, which is handed the key directly. */
   readonly apiKeySecretArn?: string;
@@ -64,6 +86,8 @@ export interface RouterEnvironmentSettings {
   readonly upstreamTimeoutMs?: number;
   readonly metricsNamespace?: string;
   readonly serviceName: string;
+  /** HTTP forward proxy URL for the gateway connections. @default direct */
+  readonly egressProxy?: string;
 }
 
 /**
@@ -86,5 +110,6 @@ export function buildRouterEnvironment(s: RouterEnvironmentSettings): Record<str
   if (s.metricsNamespace !== undefined) env[ENV.METRICS_NAMESPACE] = s.metricsNamespace;
   env[ENV.SERVICE_NAME] = s.serviceName;
   if (s.customEndpoint) env[ENV.CUSTOM_ENDPOINT] = 'true';
+  if (s.egressProxy !== undefined) env[ENV.EGRESS_PROXY] = s.egressProxy;
   return env;
 }

@@ -2,10 +2,11 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CATALOG_USAGE, runCatalogCommand } from './catalog-command';
-import { routerEnvironment } from './config';
+import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
 import { CatalogData, parseCatalog } from '../catalog/model-catalog';
+import { RuleViolation, splitModelList } from '../catalog/rules';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 
@@ -23,35 +24,29 @@ Options:
   --max-body-bytes N       request body limit (default 1048576)
   --upstream-timeout-ms N  upstream timeout (default 120000)
   --timeout-ms N           simulated Lambda timeout (default 300000)
+  --egress-proxy URL       reach the gateway through this HTTP forward proxy (CONNECT)
   --catalog FILE           model catalog (from \`catalog fetch\`; default: the bundled one)
 
 The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.
 
 ${CATALOG_USAGE}`;
 
+/** The flag that sets each prop the shared rules name. */
+const FLAG_OF: Record<string, string> = {
+  globalRouting: '--global-routing',
+  allowedModels: '--allowed-models',
+  maxRequestBodySize: '--max-body-bytes',
+  timeout: '--timeout-ms',
+  upstreamTimeout: '--upstream-timeout-ms',
+  egressProxy: '--egress-proxy',
+};
+
 function main(argv: string[]): void {
   if (argv[0] === 'catalog') {
-    runCatalogCommand(argv.slice(1)).then((code) => process.exit(code), (err: Error) => fail(err.message));
+    runCatalogCommand(argv.slice(1)).then((code) => process.exit(code), (err: Error) => fail(err.message.split('\n')[0]));
     return;
   }
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      'port': { type: 'string', default: '8787' },
-      'host': { type: 'string', default: '127.0.0.1' },
-      'region': { type: 'string', default: 'us' },
-      'global-routing': { type: 'boolean', default: false },
-      'transcript-access': { type: 'boolean', default: false },
-      'allowed-models': { type: 'string' },
-      'endpoint': { type: 'string' },
-      'max-body-bytes': { type: 'string' },
-      'upstream-timeout-ms': { type: 'string' },
-      'timeout-ms': { type: 'string', default: '300000' },
-      'catalog': { type: 'string' },
-      'help': { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseFlags(argv);
   if (values.help || positionals[0] !== 'serve') {
     console.log(USAGE);
     process.exit(values.help ? 0 : 2);
@@ -65,18 +60,22 @@ function main(argv: string[]): void {
   try {
     catalog = values.catalog ? parseCatalog(JSON.parse(fs.readFileSync(values.catalog, 'utf8')), values.catalog) : undefined;
   } catch (err) {
-    fail(`--catalog ${values.catalog}: ${(err as Error).message}`);
+    fail(`--catalog ${values.catalog}: ${(err as Error).message.split('\n')[0]}`);
   }
-  const env = routerEnvironment({
+  const timeoutMs = optionalInt(values['timeout-ms'], '--timeout-ms') ?? 300_000;
+  const settings = checked({
     region,
     catalog,
     globalRouting: values['global-routing'],
     transcriptAccess: values['transcript-access'],
-    allowedModels: values['allowed-models']?.split(',').map((id) => id.trim()).filter(Boolean),
+    // Split and trimmed exactly as the handler splits its environment variable.
+    allowedModels: values['allowed-models'] === undefined ? undefined : splitModelList(values['allowed-models']),
     endpoint: values.endpoint,
     maxBodyBytes: optionalInt(values['max-body-bytes'], '--max-body-bytes'),
     upstreamTimeoutMs: optionalInt(values['upstream-timeout-ms'], '--upstream-timeout-ms'),
-  });
+    egressProxy: values['egress-proxy'],
+  }, timeoutMs);
+  const env = routerEnvironment(settings);
 
   installLambdaRuntimeShim();
   // The same bundle that is deployed to Lambda.
@@ -84,8 +83,11 @@ function main(argv: string[]): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bundle = require(BUNDLE_PATH);
   const handler = bundle.createRouterHandler(env, { apiKeyProvider: async () => apiKey });
-  const server = createEmulatorServer({ handler, timeoutMs: optionalInt(values['timeout-ms'], '--timeout-ms') });
+  const server = createEmulatorServer({ handler, timeoutMs });
   const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    fail(err.code === 'EADDRINUSE' ? `cannot listen on ${values.host}:${port}: the port is in use (choose another with --port)` : `cannot listen on ${values.host}:${port}: ${err.message}`);
+  });
   server.listen(port, values.host, () => {
     // The bound port (which differs from --port 0).
     const bound = (server.address() as { port: number }).port;
@@ -95,6 +97,49 @@ function main(argv: string[]): void {
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** The flags, or a one-line error (not parseArgs' stack trace) for an unknown or malformed one. */
+function parseFlags(argv: string[]) {
+  try {
+    return parseFlagsOrThrow(argv);
+  } catch (err) {
+    fail(`${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+}
+
+/** The settings, checked with synth's rules: refused with synth's message, naming the flag. */
+function checked(settings: LocalRouterSettings, timeoutMs: number): LocalRouterSettings {
+  try {
+    const result = checkLocalSettings(settings, timeoutMs);
+    for (const warning of result.warnings) console.error(`llm-gateway-router: warning: ${warning.message}`);
+    return result.settings;
+  } catch (err) {
+    if (err instanceof RuleViolation) fail(`${err.message} [${FLAG_OF[err.prop] ?? err.prop}]`);
+    throw err;
+  }
+}
+
+function parseFlagsOrThrow(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'port': { type: 'string', default: '8787' },
+      'host': { type: 'string', default: '127.0.0.1' },
+      'region': { type: 'string', default: 'us' },
+      'global-routing': { type: 'boolean', default: false },
+      'transcript-access': { type: 'boolean', default: false },
+      'allowed-models': { type: 'string' },
+      'endpoint': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'upstream-timeout-ms': { type: 'string' },
+      'timeout-ms': { type: 'string', default: '300000' },
+      'egress-proxy': { type: 'string' },
+      'catalog': { type: 'string' },
+      'help': { type: 'boolean', default: false },
+    },
+  });
 }
 
 function optionalInt(raw: string | undefined, flag: string): number | undefined {

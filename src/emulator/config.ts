@@ -1,8 +1,9 @@
 import { GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { buildRouterEnvironment } from '../catalog/env';
+import { buildRouterEnvironment, DEFAULTS } from '../catalog/env';
 import { modelsServedIn } from '../catalog/lookup';
 import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
-import { encodeModelRules } from '../catalog/rules';
+import { encodeModelRules } from '../catalog/model-rules';
+import { checkAllowedModels, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning } from '../catalog/rules';
 
 export interface LocalRouterSettings {
   readonly region: RegionCode;
@@ -18,6 +19,8 @@ export interface LocalRouterSettings {
   readonly routerName?: string;
   /** The model catalog whose rules the handler enforces (`--catalog`). @default the bundled catalog */
   readonly catalog?: CatalogData;
+  /** HTTP forward proxy for the gateway connections. @default direct */
+  readonly egressProxy?: string;
 }
 
 /** The environment the construct would give the Lambda, for the same settings. */
@@ -35,5 +38,29 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
     maxBodyBytes: s.maxBodyBytes,
     upstreamTimeoutMs: s.upstreamTimeoutMs,
     serviceName: s.routerName ?? `local-${s.region}`,
+    egressProxy: s.egressProxy,
   });
+}
+
+/**
+ * Checks local settings with the rules synth applies to the construct's props
+ * (src/catalog/rules.ts), so the emulator refuses what a deployment would
+ * refuse, with the same words; throws a `RuleViolation`. Returns the settings
+ * with the upstream timeout defaulted as the construct defaults it, and the
+ * warnings synth would print.
+ */
+export function checkLocalSettings(s: LocalRouterSettings, timeoutMs: number): { settings: LocalRouterSettings; warnings: RuleWarning[] } {
+  checkGlobalRouting(s.globalRouting ?? false, s.region);
+  const catalog = s.catalog ?? BUNDLED_CATALOG;
+  const models = checkAllowedModels(s.region, s.allowedModels, undefined, catalog);
+  // The unpinned-list warning is about a deployment widening on a library or
+  // catalog upgrade; a local emulator serving every listed model is the point.
+  const warnings = models.warnings.filter((w) => w.id !== 'allowedModelsUnpinned');
+  const unused = checkGlobalRoutingUseful(s.globalRouting ?? false, models, catalog);
+  if (unused) warnings.push(unused);
+  const proxyWarning = s.egressProxy === undefined ? undefined : checkEgressProxy(s.egressProxy);
+  if (proxyWarning) warnings.push(proxyWarning);
+  if (s.maxBodyBytes !== undefined) checkMaxBodyBytes(s.maxBodyBytes);
+  const upstreamTimeoutMs = checkTimeouts(timeoutMs, s.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, (ms) => `${ms} ms`);
+  return { settings: { ...s, upstreamTimeoutMs }, warnings };
 }

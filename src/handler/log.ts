@@ -8,6 +8,11 @@ export interface RequestLogFields extends RequestOutcome {
   /** The caller's model id, even when refused (it may not be on the allow-list). */
   requestedModel?: string;
   upstreamRequestId?: string;
+  /**
+   * What went wrong, for the operator: a router fault's detail or an upstream
+   * connection error. Never returned to the caller; never request content.
+   */
+  errorDetail?: string;
 }
 
 /**
@@ -17,8 +22,8 @@ export interface RequestLogFields extends RequestOutcome {
  * prompt, a completion, a header or the key could pass.
  *
  * Written directly rather than through Powertools Logger: it is the only log
- * line the router writes, and the Logger's construction alone added
- * measurably to module load and to the bundle (BENCHMARKS.md, cold start).
+ * line the router writes, and the Logger's construction costs module load
+ * time and bundle size (see BENCHMARKS.md, cold start).
  */
 export class RequestLog {
   constructor(private readonly serviceName: string, private readonly write: (line: string) => void = (line) => process.stdout.write(line)) {}
@@ -47,6 +52,8 @@ export class RequestLog {
       upstream_request_id: truncate(f.upstreamRequestId),
       reject_reason: f.rejectReason,
       upstream_error: f.upstreamError,
+      router_error: f.routerError,
+      error_detail: f.errorDetail,
       client_aborted: f.clientAborted,
       cold_start: f.coldStart,
     };

@@ -2,7 +2,7 @@ import { RouterConfig } from './config';
 import { Rejection, reject } from './errors';
 import { GLOBAL_MODEL_REGION, MAX_FALLBACKS } from '../catalog/catalog';
 import { TokenPrice } from '../catalog/model-catalog';
-import { ModelRule } from '../catalog/rules';
+import { ModelRule } from '../catalog/model-rules';
 
 /** A request that satisfies every policy, ready to go upstream. */
 export interface Forward {
