@@ -23,6 +23,12 @@ export const EU_HOST_SUFFIX = '.eu.assemblyai.com';
 export const CHAT_COMPLETIONS_PATH = '/v1/chat/completions';
 /** Path of the model list, upstream and on the router. */
 export const MODELS_PATH = '/v1/models';
+/**
+ * Path of the gateway's speech-understanding API (translation, speaker
+ * identification, custom formatting of an existing transcript), upstream and
+ * on the router: served only by routers with transcript access.
+ */
+export const UNDERSTANDING_PATH = '/v1/understanding';
 
 /** The only value the gateway accepts for `model_region`. */
 export const GLOBAL_MODEL_REGION = 'global';

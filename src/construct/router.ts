@@ -101,7 +101,7 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     });
     const auth = this.authorization._bind(this, this.restApi, this.routerName);
     this.usagePlan = auth.usagePlan;
-    this.methods = addRoutes(this.restApi, integration, auth.methodOptions);
+    this.methods = addRoutes(this.restApi, integration, auth.methodOptions, settings.transcriptAccess);
     for (const method of this.methods) acknowledgeRules(method, auth.methodNagRules);
 
     if (props.webAclArn !== undefined) {

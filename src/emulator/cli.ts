@@ -83,7 +83,7 @@ function main(argv: string[]): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bundle = require(BUNDLE_PATH);
   const handler = bundle.createRouterHandler(env, { apiKeyProvider: async () => apiKey });
-  const server = createEmulatorServer({ handler, timeoutMs });
+  const server = createEmulatorServer({ handler, timeoutMs, transcriptAccess: settings.transcriptAccess });
   const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
   server.once('error', (err: NodeJS.ErrnoException) => {
     fail(err.code === 'EADDRINUSE' ? `cannot listen on ${values.host}:${port}: the port is in use (choose another with --port)` : `cannot listen on ${values.host}:${port}: ${err.message}`);

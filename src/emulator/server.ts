@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { apiGatewayAnswer } from './api-gateway';
 import { lambdaContext, proxyEvent, splitPrelude } from './runtime-shim';
-import { API_ROUTES } from '../catalog/api-contract';
+import { apiRoutes } from '../catalog/api-contract';
 
 type StreamingHandler = (event: APIGatewayProxyEvent, stream: PassThrough, context: Context) => Promise<void>;
 
@@ -22,6 +22,12 @@ export interface EmulatorOptions {
    * @default true
    */
   readonly apiGatewayChecks?: boolean;
+  /**
+   * The router has transcript access, so its API also has
+   * `POST /v1/understanding` (as the construct adds it).
+   * @default false
+   */
+  readonly transcriptAccess?: boolean;
 }
 
 /**
@@ -32,14 +38,15 @@ export interface EmulatorOptions {
  */
 export function createEmulatorServer(options: EmulatorOptions): http.Server {
   const timeoutMs = options.timeoutMs ?? 300_000;
-  const resources = new Set(API_ROUTES.map((r) => r.path));
+  const routes = apiRoutes(options.transcriptAccess ?? false);
+  const resources = new Set(routes.map((r) => r.path));
   return http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const body = Buffer.concat(chunks);
-      const answer = options.apiGatewayChecks === false ? undefined : apiGatewayAnswer(req.method ?? 'GET', url.pathname, req.headers['content-type'], body);
+      const answer = options.apiGatewayChecks === false ? undefined : apiGatewayAnswer(routes, req.method ?? 'GET', url.pathname, req.headers['content-type'], body);
       if (answer) {
         res.writeHead(answer.status, answer.headers).end(answer.body);
         return;

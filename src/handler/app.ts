@@ -5,11 +5,12 @@ import { describeError, OpenAiErrorBody, RejectReason, reject, RouterFault, rout
 import { RequestLog, RequestLogFields } from './log';
 import { RouterMetrics } from './metrics';
 import { decide } from './policy';
+import { decideUnderstanding } from './understanding';
 import { proxy } from './relay';
 import type { RequestContext, Router } from './request-context';
 import { ResponseWriter } from './response-writer';
 import { ApiKeyCache, ApiKeyProvider, secretsManagerKeyProvider } from './secret';
-import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
+import { CHAT_COMPLETIONS_PATH, MODELS_PATH, UNDERSTANDING_PATH } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
 import type { TokenPrice } from '../catalog/model-catalog';
 
@@ -98,23 +99,45 @@ async function dispatch(ctx: RequestContext): Promise<void> {
   } else if (route === MODELS_PATH) {
     if (httpMethod !== 'GET') methodNotAllowed(ctx, 'GET');
     else ctx.res.json(200, listModels(ctx.router.config));
+  } else if (route === UNDERSTANDING_PATH) {
+    if (httpMethod !== 'POST') methodNotAllowed(ctx, 'POST');
+    else await understanding(ctx);
   } else {
     refuse(ctx, reject(404, 'not_found', `No route for ${httpMethod} ${route}.`, 'not_found'));
   }
 }
 
-/** Admits a chat completion (size, then policy) and hands it to the relay. */
-async function chatCompletions(ctx: RequestContext): Promise<void> {
-  const { router: { config }, event, res, fields } = ctx;
+/** The request body as text, or undefined after refusing it as too large. */
+function bodyText(ctx: RequestContext): string | undefined {
+  const { router: { config }, event } = ctx;
   const rawBody = event.body ?? '';
   // Decoded once; a text body is measured without copying it.
   const decoded = event.isBase64Encoded ? Buffer.from(rawBody, 'base64') : undefined;
   const size = decoded ? decoded.length : Buffer.byteLength(rawBody, 'utf8');
   if (size > config.maxBodyBytes) {
     refuse(ctx, reject(413, 'too_large', `The request body is ${size} bytes; this router accepts at most ${config.maxBodyBytes}.`, 'request_too_large'));
+    return undefined;
+  }
+  return decoded ? decoded.toString('utf8') : rawBody;
+}
+
+/** Admits a transcript-based understanding request and hands it to the relay: no model, the router's own region. */
+async function understanding(ctx: RequestContext): Promise<void> {
+  const text = bodyText(ctx);
+  if (text === undefined) return;
+  const decision = decideUnderstanding(text, ctx.router.config);
+  if (decision.kind === 'reject') {
+    refuse(ctx, decision);
     return;
   }
-  const text = decoded ? decoded.toString('utf8') : rawBody;
+  await proxy(ctx, decision);
+}
+
+/** Admits a chat completion (size, then policy) and hands it to the relay. */
+async function chatCompletions(ctx: RequestContext): Promise<void> {
+  const { router: { config }, res, fields } = ctx;
+  const text = bodyText(ctx);
+  if (text === undefined) return;
 
   const decision = decide(text, config);
   fields.requestedModel = decision.model;

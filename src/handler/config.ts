@@ -1,4 +1,4 @@
-import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
+import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, UNDERSTANDING_PATH, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { DEFAULTS, ENV, isAcceptableEndpointProtocol } from '../catalog/env';
 import { findModel, providerOf } from '../catalog/lookup';
 import { decodeModelRules, ModelRule, ruleOf } from '../catalog/model-rules';
@@ -10,6 +10,8 @@ export interface RouterConfig {
   readonly endpoint: URL;
   /** `endpoint` + /v1/chat/completions (below the endpoint's own path), resolved once. */
   readonly completionsUrl: URL;
+  /** The gateway's `/v1/understanding`, below the endpoint's path like `completionsUrl`. */
+  readonly understandingUrl: URL;
   readonly globalRouting: boolean;
   /** Callers may send `transcript_id` (the gateway then reads transcripts of the key's account). */
   readonly transcriptAccess: boolean;
@@ -73,6 +75,7 @@ export function loadConfig(env: Env): RouterConfig {
     region,
     endpoint,
     completionsUrl: completionsUrlOf(endpoint),
+    understandingUrl: urlBelow(endpoint, UNDERSTANDING_PATH),
     globalRouting,
     transcriptAccess,
     allowedModels,
@@ -129,8 +132,12 @@ function parseEndpoint(raw: string, region: RegionCode, custom: boolean): URL {
  * (resolving the absolute path against the URL would drop `/llm`).
  */
 function completionsUrlOf(endpoint: URL): URL {
+  return urlBelow(endpoint, CHAT_COMPLETIONS_PATH);
+}
+
+function urlBelow(endpoint: URL, path: string): URL {
   const url = new URL(endpoint.href);
-  url.pathname = `${endpoint.pathname.replace(/\/+$/, '')}${CHAT_COMPLETIONS_PATH}`;
+  url.pathname = `${endpoint.pathname.replace(/\/+$/, '')}${path}`;
   return url;
 }
 

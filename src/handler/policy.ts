@@ -20,6 +20,8 @@ export interface Forward {
   readonly price?: TokenPrice;
   /** The exact JSON sent upstream: re-serialised, so duplicate keys cannot reach it. */
   readonly upstreamBody: string;
+  /** Where it goes upstream. @default the chat completions URL */
+  readonly url?: URL;
 }
 
 export type Decision = Forward | (Rejection & { readonly kind: 'reject'; readonly model?: string });
@@ -51,19 +53,9 @@ export const MAX_JSON_DEPTH = 128;
  * Pure: nothing here performs I/O, so a rejection can never reach the upstream.
  */
 export function decide(rawBody: string, config: RouterConfig): Decision {
-  if (exceedsDepth(rawBody, MAX_JSON_DEPTH)) {
-    return rejected(reject(400, 'bad_request', `The request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels.`, 'body_too_deep'));
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(rawBody);
-  } catch {
-    return rejected(reject(400, 'bad_request', 'The request body is not valid JSON.', 'invalid_json'));
-  }
-  if (!isPlainObject(parsed)) {
-    return rejected(reject(400, 'bad_request', 'The request body must be a JSON object.', 'invalid_json'));
-  }
-  const body = parsed;
+  const parsed = parseRequestObject(rawBody);
+  if ('status' in parsed) return rejected(parsed);
+  const body = parsed.body;
 
   const shapeError = checkShape(body);
   if (shapeError) return rejected(shapeError);
@@ -145,6 +137,31 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
     price: global ? rule.globalPrice : rule.price,
     upstreamBody: JSON.stringify(body),
   };
+}
+
+/**
+ * The body as a JSON object, or the 400 that refuses it. Nesting is bounded
+ * before parsing: serialising a deeply nested value again overflows the stack.
+ */
+export function parseRequestObject(rawBody: string): { body: Record<string, unknown> } | Rejection {
+  if (exceedsDepth(rawBody, MAX_JSON_DEPTH)) {
+    return reject(400, 'bad_request', `The request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels.`, 'body_too_deep');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawBody);
+  } catch {
+    return reject(400, 'bad_request', 'The request body is not valid JSON.', 'invalid_json');
+  }
+  if (!isPlainObject(parsed)) {
+    return reject(400, 'bad_request', 'The request body must be a JSON object.', 'invalid_json');
+  }
+  return { body: parsed };
+}
+
+/** A key that a case-insensitive decoder would read as a routing field without being spelled exactly. */
+export function checkRoutingKeys(target: Record<string, unknown>): Rejection | undefined {
+  return checkKeys(target, '');
 }
 
 function checkShape(body: Record<string, unknown>): Rejection | undefined {
