@@ -29,6 +29,13 @@ export const ENV = Object.freeze({
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Router name: the `service` dimension of every metric (Powertools' own variable). */
   SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
+  // Tenants (issue 15): set only on routers that have tenants (catalog/tenants-schema.ts).
+  /** The tenants document, compact JSON. */
+  TENANTS: 'LLM_GATEWAY_TENANTS',
+  /** The DynamoDB table of tenant budgets and rate limits. */
+  TENANT_TABLE: 'LLM_GATEWAY_TENANT_TABLE',
+  /** `closed` (default: 503 when the table cannot be reached) or `open` (admit unmetered). */
+  TENANT_STORE_FAILURE: 'LLM_GATEWAY_TENANT_STORE_FAILURE',
 });
 
 /** Defaults shared by the construct and the handler. */

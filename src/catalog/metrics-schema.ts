@@ -13,6 +13,8 @@ export const METRIC = Object.freeze({
   OUTPUT_TOKENS: 'OutputTokens',
   COLD_START: 'ColdStart',
   CLIENT_ABORTED: 'ClientAborted',
+  /** USD a request cost (tenant routers, at the budget's price). */
+  COST_USD: 'CostUsd',
 });
 
 export const DIMENSION = Object.freeze({
@@ -23,6 +25,8 @@ export const DIMENSION = Object.freeze({
   MODEL: 'Model',
   REASON: 'Reason',
   ERROR_CLASS: 'ErrorClass',
+  /** A configured tenant's id (bounded: only tenants the construct declared). */
+  TENANT: 'Tenant',
 });
 
 /** Why a request was refused before anything went upstream (the `Reason` dimension). */
@@ -36,6 +40,15 @@ export const REJECT_REASONS = Object.freeze([
   'transcript_access',
   'not_found',
   'method_not_allowed',
+  // Tenants (issue 15).
+  /** The router has tenants and the caller matches none (and there is no default tenant). */
+  'unknown_tenant',
+  /** The tenant's monthly USD budget or daily token limit has no room for the request's worst case. */
+  'budget_exceeded',
+  /** The tenant's requests per minute for the model are used up. */
+  'tenant_rate_limited',
+  /** The tenant store could not be reached and the router fails closed. */
+  'budget_unavailable',
 ] as const);
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -23,7 +23,8 @@ export interface EmbeddedDynamoDb {
 export async function startEmbeddedDynamoDb(): Promise<EmbeddedDynamoDb> {
   let dynalite: (options: Record<string, unknown>) => import('node:net').Server;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // Optional at run time, by design: the error below says what to do without it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies
     dynalite = require('dynalite');
   } catch {
     throw new Error('the embedded tenant store needs dynalite: run `npm install --save-dev dynalite`, or pass --dynamodb-endpoint URL');
@@ -43,7 +44,7 @@ export async function startEmbeddedDynamoDb(): Promise<EmbeddedDynamoDb> {
 /** The DynamoDB SDK, or an error that says how to get it (it is not bundled with the CLI). */
 export function loadDynamoDbSdk(): typeof DynamoDb {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies
     return require('@aws-sdk/client-dynamodb');
   } catch {
     throw new Error('tenants need the AWS SDK DynamoDB client: run `npm install --save-dev @aws-sdk/client-dynamodb`');

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { loadConfig, RouterConfig } from './config';
+import { loadConfig } from './config';
 import { errorBody, OpenAiErrorBody, RejectReason, reject } from './errors';
 import { RequestLog, RequestLogFields } from './log';
 import { RouterMetrics } from './metrics';
@@ -9,6 +9,7 @@ import { proxy } from './relay';
 import type { RequestContext, Router } from './request-context';
 import { ResponseWriter } from './response-writer';
 import { ApiKeyCache, ApiKeyProvider, secretsManagerKeyProvider } from './secret';
+import { TenantGate, TenantGateOptions } from './tenants/gate';
 import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
 import { providerOf } from '../catalog/lookup';
@@ -19,6 +20,8 @@ export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Wri
 export interface RouterHandlerOptions {
   /** Where the gateway key comes from. @default Secrets Manager, from `LLM_GATEWAY_API_KEY_SECRET_ARN` */
   readonly apiKeyProvider?: ApiKeyProvider;
+  /** The tenant store's client configuration and prices (routers with tenants). @default the Lambda's */
+  readonly tenants?: TenantGateOptions;
 }
 
 /**
@@ -36,7 +39,7 @@ export function createRouterHandler(env: Readonly<Record<string, string | undefi
     const config = loadConfig(env);
     const provider = options.apiKeyProvider
       ?? (config.apiKeySecretArn ? secretsManagerKeyProvider(config.apiKeySecretArn) : missingKey);
-    router = { config, keys: new ApiKeyCache(provider), metrics, log };
+    router = { config, keys: new ApiKeyCache(provider), metrics, log, tenants: TenantGate.fromEnv(env, config, options.tenants) };
   } catch (err) {
     configError = (err as Error).message;
   }
@@ -77,12 +80,18 @@ const missingKey: ApiKeyProvider = () => Promise.reject(new Error(`${ENV.API_KEY
 
 async function dispatch(ctx: RequestContext): Promise<void> {
   const { event: { httpMethod }, fields: { route } } = ctx;
+  // Tenants: a caller that matches none is refused on every route.
+  const unknownTenant = ctx.router.tenants?.identify(ctx);
+  if (unknownTenant) {
+    refuse(ctx, unknownTenant);
+    return;
+  }
   if (route === CHAT_COMPLETIONS_PATH) {
     if (httpMethod !== 'POST') methodNotAllowed(ctx, 'POST');
     else await chatCompletions(ctx);
   } else if (route === MODELS_PATH) {
     if (httpMethod !== 'GET') methodNotAllowed(ctx, 'GET');
-    else ctx.res.json(200, listModels(ctx.router.config));
+    else ctx.res.json(200, listModels(ctx.router.tenants?.modelsFor(ctx.fields.tenant) ?? ctx.router.config.allowedModels));
   } else {
     refuse(ctx, reject(404, 'not_found', `No route for ${httpMethod} ${route}.`, 'not_found'));
   }
@@ -110,13 +119,24 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
   fields.model = decision.model;
   fields.provider = decision.provider.id;
   res.region = decision.global ? 'global' : config.region;
-  await proxy(ctx, decision);
+  // Tenants: the tenant's policy, budget and rate limit, before a byte goes upstream.
+  const admission = await ctx.router.tenants?.admit(ctx, decision);
+  if (admission?.kind === 'reject') {
+    refuse(ctx, admission, admission.headers);
+    return;
+  }
+  try {
+    await proxy(ctx, decision);
+  } finally {
+    // After the caller's last byte: settle (or release) whatever the outcome.
+    await admission?.settle();
+  }
 }
 
-function listModels(config: RouterConfig) {
+function listModels(allowedModels: readonly string[]) {
   return {
     object: 'list',
-    data: config.allowedModels.map((id) => ({ id, object: 'model', created: 0, owned_by: providerOf(id)?.id ?? 'unknown' })),
+    data: allowedModels.map((id) => ({ id, object: 'model', created: 0, owned_by: providerOf(id)?.id ?? 'unknown' })),
   };
 }
 

@@ -8,6 +8,8 @@ export interface RequestLogFields extends RequestOutcome {
   /** The caller's model id, even when refused (it may not be on the allow-list). */
   requestedModel?: string;
   upstreamRequestId?: string;
+  /** The tenant store failed: on admission (`admit`, the request went unmetered or was refused) or on settlement (`settle`). */
+  tenantStoreError?: 'admit' | 'settle';
 }
 
 /**
@@ -47,6 +49,9 @@ export class RequestLog {
       reject_reason: f.rejectReason,
       upstream_error: f.upstreamError,
       client_aborted: f.clientAborted,
+      tenant: f.tenant,
+      cost_usd: f.costUsd,
+      tenant_store_error: f.tenantStoreError,
       cold_start: f.coldStart,
     };
     this.write(`${JSON.stringify(line)}\n`);

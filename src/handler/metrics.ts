@@ -23,6 +23,10 @@ export interface RequestOutcome {
   upstreamAttempts?: number;
   coldStart: boolean;
   clientAborted?: boolean;
+  /** The caller's tenant (configured ids only, so the `Tenant` dimension stays bounded). */
+  tenant?: string;
+  /** What the request cost, USD (tenant routers). */
+  costUsd?: number;
 }
 
 /**
@@ -52,6 +56,10 @@ export class RouterMetrics {
     if (o.model && o.provider) m.addDimensions({ [DIMENSION.PROVIDER]: o.provider, [DIMENSION.MODEL]: o.model });
     if (o.rejectReason) m.addDimensions({ [DIMENSION.REASON]: o.rejectReason });
     if (o.upstreamError) m.addDimensions({ [DIMENSION.ERROR_CLASS]: o.upstreamError });
+    // (service, Tenant), not (service, Region, Tenant) or (service, Tenant, Reason): Powertools
+    // warns whenever a key appears in two sets. Per-tenant regions, models and reasons come
+    // from the log line (Contributor Insights, Logs Insights) instead.
+    if (o.tenant) m.addDimensions({ [DIMENSION.TENANT]: o.tenant });
 
     m.addMetric(METRIC.REQUESTS, MetricUnit.Count, 1);
     if (o.coldStart) m.addMetric(METRIC.COLD_START, MetricUnit.Count, 1);
@@ -63,6 +71,7 @@ export class RouterMetrics {
     if (o.timeToFirstTokenMs !== undefined) m.addMetric(METRIC.TIME_TO_FIRST_TOKEN, MetricUnit.Milliseconds, o.timeToFirstTokenMs);
     if (o.inputTokens !== undefined) m.addMetric(METRIC.INPUT_TOKENS, MetricUnit.Count, o.inputTokens);
     if (o.outputTokens !== undefined) m.addMetric(METRIC.OUTPUT_TOKENS, MetricUnit.Count, o.outputTokens);
+    if (o.costUsd !== undefined) m.addMetric(METRIC.COST_USD, MetricUnit.NoUnit, o.costUsd);
     m.publishStoredMetrics();
   }
 }

@@ -65,6 +65,15 @@ export type ReserveResult =
     readonly retryAfterSeconds: number;
   };
 
+export interface TenantUsage {
+  readonly usdNanos: number;
+  readonly usdCommittedNanos: number;
+  readonly tokensToday: number;
+  readonly tokensCommittedToday: number;
+  /** Reservations not yet settled. */
+  readonly inFlight: number;
+}
+
 export type RateResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number };
 
 /** Month-item history kept for chargeback: 400 days past the month's end. */
@@ -164,7 +173,7 @@ export class TenantLedger {
   }
 
   /** A tenant's month so far (for reports, the emulator and tests): settled, committed, in flight. */
-  async usage(tenant: string, at = this.now()): Promise<{ usdNanos: number; usdCommittedNanos: number; tokensToday: number; tokensCommittedToday: number; inFlight: number }> {
+  async usage(tenant: string, at = this.now()): Promise<TenantUsage> {
     const w = windowOf(at);
     const item = await this.read(`${tenant}#${w.month}`);
     return {
@@ -219,7 +228,9 @@ export function windowOf(now: number): Window {
   };
 }
 
-function reserveUpdate(table: string, pk: string, attr: string, w: Window, limits: Limits, amount: Amount, expiresAt: number): DynamoDb.UpdateItemCommandInput {
+function reserveUpdate(
+  table: string, pk: string, attr: string, w: Window, limits: Limits, amount: Amount, expiresAt: number,
+): DynamoDb.UpdateItemCommandInput {
   const conditions: string[] = [];
   const values: Record<string, DynamoDb.AttributeValue> = {
     ':u': n(amount.usdNanos),
