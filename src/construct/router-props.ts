@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RouterAuthorization } from './authorization';
 import { GatewayRegion } from './region';
+import { TenantStoreFailureMode } from './tenant-store';
 
 /**
  * Properties of an `LlmGatewayRouter`.
@@ -160,4 +161,12 @@ export interface LlmGatewayRouterProps {
    * @default - no web ACL
    */
   readonly webAclArn?: string;
+
+  /**
+   * What the router does when its tenants' budget table cannot be reached
+   * (only routers with tenants have one). Failing closed refuses requests
+   * with 503 `budget_unavailable`; failing open serves them unmetered.
+   * @default TenantStoreFailureMode.FAIL_CLOSED
+   */
+  readonly tenantStoreFailureMode?: TenantStoreFailureMode;
 }

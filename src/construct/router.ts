@@ -1,6 +1,7 @@
-import { Annotations } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +16,8 @@ import { acknowledgeStageRules, addRoutes, createRestApi } from './rest-api';
 import { IRouterMetrics, RouterMetricFactory, RouterMetricOptions } from './router-metrics';
 import { LlmGatewayRouterProps } from './router-props';
 import { resolveSettings } from './settings';
+import { RouterTenant, TenantHost, TenantOptions } from './tenant';
+import { TenantStore, TenantStoreFailureMode } from './tenant-store';
 import { propError } from './validation';
 
 /**
@@ -61,6 +64,9 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
 
   private readonly authorization: RouterAuthorization;
   private readonly methods: apigw.Method[];
+  /** Tenants (src/construct/tenant.ts): what the store needs, and the store once a tenant exists. */
+  private readonly tenantStoreProps: { removalPolicy: RemovalPolicy; failureMode: TenantStoreFailureMode };
+  private tenantStore?: TenantStore;
 
   constructor(scope: Construct, id: string, props: LlmGatewayRouterProps) {
     super(scope, id);
@@ -106,6 +112,49 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     });
     this.url = this.restApi.url;
     this.openAiBaseUrl = `${this.restApi.url}v1`;
+    this.tenantStoreProps = {
+      removalPolicy: settings.removalPolicy,
+      failureMode: props.tenantStoreFailureMode ?? TenantStoreFailureMode.FAIL_CLOSED,
+    };
+  }
+
+  /**
+   * Adds a team to the router, with its own callers, allow-list, budget and
+   * rate limit. Once a router has tenants, callers that match none are
+   * refused (403 `unknown_tenant`) unless a tenant is the `defaultTenant`.
+   * The first tenant creates the router's budget table.
+   */
+  public addTenant(id: string, options: TenantOptions = {}): RouterTenant {
+    return new RouterTenant(this, `Tenant-${id}`, { ...options, tenantId: id, router: this });
+  }
+
+  /** The budget table, once the router has tenants. */
+  public get tenantTable(): dynamodb.ITable | undefined {
+    return this.tenantStore?.table;
+  }
+
+  /** @internal */
+  public _tenantHost(): TenantHost {
+    this.tenantStore ??= new TenantStore(this, 'Tenants', {
+      handler: this.handler,
+      logGroup: this.logGroup,
+      routerName: this.routerName,
+      ...this.tenantStoreProps,
+    });
+    return {
+      allowedModels: this.allowedModels,
+      transcriptAccess: this.transcriptAccess,
+      authorizationType: this.authorization.type,
+      metrics: this.metrics,
+      store: this.tenantStore,
+      issueApiKey: (keyId) => {
+        // Not bound to the stage (addApiKey's keys are): the function's environment names the key,
+        // and a key that depended on the stage would make the function depend on its own API.
+        const key = new apigw.ApiKey(this, keyId, { description: `Tenant key of router ${this.routerName}` });
+        this.usagePlan!.addApiKey(key);
+        return key;
+      },
+    };
   }
 
   /**
