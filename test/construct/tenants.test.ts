@@ -2,7 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { functionEnv, newStack, routerIn } from './helpers';
-import { RouterAuthorization, TenantIdentity, TenantStoreFailureMode } from '../../src';
+import { RouterAuthorization, RouterDashboard, TenantIdentity, TenantStoreFailureMode } from '../../src';
 
 const MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gpt-5-mini'];
 
@@ -177,5 +177,20 @@ describe('synth-time errors name the prop, the value and the fix', () => {
     for (let i = 0; i < 10; i++) add(i);
     expect(() => { for (let i = 10; i < 40; i++) add(i); })
       .toThrow(/tenants: \d+ tenants need about \d+ bytes of the function's environment, more than the 3072 bytes left of Lambda's 4 KB/);
+  });
+});
+
+describe('the dashboard', () => {
+  test('shows each tenant\'s spend against its monthly budget', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey(), routerName: 'shared' });
+    const search = router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 200 });
+    const dashboard = new RouterDashboard(stack, 'Dash', { routers: [router] });
+    dashboard.addTenants([search]);
+    const body = JSON.stringify(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard')).replace(/\\/g, '');
+    expect(body).toContain('Tenant search: spend vs budget');
+    expect(body).toContain('RUNNING_SUM(cost)');
+    expect(body).toContain('"CostUsd","Tenant","search","service","shared"');
+    expect(body).toContain('"value":200,"label":"monthly budget 200 USD"');
   });
 });
