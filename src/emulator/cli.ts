@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
+import { prepareLocalTenants } from './tenants';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 
@@ -21,10 +22,14 @@ Options:
   --max-body-bytes N       request body limit (default 1048576)
   --upstream-timeout-ms N  upstream timeout (default 120000)
   --timeout-ms N           simulated Lambda timeout (default 300000)
+  --tenants FILE           tenants: {"tenants":[{"id","apiKey","allowedModels","monthlyBudgetUsd",
+                           "dailyTokenLimit","requestsPerMinutePerModel"}]}; callers send x-api-key
+  --dynamodb-endpoint URL  the tenants' DynamoDB (default: an embedded in-memory dynalite)
+  --tenant-table NAME      the tenants' table there, created if missing (default llm-gateway-router-tenants)
 
 The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.`;
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -39,6 +44,9 @@ function main(argv: string[]): void {
       'max-body-bytes': { type: 'string' },
       'upstream-timeout-ms': { type: 'string' },
       'timeout-ms': { type: 'string', default: '300000' },
+      'tenants': { type: 'string' },
+      'dynamodb-endpoint': { type: 'string' },
+      'tenant-table': { type: 'string', default: 'llm-gateway-router-tenants' },
       'help': { type: 'boolean', default: false },
     },
   });
@@ -51,6 +59,9 @@ function main(argv: string[]): void {
   const apiKey = process.env.ASSEMBLYAI_API_KEY;
   if (!apiKey) fail('set ASSEMBLYAI_API_KEY to the gateway key');
 
+  const tenants = values.tenants !== undefined
+    ? await prepareLocalTenants(values.tenants, values['dynamodb-endpoint'], values['tenant-table']!).catch((err: Error) => fail(err.message))
+    : undefined;
   const env = routerEnvironment({
     region,
     globalRouting: values['global-routing'],
@@ -59,6 +70,7 @@ function main(argv: string[]): void {
     endpoint: values.endpoint,
     maxBodyBytes: optionalInt(values['max-body-bytes'], '--max-body-bytes'),
     upstreamTimeoutMs: optionalInt(values['upstream-timeout-ms'], '--upstream-timeout-ms'),
+    tenants: tenants && { specs: tenants.specs, table: tenants.table },
   });
 
   installLambdaRuntimeShim();
@@ -66,16 +78,20 @@ function main(argv: string[]): void {
   if (!fs.existsSync(BUNDLE_PATH)) fail(`the handler bundle ${BUNDLE_PATH} is missing: run \`npx projen bundle\` (or \`npm run build\`) first`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bundle = require(BUNDLE_PATH);
-  const handler = bundle.createRouterHandler(env, { apiKeyProvider: async () => apiKey });
-  const server = createEmulatorServer({ handler, timeoutMs: optionalInt(values['timeout-ms'], '--timeout-ms') });
+  const handler = bundle.createRouterHandler(env, {
+    apiKeyProvider: async () => apiKey,
+    tenants: tenants && { dynamoDbClientConfig: tenants.dynamoDbClientConfig },
+  });
+  const server = createEmulatorServer({ handler, timeoutMs: optionalInt(values['timeout-ms'], '--timeout-ms'), apiKeyIds: tenants?.apiKeyIds });
   const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
   server.listen(port, values.host, () => {
     // The bound port (which differs from --port 0).
     const bound = (server.address() as { port: number }).port;
     console.log(`llm-gateway-router (${region}${env.LLM_GATEWAY_GLOBAL_ROUTING === 'true' ? ', global routing' : ''}) on http://${values.host}:${bound}/v1 -> ${env.LLM_GATEWAY_ENDPOINT}`);
+    if (tenants) console.log(`tenants: ${tenants.specs.map((t) => t.id).join(', ')}; ${tenants.storeDescription}`);
     console.log(`allowed models: ${env.LLM_GATEWAY_ALLOWED_MODELS}`);
   });
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => server.close(() => void (tenants?.close() ?? Promise.resolve()).then(() => process.exit(0)));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
@@ -92,4 +108,4 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-main(process.argv.slice(2));
+void main(process.argv.slice(2));

@@ -14,6 +14,12 @@ export interface EmulatorOptions {
   readonly resources?: readonly string[];
   /** Stage name shown in the event. @default 'prod' */
   readonly stageName?: string;
+  /**
+   * API key authorization (tenants): x-api-key value -> key id. Requests without a known key
+   * get API Gateway's 403; others carry the key's id in `requestContext.identity.apiKeyId`.
+   * @default no API keys
+   */
+  readonly apiKeyIds?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -31,6 +37,16 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const event = toProxyEvent(req, url, Buffer.concat(chunks), resources, options.stageName ?? 'prod');
+      if (options.apiKeyIds) {
+        // API Gateway checks the key against the usage plan before the function runs.
+        const keyId = options.apiKeyIds.get(String(req.headers['x-api-key'] ?? ''));
+        if (!keyId) {
+          res.writeHead(403, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { message: 'Forbidden', type: 'invalid_request_error', param: null, code: 'INVALID_API_KEY' } }));
+          return;
+        }
+        (event.requestContext as { identity?: object }).identity = { apiKeyId: keyId };
+      }
       const context = lambdaContext(timeoutMs);
       const stream = new PassThrough();
       relay(stream, res);
