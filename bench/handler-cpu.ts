@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
+import { CostRow, costModel } from './cost-model';
 import { bundledHandler, silencedLines } from './support/router';
 import { count, round } from './support/stats';
 import { lambdaContext, proxyEvent } from '../src/emulator/runtime-shim';
@@ -11,6 +12,8 @@ export interface HandlerCpuResult {
   cpuUsPerRequest: number;
   requestsPerCoreSecond: number;
   jsonLinesPerRequest: number;
+  /** What that CPU time means at 128, 256 and 512 MB (bench/cost-model.ts). */
+  costModel: CostRow[];
 }
 
 /**
@@ -19,7 +22,7 @@ export interface HandlerCpuResult {
  * `request` replaced in this worker process, so no socket is involved). On
  * Lambda each execution environment serves one request at a time and
  * concurrency scales out, so this, not one process's HTTP throughput, is
- * the router's own compute per request.
+ * the router's own compute per request, and what the cost model is built on.
  */
 export async function handlerCpu(): Promise<HandlerCpuResult> {
   const n = count(20_000, 200);
@@ -68,5 +71,6 @@ export async function handlerCpu(): Promise<HandlerCpuResult> {
     cpuUsPerRequest: round(cpuUs, 1),
     requestsPerCoreSecond: round(1e6 / cpuUs, 0),
     jsonLinesPerRequest: round((silencedLines() - lines0) / n, 2),
+    costModel: costModel(cpuUs),
   };
 }

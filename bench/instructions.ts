@@ -23,9 +23,9 @@ export interface InstructionsResult {
 /**
  * CPU work per request as instructions counted by valgrind's callgrind in
  * the server process, the router against the pass-through reference.
- * Instruction counts repeat to within about 1 % run to run (JIT included),
- * where CPU time per request on this shared two-core VM swings by a third:
- * this is the figure to compare two versions of the handler with
+ * Instruction counts repeat closely run to run (JIT included), where CPU
+ * time per request on a shared VM swings widely (BENCHMARKS.md): this is
+ * the figure to compare two versions of the handler with
  * (`BENCH_BUNDLE=<other bundle> npm run bench -- instructions`).
  * Sequential buffered 1 KB requests with keep-alive; counting is switched on
  * only after the warm-up (`callgrind_control -i on`).

@@ -1,39 +1,52 @@
 import * as http from 'node:http';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
 import { expectOk, post } from './support/http';
-import { bundledHandler, silencedLines } from './support/router';
-import { count, median, msSince, p99, paired, round } from './support/stats';
+import { bundledHandler, passthroughHandler, silencedLines } from './support/router';
+import { count, median, p99, paired, round } from './support/stats';
 import { close, createUpstream, listen } from './support/upstream';
 import { lambdaContext, proxyEvent } from '../src/emulator/runtime-shim';
 import { createEmulatorServer } from '../src/emulator/server';
 
-/** Localhost mean overheads other gateways publish (their figures, their machines: not measured here). */
-export const PUBLISHED_MEAN_OVERHEAD_MS = { bifrost: 0.44, portkeyOss: 2.37, litellm: 4.34 };
+/** The paths a request takes, each timed against `direct` in the same iteration. */
+const PATHS = ['direct', 'bareHop', 'emulatorPassthrough', 'emulator', 'inProcess'] as const;
+type PathName = typeof PATHS[number];
 
 function requestBody(bytes: number, nonce: string): string {
   const base = { model: 'gpt-5', messages: [{ role: 'user', content: nonce }, { role: 'user', content: '' }] };
-  const overhead = JSON.stringify(base).length;
-  base.messages[1].content = 'x'.repeat(Math.max(0, bytes - overhead));
+  base.messages[1].content = 'x'.repeat(Math.max(0, bytes - JSON.stringify(base).length));
   return JSON.stringify(base);
 }
 
+/**
+ * The least any Node.js proxy hop costs: a plain server that forwards the
+ * request with a keep-alive agent and pipes the answer back.
+ */
+function bareHop(target: string): http.Server {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  return http.createServer((req, res) => {
+    const headers = { 'content-type': String(req.headers['content-type']), 'content-length': String(req.headers['content-length']) };
+    const up = http.request(target + (req.url ?? '/'), { method: req.method, agent, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, { 'content-type': String(answer.headers['content-type']) });
+      answer.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+}
+
+/** Added latency of one path: per-iteration difference to `direct` (paired). */
 export interface Added {
-  /**
-   * Quantiles of the per-request difference, router minus direct in the
-   * same iteration (paired), computed per round; the figure is the median
-   * across rounds (a single run's p99 moves by a millisecond on a shared VM).
-   */
+  /** Median across rounds of each round's quantile (one round's p99 is fragile on a shared machine). */
   p50: number;
   p99: number;
-  mean: number;
-  p50ByRound: number[];
   p99ByRound: number[];
-  /** The same quantiles over all rounds pooled. */
-  pooledP50: number;
-  pooledP99: number;
-  /** The difference of the two distributions' quantiles (pooled), for comparison. */
-  p50OfRouterMinusP50OfDirect: number;
-  p99OfRouterMinusP99OfDirect: number;
+  /** p99 over the iterations in which this process was never preempted (no involuntary context switch in either leg). */
+  p99NotPreempted: number;
+  /** Of the iterations at or above the pooled p99: how many were preempted, how many overlapped a V8 GC pause. */
+  tail: { iterations: number; preempted: number; duringGc: number };
+  /** Median extra CPU time of this process per request (process.resourceUsage), paired. */
+  cpuP50: number;
 }
 
 export interface LatencyResult {
@@ -41,112 +54,125 @@ export interface LatencyResult {
   rounds: number;
   requestsPerRound: number;
   warmup: number;
-  direct: { p50: number; p99: number; mean: number };
-  inProcess: { p50: number; p99: number; mean: number; added: Added };
-  emulator: { p50: number; p99: number; mean: number; added: Added };
-  /** EMF documents + log lines the router produced (and the bench swallowed) per request: 2 expected. */
+  direct: { p50: number; p99: number };
+  added: Record<Exclude<PathName, 'direct'>, Added>;
+  /** Iterations in which no leg was preempted, of all. */
+  notPreemptedShare: number;
+  gcPauses: { count: number; p50Ms: number; maxMs: number };
+  /** EMF documents + log lines the router produced (and the bench swallowed) per router request: 2 expected. */
   jsonLinesPerRouterRequest: number;
-  publishedMeanOverheadMs: typeof PUBLISHED_MEAN_OVERHEAD_MS;
 }
 
-const mean = (s: readonly number[]) => s.reduce((a, b) => a + b, 0) / s.length;
-
-function added(router: number[], direct: number[], rounds: number): Added {
-  const diff = paired(router, direct);
-  const per = diff.length / rounds;
-  const byRound = Array.from({ length: rounds }, (_, r) => diff.slice(r * per, (r + 1) * per));
-  const p50ByRound = byRound.map((d) => median(d));
-  const p99ByRound = byRound.map((d) => p99(d));
-  return {
-    p50: round(median(p50ByRound)),
-    p99: round(median(p99ByRound)),
-    mean: round(mean(diff)),
-    p50ByRound: p50ByRound.map((x) => round(x)),
-    p99ByRound: p99ByRound.map((x) => round(x)),
-    pooledP50: round(median(diff)),
-    pooledP99: round(p99(diff)),
-    p50OfRouterMinusP50OfDirect: round(median(router) - median(direct)),
-    p99OfRouterMinusP99OfDirect: round(p99(router) - p99(direct)),
-  };
-}
+interface Sample { ms: number; cpuMs: number; preempted: boolean; from: number; to: number }
 
 /**
- * Sequential requests (one at a time, keep-alive), interleaved so every
- * path sees the same machine state, each iteration sending the same body
- * three ways in rotating order: straight to the local upstream, through
- * the bundled handler invoked in-process (a PassThrough as its response
- * stream), and through the handler behind the local API Gateway emulator.
- * After a warm-up, three rounds of 2,000 iterations. Every answer must be a
- * 200 (an error path would be faster and meaningless).
+ * Sequential requests with keep-alive, every iteration sending the same
+ * body along every path in rotating order, so all see the same machine:
+ * straight to the local upstream (`direct`), through a bare Node.js proxy
+ * hop, through the local API Gateway emulator with a do-nothing
+ * pass-through handler, through the emulator with the router (the deployed
+ * bundle), and through the router's handler invoked in-process. Each
+ * request also records whether the process was preempted during it and
+ * whether a GC pause overlapped it, which is what says where the tail comes
+ * from. Every answer must be a 200.
  */
 export async function latency(bodyBytes: number): Promise<LatencyResult> {
   const upstream = createUpstream();
   const upstreamUrl = await listen(upstream);
   const handler = bundledHandler(upstreamUrl);
-  const emulator = createEmulatorServer({ handler: handler as never });
-  const emulatorUrl = await listen(emulator);
+  const servers = [
+    upstream,
+    bareHop(upstreamUrl),
+    createEmulatorServer({ handler: passthroughHandler(upstreamUrl) as never, apiGatewayChecks: false }),
+    createEmulatorServer({ handler: handler as never, apiGatewayChecks: false }),
+  ];
+  const [bareUrl, passthroughUrl, emulatorUrl] = await Promise.all(servers.slice(1).map((s) => listen(s)));
+  const url: Record<string, string> = { direct: upstreamUrl, bareHop: bareUrl, emulatorPassthrough: passthroughUrl, emulator: emulatorUrl };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const direct: number[] = [];
-  const inProcess: number[] = [];
-  const viaEmulator: number[] = [];
   const warmup = count(500, 20);
   const rounds = count(3, 1);
   const perRound = count(2000, 40);
-  const n = rounds * perRound;
-  const deadline = Date.now() + count(120_000, 20_000);
+  const deadline = Date.now() + count(180_000, 20_000);
   const context = lambdaContext();
+  const samples = Object.fromEntries(PATHS.map((p) => [p, [] as Sample[]])) as Record<PathName, Sample[]>;
+  const gcs: Array<[number, number]> = [];
+  const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcs.push([e.startTime, e.startTime + e.duration])));
+  observer.observe({ entryTypes: ['gc'] });
 
-  // What a Lambda invocation gets: a proxy event and a response stream.
-  // Read only the prelude's status; count the body bytes.
+  // What a Lambda invocation gets: a proxy event and a response stream; only the prelude's status is read.
   const runInProcess = async (body: string) => {
     const stream = new PassThrough();
     let first: Buffer | undefined;
-    let bytes = 0;
-    stream.on('data', (c: Buffer) => {
-      first ??= c;
-      bytes += c.length;
-    });
-    const ended = new Promise((resolve, reject) => {
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
+    stream.on('data', (c: Buffer) => (first ??= c));
+    const ended = new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject));
     await handler(proxyEvent({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body }), stream, context);
     await ended;
     if (!first?.toString('utf8').startsWith('{"statusCode":200')) throw new Error(`in-process: not a 200: ${first?.toString('utf8').slice(0, 200)}`);
-    return bytes;
   };
 
   const linesBefore = silencedLines();
   try {
-    for (let i = 0; i < warmup + n; i++) {
+    for (let i = 0; i < warmup + rounds * perRound; i++) {
       if (Date.now() > deadline) throw new Error(`latency(${bodyBytes}): time budget exceeded after ${i} iterations`);
       const body = requestBody(bodyBytes, `n${i}`);
-      // Rotate the order so no path always runs first.
-      for (let k = 0; k < 3; k++) {
-        const which = (k + i) % 3;
-        const start = process.hrtime.bigint();
-        if (which === 0) expectOk(await post(`${upstreamUrl}/v1/chat/completions`, body, agent), 'direct');
-        else if (which === 1) await runInProcess(body);
-        else expectOk(await post(`${emulatorUrl}/v1/chat/completions`, body, agent), 'emulator');
-        const ms = msSince(start);
-        if (i >= warmup) [direct, inProcess, viaEmulator][which].push(ms);
+      for (let k = 0; k < PATHS.length; k++) {
+        const path = PATHS[(k + i) % PATHS.length];
+        const before = process.resourceUsage();
+        const from = performance.now();
+        if (path === 'inProcess') await runInProcess(body);
+        else expectOk(await post(`${url[path]}/v1/chat/completions`, body, agent), path);
+        const to = performance.now();
+        const after = process.resourceUsage();
+        const cpuMs = (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / 1000;
+        const preempted = after.involuntaryContextSwitches > before.involuntaryContextSwitches;
+        if (i >= warmup) samples[path].push({ ms: to - from, cpuMs, preempted, from, to });
       }
     }
   } finally {
+    observer.disconnect();
     agent.destroy();
-    await close(emulator);
-    await close(upstream);
+    await Promise.all(servers.map(close));
   }
-  const summary = (s: number[]) => ({ p50: round(median(s)), p99: round(p99(s)), mean: round(mean(s)), added: added(s, direct, rounds) });
+
+  const direct = samples.direct;
+  const duringGc = (s: Sample) => gcs.some(([a, b]) => a < s.to && b > s.from);
+  const added = (path: PathName): Added => {
+    const own = samples[path];
+    const diff = paired(own.map((s) => s.ms), direct.map((s) => s.ms));
+    const byRound = Array.from({ length: rounds }, (_, r) => diff.slice(r * perRound, (r + 1) * perRound));
+    const p99ByRound = byRound.map((d) => p99(d));
+    const quiet = diff.filter((_, i) => !own[i].preempted && !direct[i].preempted);
+    const threshold = p99(diff);
+    const tail = diff.map((_, i) => i).filter((i) => diff[i] >= threshold);
+    return {
+      p50: round(median(byRound.map((d) => median(d)))),
+      p99: round(median(p99ByRound)),
+      p99ByRound: p99ByRound.map((x) => round(x)),
+      p99NotPreempted: round(p99(quiet)),
+      tail: {
+        iterations: tail.length,
+        preempted: tail.filter((i) => own[i].preempted || direct[i].preempted).length,
+        duringGc: tail.filter((i) => duringGc(own[i]) || duringGc(direct[i])).length,
+      },
+      cpuP50: round(median(paired(own.map((s) => s.cpuMs), direct.map((s) => s.cpuMs)))),
+    };
+  };
+  const pauses = gcs.map(([a, b]) => b - a);
+  const routerRequests = warmup + rounds * perRound;
   return {
     bodyBytes,
     rounds,
     requestsPerRound: perRound,
     warmup,
-    direct: { p50: round(median(direct)), p99: round(p99(direct)), mean: round(mean(direct)) },
-    inProcess: summary(inProcess),
-    emulator: summary(viaEmulator),
-    jsonLinesPerRouterRequest: round((silencedLines() - linesBefore) / (2 * (warmup + n)), 2),
-    publishedMeanOverheadMs: PUBLISHED_MEAN_OVERHEAD_MS,
+    direct: { p50: round(median(direct.map((s) => s.ms))), p99: round(p99(direct.map((s) => s.ms))) },
+    added: {
+      bareHop: added('bareHop'),
+      emulatorPassthrough: added('emulatorPassthrough'),
+      emulator: added('emulator'),
+      inProcess: added('inProcess'),
+    },
+    notPreemptedShare: round(direct.filter((s, i) => !s.preempted && PATHS.every((p) => !samples[p][i].preempted)).length / direct.length, 2),
+    gcPauses: { count: pauses.length, p50Ms: round(median(pauses)), maxMs: round(Math.max(0, ...pauses)) },
+    jsonLinesPerRouterRequest: round((silencedLines() - linesBefore) / (2 * routerRequests), 2),
   };
 }

@@ -123,7 +123,7 @@ export async function streaming(): Promise<StreamingResult> {
   });
   const upstreamUrl = await listen(upstream);
   const handler = bundledHandler(upstreamUrl);
-  const emulator = createEmulatorServer({ handler: handler as never });
+  const emulator = createEmulatorServer({ handler: handler as never, apiGatewayChecks: false });
   const emulatorUrl = await listen(emulator);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const context = lambdaContext();

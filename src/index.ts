@@ -1,5 +1,6 @@
 export * from './construct/region';
 export * from './construct/authorization';
+export * from './construct/deployment-props';
 export * from './construct/router-props';
 export * from './construct/router';
 export * from './construct/router-metrics';

@@ -85,23 +85,6 @@ export function cpuMsOf(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-export interface HeapAfterGc {
-  rssMiB: number;
-  heapUsedMiB: number;
-}
-
-/** Asks a server process (over IPC) for its memory after a full GC. */
-export function heapAfterGc(child: ChildProcess): Promise<HeapAfterGc> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no memory report within 10 s')), 10_000);
-    child.once('message', (m: { rss: number; heapUsed: number }) => {
-      clearTimeout(timer);
-      resolve({ rssMiB: m.rss / 1048576, heapUsedMiB: m.heapUsed / 1048576 });
-    });
-    child.send('mem');
-  });
-}
-
 export function stop(child: ChildProcess, graceMs = 5_000): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -25,6 +25,11 @@ export const ENV = Object.freeze({
   MAX_BODY_BYTES: 'LLM_GATEWAY_MAX_BODY_BYTES',
   /** Upstream timeout in milliseconds (time to headers, and idle time between stream chunks). */
   UPSTREAM_TIMEOUT_MS: 'LLM_GATEWAY_UPSTREAM_TIMEOUT_MS',
+  /**
+   * URL of an HTTP forward proxy (`http://proxy.corp:3128`) the handler
+   * tunnels its gateway connections through with CONNECT. Unset: direct.
+   */
+  EGRESS_PROXY: 'LLM_GATEWAY_EGRESS_PROXY',
   /** CloudWatch namespace (Powertools' own variable). */
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Router name: the `service` dimension of every metric (Powertools' own variable). */
@@ -46,6 +51,23 @@ export const DEFAULTS = Object.freeze({
   metricsNamespace: 'LlmGatewayRouter',
 });
 
+/**
+ * Whether an upstream URL may be used: https anywhere, plain http only to a
+ * loopback address (the local emulator and tests), since the gateway key
+ * travels in the Authorization header. Checked at synth and again by the
+ * handler.
+ */
+export function isAcceptableEndpointProtocol(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+}
+
+/** `localhost`, 127.0.0.0/8 or [::1], as `URL.hostname` spells them. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** What a router's function is configured with: the construct's resolved props, or the emulator's flags. */
 export interface RouterEnvironmentSettings {
   readonly region: 'us' | 'eu';
@@ -64,6 +86,42 @@ export interface RouterEnvironmentSettings {
   readonly upstreamTimeoutMs?: number;
   readonly metricsNamespace?: string;
   readonly serviceName: string;
+  /** HTTP forward proxy URL for the gateway connections. @default direct */
+  readonly egressProxy?: string;
+  /** A router with tenants: their document, budget table and failure mode. @default no tenants (no tenant variables) */
+  readonly tenants?: TenantEnvironmentSettings;
+}
+
+/** What the tenant store adds to the function's environment (src/catalog/tenants-schema.ts describes the document). */
+export interface TenantEnvironmentSettings {
+  /** The tenants document, compact JSON (`encodeTenants`). */
+  readonly tenants: string;
+  /** The budget table's name. */
+  readonly table: string;
+  /** `closed` (default) or `open`. */
+  readonly storeFailure?: TenantStoreFailure;
+}
+
+/** What the handler does when the tenant store cannot be reached. */
+export type TenantStoreFailure = 'closed' | 'open';
+
+/** Lambda's limit on a function's environment: all keys and values together. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/** Bytes a set of variables takes of Lambda's 4 KB (keys and values, UTF-8). */
+export function environmentSize(env: Record<string, string>): number {
+  return Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8'), 0);
+}
+
+/**
+ * The variables a router with tenants adds to its own: part of
+ * `buildRouterEnvironment`, and added by the construct on its own when the
+ * first tenant creates the store (after the function exists).
+ */
+export function buildTenantEnvironment(s: TenantEnvironmentSettings): Record<string, string> {
+  const env: Record<string, string> = { [ENV.TENANTS]: s.tenants, [ENV.TENANT_TABLE]: s.table };
+  if (s.storeFailure === 'open') env[ENV.TENANT_STORE_FAILURE] = 'open';
+  return env;
 }
 
 /**
@@ -85,5 +143,7 @@ export function buildRouterEnvironment(s: RouterEnvironmentSettings): Record<str
   if (s.metricsNamespace !== undefined) env[ENV.METRICS_NAMESPACE] = s.metricsNamespace;
   env[ENV.SERVICE_NAME] = s.serviceName;
   if (s.customEndpoint) env[ENV.CUSTOM_ENDPOINT] = 'true';
+  if (s.egressProxy !== undefined) env[ENV.EGRESS_PROXY] = s.egressProxy;
+  if (s.tenants) Object.assign(env, buildTenantEnvironment(s.tenants));
   return env;
 }

@@ -15,6 +15,8 @@ export const METRIC = Object.freeze({
   CLIENT_ABORTED: 'ClientAborted',
   /** USD a request cost (tenant routers, at the budget's price). */
   COST_USD: 'CostUsd',
+  /** Failures of the router itself (its secret, its configuration, a bug): never the caller's or the gateway's. */
+  ROUTER_ERRORS: 'RouterErrors',
 });
 
 export const DIMENSION = Object.freeze({
@@ -52,6 +54,20 @@ export const REJECT_REASONS = Object.freeze([
 ] as const);
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** Where an upstream failure came from (the `ErrorClass` dimension). */
-export const UPSTREAM_ERROR_CLASSES = Object.freeze(['4xx', '5xx', 'timeout', 'unreachable'] as const);
+/**
+ * Where an upstream failure came from (the `ErrorClass` dimension).
+ * `deadline`: a stream still running when the function's own timeout came
+ * near, ended by the router with an in-band `deadline_exceeded` event.
+ */
+export const UPSTREAM_ERROR_CLASSES = Object.freeze(['4xx', '5xx', 'timeout', 'unreachable', 'deadline'] as const);
 export type UpstreamErrorClass = (typeof UPSTREAM_ERROR_CLASSES)[number];
+
+/**
+ * Why the router itself failed a request (the `ErrorClass` dimension of
+ * `RouterErrors`): the gateway key could not be read, the function's
+ * configuration is unusable, or anything else the router did not expect.
+ * They share the `ErrorClass` key with upstream failures because Powertools
+ * refuses a key in two dimension sets; the values never overlap.
+ */
+export const ROUTER_ERROR_CLASSES = Object.freeze(['secret_unavailable', 'misconfigured', 'internal'] as const);
+export type RouterErrorClass = (typeof ROUTER_ERROR_CLASSES)[number];

@@ -1,4 +1,7 @@
-import { ENV } from './env';
+import { buildTenantEnvironment, TenantStoreFailure } from './env';
+
+export { buildTenantEnvironment };
+export type { TenantStoreFailure };
 
 /**
  * The tenants of a router, as the construct (and the emulator) hand them to
@@ -49,9 +52,6 @@ export interface TenantsDocument {
   readonly t: readonly TenantSpec[];
 }
 
-/** What the handler does when the tenant store cannot be reached. */
-export type TenantStoreFailure = 'closed' | 'open';
-
 /**
  * Bytes of the 4 KB Lambda environment the tenants document may use: the
  * rest is the router's own variables (well under 1 KB) and room for yours.
@@ -60,17 +60,6 @@ export const TENANTS_ENV_BUDGET_BYTES = 3072;
 
 /** Tenant ids: safe as a CloudWatch dimension value, a log field and part of a DynamoDB key. */
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/** The environment a router with tenants adds to its own (nothing at all for a router without). */
-export function buildTenantEnvironment(s: {
-  readonly tenants: string;
-  readonly table: string;
-  readonly storeFailure?: TenantStoreFailure;
-}): Record<string, string> {
-  const env: Record<string, string> = { [ENV.TENANTS]: s.tenants, [ENV.TENANT_TABLE]: s.table };
-  if (s.storeFailure === 'open') env[ENV.TENANT_STORE_FAILURE] = 'open';
-  return env;
-}
 
 export function encodeTenants(tenants: readonly TenantSpec[]): string {
   const doc: TenantsDocument = { v: 1, t: tenants };

@@ -7,7 +7,7 @@ import { MetricRegion } from './region';
 import { IRouterMetrics } from './router-metrics';
 import type { RouterTenant } from './tenant';
 import { tenantSpendWidgets } from './tenant-dashboard';
-import { METRIC, REJECT_REASONS, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
+import { METRIC, REJECT_REASONS, ROUTER_ERROR_CLASSES, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
 
 /**
  * Options for a router's alarms.
@@ -39,6 +39,36 @@ export interface RouterAlarmOptions {
   readonly rejectionsThreshold?: number;
 
   /**
+   * Requests the router itself failed (unreadable key, misconfiguration,
+   * internal error) in one period above which the alarm fires. These never
+   * happen in a healthy router, and one cause usually fails every request.
+   * @default 0
+   */
+  readonly routerErrorsThreshold?: number;
+
+  /**
+   * 5xx answers from the stage as a percentage of its requests (router
+   * faults, upstream failures and API Gateway's own errors).
+   * @default 5
+   */
+  readonly serverErrorRatePercent?: number;
+
+  /**
+   * Failed invocations of the router function (crashes, timeouts) in one
+   * period above which the alarm fires. Needs the function's name.
+   * @default 0
+   */
+  readonly functionErrorsThreshold?: number;
+
+  /**
+   * Throttled invocations of the router function in one period above which
+   * the alarm fires (callers then get 5xx from API Gateway). Needs the
+   * function's name.
+   * @default 0
+   */
+  readonly throttlesThreshold?: number;
+
+  /**
    * The period of each evaluation.
    * @default Duration.minutes(5)
    */
@@ -60,7 +90,9 @@ export interface RouterAlarmsProps extends RouterAlarmOptions {
 }
 
 /**
- * Alarms on one router's handler metrics. Create with `router.addAlarms()`.
+ * Alarms on one router: its handler metrics, its stage's 5xx rate and, when
+ * the function's name is known, the function's errors and throttles. Create
+ * with `router.addAlarms()`.
  */
 export class RouterAlarms extends Construct {
   /** Upstream errors as a percentage of requests. */
@@ -69,16 +101,22 @@ export class RouterAlarms extends Construct {
   public readonly latencyP99: cloudwatch.Alarm;
   /** A spike of rejections. */
   public readonly rejections: cloudwatch.Alarm;
+  /** The router's own failures (`RouterErrors`). */
+  public readonly routerErrors: cloudwatch.Alarm;
+  /** The stage's 5xx answers as a percentage of its requests. */
+  public readonly serverErrorRate: cloudwatch.Alarm;
+  /** Failed invocations of the function; absent when the router does not know its function's name. */
+  public readonly functionErrors?: cloudwatch.Alarm;
+  /** Throttled invocations of the function; absent when the router does not know its function's name. */
+  public readonly functionThrottles?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: RouterAlarmsProps) {
     super(scope, id);
     const { router } = props;
     const period = props.period ?? Duration.minutes(5);
     const evaluationPeriods = props.evaluationPeriods ?? 2;
-    const errorRate = props.upstreamErrorRatePercent ?? 5;
-    if (errorRate <= 0 || errorRate > 100) {
-      throw new Error(`${this.node.path}: upstreamErrorRatePercent: ${errorRate} is not a percentage in (0, 100]. Fix: pass a value such as 5.`);
-    }
+    const errorRate = this.percentage('upstreamErrorRatePercent', props.upstreamErrorRatePercent ?? 5);
+    const serverErrorRate = this.percentage('serverErrorRatePercent', props.serverErrorRatePercent ?? 5);
     // The router's all-regions metrics: a global router's us and global traffic together.
     const sum = { statistic: cloudwatch.Stats.SUM, period };
     this.upstreamErrorRate = new cloudwatch.MathExpression({
@@ -112,6 +150,40 @@ export class RouterAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    // Faults that fail requests outright, whatever the traffic: one period is enough.
+    const anyIn = (metric: cloudwatch.Metric, alarmId: string, prop: string, threshold: number | undefined, what: string) => {
+      const limit = this.count(prop, threshold ?? 0);
+      return metric.createAlarm(this, alarmId, {
+        alarmDescription: `${router.routerName}: more than ${limit} ${what} in ${period.toHumanString()}`,
+        threshold: limit,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    };
+    this.routerErrors = anyIn(router.metricRouterErrors(sum), 'RouterErrors', 'routerErrorsThreshold', props.routerErrorsThreshold,
+      'requests failed by the router itself (key, configuration or internal error; see the log\'s router_error)');
+    if (router.functionName !== undefined) {
+      this.functionErrors = anyIn(router.metricFunctionErrors(sum), 'FunctionErrors', 'functionErrorsThreshold', props.functionErrorsThreshold,
+        'failed invocations of the router function');
+      this.functionThrottles = anyIn(router.metricFunctionThrottles(sum), 'FunctionThrottles', 'throttlesThreshold', props.throttlesThreshold,
+        'throttled invocations of the router function');
+    }
+
+    // API Gateway writes 5XXError as 0 or 1 per request: its average is the 5xx share.
+    this.serverErrorRate = new cloudwatch.MathExpression({
+      expression: '100 * serverErrors',
+      usingMetrics: { serverErrors: router.metricServerErrors({ statistic: cloudwatch.Stats.AVERAGE, period }) },
+      period,
+      label: 'Stage 5xx rate (%)',
+    }).createAlarm(this, 'ServerErrorRate', {
+      alarmDescription: `${router.routerName}: more than ${serverErrorRate}% of the stage's answers were 5xx`,
+      threshold: serverErrorRate,
+      evaluationPeriods,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     if (props.topic) {
       const action = new actions.SnsAction(props.topic);
       for (const alarm of this.alarms) {
@@ -121,9 +193,24 @@ export class RouterAlarms extends Construct {
     }
   }
 
-  /** All three alarms. */
+  /** Every alarm of the set. */
   public get alarms(): cloudwatch.Alarm[] {
-    return [this.upstreamErrorRate, this.latencyP99, this.rejections];
+    const optional = [this.functionErrors, this.functionThrottles].filter((a): a is cloudwatch.Alarm => a !== undefined);
+    return [this.upstreamErrorRate, this.latencyP99, this.rejections, this.routerErrors, this.serverErrorRate, ...optional];
+  }
+
+  private percentage(prop: string, value: number): number {
+    if (!(value > 0 && value <= 100)) {
+      throw new Error(`${this.node.path}: ${prop}: ${value} is not a percentage in (0, 100]. Fix: pass a value such as 5.`);
+    }
+    return value;
+  }
+
+  private count(prop: string, value: number): number {
+    if (!(Number.isInteger(value) && value >= 0)) {
+      throw new Error(`${this.node.path}: ${prop}: ${value} is not a whole number of at least 0. Fix: pass a count such as 0 (alarm on the first one).`);
+    }
+    return value;
   }
 }
 
@@ -152,8 +239,8 @@ export interface RouterDashboardProps {
 
 /**
  * A CloudWatch dashboard for one or several routers: per-region traffic,
- * rejections by reason, upstream errors by class, p50/p99 latency and time
- * to first token, and tokens.
+ * rejections by reason, upstream errors by class, router errors by class,
+ * p50/p99 latency and time to first token, and tokens.
  *
  * @example
  * declare const usRouter: LlmGatewayRouter;
@@ -181,6 +268,8 @@ export class RouterDashboard extends Construct {
     const rejectedBy = REJECT_REASONS.map((reason) => router.metricRejected({ reason, statistic: sum, period, label: reason }));
     const failedBy = UPSTREAM_ERROR_CLASSES.map((errorClass) =>
       router.metricUpstreamErrors({ errorClass, statistic: sum, period, label: errorClass }));
+    const routerFailedBy = ROUTER_ERROR_CLASSES.map((errorClass) =>
+      router.metricRouterErrors({ errorClass, statistic: sum, period, label: errorClass }));
 
     this.dashboard.addWidgets(new cloudwatch.TextWidget({
       markdown: `### ${router.routerName} (${router.region}${router.globalRouting ? ', global routing' : ''})`,
@@ -210,6 +299,7 @@ export class RouterDashboard extends Construct {
         width: 8,
       }),
     );
+    this.dashboard.addWidgets(new cloudwatch.GraphWidget({ title: 'Router errors by class', left: routerFailedBy, width: 8 }));
   }
 
   /** Adds a row of per-tenant spend graphs (daily spend and its running sum against each tenant's monthly budget). */

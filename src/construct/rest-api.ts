@@ -1,14 +1,18 @@
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { RouterAuthorizationType } from './authorization';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
-import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
+import { API_ROUTES, gatewayErrorBody, GATEWAY_ERROR_TYPES } from '../catalog/api-contract';
 
 /**
- * The router's REST API: a regional API whose stage is throttled and writes
- * JSON access logs, and whose own errors (auth, throttling, validation) are
- * OpenAI-shaped, so SDK callers see one error format whoever answers.
+ * The router's REST API: a regional (or private) API whose stage is
+ * throttled and writes JSON access logs, and whose own errors (auth,
+ * throttling, validation) are OpenAI-shaped, so SDK callers see one error
+ * format whoever answers.
  */
 export function createRestApi(
   scope: Construct,
@@ -16,11 +20,17 @@ export function createRestApi(
   accessLogGroup: logs.ILogGroup,
   domainName: apigw.DomainNameOptions | undefined,
 ): apigw.RestApi {
+  const deployment = settings.deployment;
+  const vpcEndpoints = deployment.vpcEndpoints;
   const api = new apigw.RestApi(scope, 'Api', {
     restApiName: settings.routerName,
     description: `OpenAI-compatible entry point to the AssemblyAI LLM Gateway (${settings.code})`,
-    endpointTypes: [apigw.EndpointType.REGIONAL],
-    cloudWatchRole: false,
+    ...(vpcEndpoints ? {
+      endpointConfiguration: { types: [apigw.EndpointType.PRIVATE], vpcEndpoints },
+      policy: privateApiPolicy(vpcEndpoints, settings.authorization.type),
+    } : { endpointTypes: [apigw.EndpointType.REGIONAL] }),
+    disableExecuteApiEndpoint: deployment.disableExecuteApiEndpoint || undefined,
+    cloudWatchRole: deployment.cloudWatchRole,
     domainName,
     deployOptions: {
       stageName: settings.stageName,
@@ -28,11 +38,45 @@ export function createRestApi(
       throttlingBurstLimit: settings.throttlingBurstLimit,
       accessLogDestination: new apigw.LogGroupLogDestination(accessLogGroup),
       accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
-      tracingEnabled: false,
+      tracingEnabled: deployment.tracing,
     },
   });
   addOpenAiGatewayResponses(api);
+  const accountRole = api.node.tryFindChild('CloudWatchRole');
+  if (accountRole) {
+    acknowledgeRules(accountRole, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
+        'The account-wide API Gateway logging role (cloudWatchRole: true) uses the AWS managed policy API Gateway documents for it; it can only create log groups and write logs.',
+    });
+  }
   return api;
+}
+
+/**
+ * A private API's resource policy: no invocation except through the given
+ * VPC endpoints. With IAM authorization the callers' IAM policies decide
+ * (an Allow to every principal here would let any signed caller of the
+ * account in, whatever its IAM policy says); otherwise every caller that
+ * comes through the endpoints is allowed, and authorization still applies.
+ */
+function privateApiPolicy(vpcEndpoints: ec2.IInterfaceVpcEndpoint[], authorization: RouterAuthorizationType): iam.PolicyDocument {
+  const sourceVpce = vpcEndpoints.map((e) => e.vpcEndpointId);
+  const statements = [new iam.PolicyStatement({
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['execute-api:Invoke'],
+    resources: ['execute-api:/*'],
+    conditions: { StringNotEquals: { 'aws:SourceVpce': sourceVpce } },
+  })];
+  if (authorization !== RouterAuthorizationType.IAM) {
+    statements.push(new iam.PolicyStatement({
+      principals: [new iam.AnyPrincipal()],
+      actions: ['execute-api:Invoke'],
+      resources: ['execute-api:/*'],
+      conditions: { StringEquals: { 'aws:SourceVpce': sourceVpce } },
+    }));
+  }
+  return new iam.PolicyDocument({ statements });
 }
 
 /**
@@ -41,32 +85,27 @@ export function createRestApi(
  */
 export function addRoutes(api: apigw.RestApi, integration: apigw.Integration, methodOptions: apigw.MethodOptions): apigw.Method[] {
   const validator = api.addRequestValidator('RequestValidator', { validateRequestBody: true, validateRequestParameters: true });
-  const requestModel = api.addModel('ChatCompletionRequest', {
-    contentType: 'application/json',
-    schema: {
-      schema: apigw.JsonSchemaVersion.DRAFT4,
-      type: apigw.JsonSchemaType.OBJECT,
-      required: ['model'],
-      properties: {
-        model: { type: apigw.JsonSchemaType.STRING, minLength: 1 },
-        stream: { type: apigw.JsonSchemaType.BOOLEAN },
-      },
-    },
-  });
-  return [
-    resourceAt(api.root, CHAT_COMPLETIONS_PATH).addMethod('POST', integration, {
+  // The routes and the request schema are shared with the local emulator,
+  // which answers as this API does (src/catalog/api-contract.ts).
+  return API_ROUTES.map((route) => {
+    if (!route.schema) return resourceAt(api.root, route.path).addMethod(route.method, integration, methodOptions);
+    const requestModel = api.addModel('ChatCompletionRequest', {
+      contentType: 'application/json',
+      // The enums' values are the JSON schema's own strings.
+      schema: route.schema as apigw.JsonSchema,
+    });
+    return resourceAt(api.root, route.path).addMethod(route.method, integration, {
       ...methodOptions,
       requestValidator: validator,
       requestModels: { 'application/json': requestModel },
-    }),
-    resourceAt(api.root, MODELS_PATH).addMethod('GET', integration, methodOptions),
-  ];
+    });
+  });
 }
 
 /** The stage's cdk-nag findings the router's design explains. */
 export function acknowledgeStageRules(api: apigw.RestApi, hasWebAcl: boolean): void {
   const rules: Record<string, string> = {
-    'AwsSolutions-APIG6': 'Execution logging needs the account-wide API Gateway CloudWatch role, which a reusable construct must not own; JSON access logs are on and the handler logs one line per request.',
+    'AwsSolutions-APIG6': 'Execution logging (which can record request and response bodies, that is prompts and answers) is off by design; the stage writes JSON access logs (which, like execution logs, need the account\'s API Gateway CloudWatch Logs role: see cloudWatchRole) and the handler logs one line per request without prompt text.',
   };
   if (!hasWebAcl) {
     rules['AwsSolutions-APIG3'] = 'A WAF web ACL is an account-level decision: pass webAclArn to associate one. Callers are authenticated and throttled at the stage.';
@@ -109,22 +148,12 @@ const ACCESS_LOG_FORMAT = {
 
 /** API Gateway's own errors (auth, throttling, validation) in the OpenAI error shape. */
 function addOpenAiGatewayResponses(api: apigw.RestApi): void {
-  const body = (type: string) => JSON.stringify({
-    error: { message: '$context.error.messageString', type, param: null, code: '$context.error.responseType' },
-  }).replace('"$context.error.messageString"', '$context.error.messageString');
-  const responses: Array<[string, apigw.ResponseType, string]> = [
-    ['Default4xx', apigw.ResponseType.DEFAULT_4XX, 'invalid_request_error'],
-    ['Default5xx', apigw.ResponseType.DEFAULT_5XX, 'api_error'],
-    ['Throttled', apigw.ResponseType.THROTTLED, 'rate_limit_error'],
-    ['QuotaExceeded', apigw.ResponseType.QUOTA_EXCEEDED, 'rate_limit_error'],
-    ['Unauthorized', apigw.ResponseType.UNAUTHORIZED, 'authentication_error'],
-    ['AccessDenied', apigw.ResponseType.ACCESS_DENIED, 'permission_error'],
-    // Also what API Gateway answers for unknown paths under IAM authorization.
-    ['MissingToken', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'authentication_error'],
-  ];
-  for (const [id, type, errorType] of responses) {
+  // messageString is already a quoted JSON string: it replaces the quotes too.
+  const body = (type: string) => JSON.stringify(gatewayErrorBody('$context.error.messageString', type, '$context.error.responseType'))
+    .replace('"$context.error.messageString"', '$context.error.messageString');
+  for (const { id, responseType, errorType } of GATEWAY_ERROR_TYPES) {
     api.addGatewayResponse(id, {
-      type,
+      type: apigw.ResponseType.of(responseType),
       templates: { 'application/json': body(errorType) },
     });
   }

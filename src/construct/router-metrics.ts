@@ -33,8 +33,9 @@ export interface RouterMetricOptions extends cloudwatch.MetricOptions {
   readonly reason?: string;
 
   /**
-   * An upstream error class (the `ErrorClass` dimension: `4xx`, `5xx`,
-   * `timeout` or `unreachable`), for the per-class dimension set.
+   * An error class (the `ErrorClass` dimension), for the per-class dimension
+   * set: `4xx`, `5xx`, `timeout`, `unreachable` or `deadline` for `UpstreamErrors`;
+   * `secret_unavailable`, `misconfigured` or `internal` for `RouterErrors`.
    * @default - all classes
    */
   readonly errorClass?: string;
@@ -61,6 +62,13 @@ export interface IRouterMetrics {
   readonly globalRouting: boolean;
   /** The `Region` dimension values the router can emit. */
   readonly metricRegions: MetricRegion[];
+  /** The REST API's stage (with the router's name, the API Gateway metrics' dimensions). */
+  readonly stageName: string;
+  /**
+   * The router function's name, when known: the Lambda metrics need it.
+   * @default - unknown: metricFunctionErrors() and metricFunctionThrottles() throw
+   */
+  readonly functionName?: string;
 
   /** Any metric the handler emits, by name. */
   metric(metricName: string, props?: RouterMetricOptions): cloudwatch.Metric;
@@ -84,6 +92,14 @@ export interface IRouterMetrics {
   metricColdStarts(props?: RouterMetricOptions): cloudwatch.Metric;
   /** Requests whose caller hung up before the answer ended. */
   metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Requests the router itself failed (unreadable key, misconfiguration, internal error). */
+  metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** API Gateway's `5XXError` for the router's stage: every 5xx answer, whoever produced it. */
+  metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Lambda's `Errors` for the router function: invocations that crashed or timed out. */
+  metricFunctionErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Lambda's `Throttles` for the router function: invocations refused for lack of concurrency. */
+  metricFunctionThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /**
@@ -104,6 +120,16 @@ export interface RouterMetricFactoryProps {
    * @default false
    */
   readonly globalRouting?: boolean;
+  /**
+   * The REST API's stage name (the API is named after the router).
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * The router function's name, for its Lambda metrics.
+   * @default - unknown: the Lambda metrics are unavailable and `RouterAlarms` skips their alarms
+   */
+  readonly functionName?: string;
 }
 
 /**
@@ -114,7 +140,10 @@ export interface RouterMetricFactoryProps {
  *
  * The handler writes each request to the dimension sets (service),
  * (service, Region), (service, Provider, Model), (service, Reason) and
- * (service, ErrorClass); the options choose one of them.
+ * (service, ErrorClass); the options choose one of them. The API Gateway
+ * and Lambda metrics (`metricServerErrors()`, `metricFunctionErrors()`,
+ * `metricFunctionThrottles()`) are read by API name and stage, and by
+ * function name.
  *
  * @example
  * const metrics = new RouterMetricFactory(this, {
@@ -130,6 +159,8 @@ export class RouterMetricFactory implements IRouterMetrics {
   public readonly globalRouting: boolean;
   /** The CloudWatch namespace of the metrics. */
   public readonly namespace: string;
+  public readonly stageName: string;
+  public readonly functionName?: string;
 
   /**
    * @param scope the construct whose stack the metrics belong to
@@ -140,6 +171,8 @@ export class RouterMetricFactory implements IRouterMetrics {
     this.routerName = props.routerName;
     this.region = props.region ?? GatewayRegion.US;
     this.globalRouting = props.globalRouting ?? false;
+    this.stageName = props.stageName ?? 'prod';
+    this.functionName = props.functionName;
   }
 
   public get metricRegions(): MetricRegion[] {
@@ -225,5 +258,38 @@ export class RouterMetricFactory implements IRouterMetrics {
   /** @default sum over 5 minutes */
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.CLIENT_ABORTED, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.ROUTER_ERRORS, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    // The REST API is named after the router (rest-api.ts), so the name is the ApiName dimension.
+    return this.awsMetric('AWS/ApiGateway', '5XXError', { ApiName: this.routerName, Stage: this.stageName }, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricFunctionErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.awsMetric('AWS/Lambda', 'Errors', { FunctionName: this.requireFunctionName() }, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricFunctionThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.awsMetric('AWS/Lambda', 'Throttles', { FunctionName: this.requireFunctionName() }, props);
+  }
+
+  private awsMetric(namespace: string, metricName: string, dimensionsMap: Record<string, string>, props?: cloudwatch.MetricOptions) {
+    const defaults = { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) };
+    return new cloudwatch.Metric({ namespace, metricName, ...defaults, ...props, dimensionsMap }).attachTo(this.scope);
+  }
+
+  private requireFunctionName(): string {
+    if (this.functionName === undefined) {
+      throw propError(this.scope, 'functionName', '(not set)', 'is needed for the router function\'s Lambda metrics', 'pass functionName to the RouterMetricFactory (the router\'s handler.functionName)');
+    }
+    return this.functionName;
   }
 }

@@ -4,13 +4,15 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RouterAuthorization } from './authorization';
+import { RouterDeploymentProps } from './deployment-props';
 import { GatewayRegion } from './region';
 import { TenantStoreFailureMode } from './tenant-store';
 
 /**
- * Properties of an `LlmGatewayRouter`.
+ * Properties of an `LlmGatewayRouter`. Networking, private access,
+ * concurrency, tracing and encryption are in `RouterDeploymentProps`.
  */
-export interface LlmGatewayRouterProps {
+export interface LlmGatewayRouterProps extends RouterDeploymentProps {
   /**
    * The secret whose string value is the LLM Gateway API key. Only the
    * router's function can read it; the key never appears in the template,
@@ -83,8 +85,12 @@ export interface LlmGatewayRouterProps {
   readonly upstreamTimeout?: Duration;
 
   /**
-   * The function's memory (which also sets its CPU share).
-   * @default 512
+   * The function's memory (which also sets its CPU share). The router's own
+   * work is small; a stream is billed for its whole duration, so memory is
+   * mostly what a long stream costs. 256 MB halves the bill of 512 MB and
+   * keeps the router's added time under a millisecond (BENCHMARKS.md,
+   * "Which default memory?"); raise it for latency-sensitive short calls.
+   * @default 256
    */
   readonly memorySize?: number;
 
@@ -151,7 +157,10 @@ export interface LlmGatewayRouterProps {
   /**
    * An upstream base URL other than the region's gateway endpoint, such as a
    * private egress proxy. An explicit opt-in: with it, residency depends on
-   * where that endpoint sends data.
+   * where that endpoint sends data. Its path is kept (`https://proxy.example/llm`
+   * is called at `/llm/v1/chat/completions`). It must be https: plain http is
+   * refused (the gateway key would travel in clear text), except to loopback
+   * addresses (localhost, 127.0.0.0/8, [::1]).
    * @default - the region's gateway endpoint
    */
   readonly customEndpoint?: string;
@@ -169,4 +178,17 @@ export interface LlmGatewayRouterProps {
    * @default TenantStoreFailureMode.FAIL_CLOSED
    */
   readonly tenantStoreFailureMode?: TenantStoreFailureMode;
+
+  /**
+   * An HTTP forward proxy the function reaches the gateway through, such as
+   * `http://proxy.corp.example:3128`, for a function in a VPC whose only way
+   * out is a corporate proxy. The handler opens an HTTP CONNECT tunnel to the
+   * gateway's host through it and speaks TLS end to end with the gateway
+   * (checking its certificate), so the proxy sees only the host name; the
+   * router still calls only its region's endpoint. Credentials in the URL
+   * (`http://user:pass@proxy:3128`) work but are stored in the function's
+   * environment in clear (synth warning).
+   * @default - direct connections
+   */
+  readonly egressProxy?: string;
 }

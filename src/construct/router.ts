@@ -1,14 +1,15 @@
-import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { RouterAuthorization, RouterAuthorizationType } from './authorization';
-import { createHandlerFunction } from './handler-function';
+import { createHandlerFunction, routerFunctionEnvironment } from './handler-function';
 import { acknowledgeRules } from './nag';
 import { RouterAlarmOptions, RouterAlarms } from './observability';
 import { GatewayRegion, MetricRegion } from './region';
@@ -33,9 +34,12 @@ import { propError } from './validation';
  * });
  */
 export class LlmGatewayRouter extends Construct implements IRouterMetrics {
-  /** The API's invoke URL (the stage root), ending in '/'. */
+  /** The API's execute-api invoke URL (the stage root), ending in '/'. */
   public readonly url: string;
-  /** The OpenAI-compatible base URL for clients (`url` + 'v1'). */
+  /**
+   * The OpenAI-compatible base URL for clients: `url` + 'v1', or with
+   * `domainName`, `https://<domainName>/[<basePath>/]v1`.
+   */
   public readonly openAiBaseUrl: string;
   /** The REST API. */
   public readonly restApi: apigw.RestApi;
@@ -61,11 +65,18 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   public readonly accessLogGroup: logs.ILogGroup;
   /** Builds this router's metrics; the `metricXxx()` methods delegate to it. */
   public readonly metrics: RouterMetricFactory;
+  /** The REST API's stage. */
+  public readonly stageName: string;
+  /**
+   * The router function's name (always set here; optional only because
+   * `IRouterMetrics` also describes routers whose function is unknown).
+   */
+  public readonly functionName?: string;
 
   private readonly authorization: RouterAuthorization;
   private readonly methods: apigw.Method[];
   /** Tenants (src/construct/tenant.ts): what the store needs, and the store once a tenant exists. */
-  private readonly tenantStoreProps: { removalPolicy: RemovalPolicy; failureMode: TenantStoreFailureMode };
+  private readonly tenantStoreProps: { removalPolicy: RemovalPolicy; failureMode: TenantStoreFailureMode; routerEnvironment: Record<string, string> };
   private tenantStore?: TenantStore;
 
   constructor(scope: Construct, id: string, props: LlmGatewayRouterProps) {
@@ -79,7 +90,9 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     this.metricsNamespace = settings.metricsNamespace;
     this.allowedModels = settings.allowedModels;
 
-    const logGroupProps = { retention: settings.logRetention, removalPolicy: settings.removalPolicy };
+    const logEncryptionKey = settings.deployment.logEncryptionKey;
+    if (logEncryptionKey) allowLogsToUseKey(this, logEncryptionKey);
+    const logGroupProps = { retention: settings.logRetention, removalPolicy: settings.removalPolicy, encryptionKey: logEncryptionKey };
     this.logGroup = new logs.LogGroup(this, 'HandlerLogs', logGroupProps);
     this.handler = createHandlerFunction(this, settings, props.apiKeySecret, this.logGroup, props.architecture ?? lambda.Architecture.ARM_64);
 
@@ -90,6 +103,7 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
       responseTransferMode: apigw.ResponseTransferMode.STREAM,
       // In STREAM mode the integration may run up to 15 minutes: as long as the function.
       timeout: settings.timeout,
+      allowTestInvoke: settings.deployment.allowTestInvoke,
     });
     const auth = this.authorization._bind(this, this.restApi, this.routerName);
     this.usagePlan = auth.usagePlan;
@@ -104,17 +118,23 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     }
     acknowledgeStageRules(this.restApi, props.webAclArn !== undefined);
 
+    this.stageName = settings.stageName;
+    this.functionName = this.handler.functionName;
     this.metrics = new RouterMetricFactory(this, {
       namespace: this.metricsNamespace,
       routerName: this.routerName,
       region: this.region,
       globalRouting: this.globalRouting,
+      stageName: this.stageName,
+      functionName: this.functionName,
     });
     this.url = this.restApi.url;
-    this.openAiBaseUrl = `${this.restApi.url}v1`;
+    this.openAiBaseUrl = props.domainName ? `${customDomainUrl(props.domainName)}v1` : `${this.restApi.url}v1`;
     this.tenantStoreProps = {
       removalPolicy: settings.removalPolicy,
       failureMode: props.tenantStoreFailureMode ?? TenantStoreFailureMode.FAIL_CLOSED,
+      // What the function's environment holds before tenants: the tenants document must fit beside it.
+      routerEnvironment: routerFunctionEnvironment(settings, props.apiKeySecret),
     };
   }
 
@@ -188,8 +208,9 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   }
 
   /**
-   * Opt-in alarms: upstream error rate, p99 latency and a spike of
-   * rejections, optionally notifying an SNS topic. Call it again with
+   * Opt-in alarms: the router's own errors, the function's errors and
+   * throttles, the stage's 5xx rate, the upstream error rate, p99 latency
+   * and a spike of rejections, optionally notifying an SNS topic. Call it again with
    * another id for a second set (for example a stricter one paging
    * another team).
    */
@@ -259,4 +280,47 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metrics.metricClientAborted(props);
   }
+
+  /** Requests the router itself failed (unreadable key, misconfiguration, internal error). @default sum over 5 minutes */
+  public metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metricRouterErrors(props);
+  }
+
+  /** API Gateway's `5XXError` for the router's stage. @default sum over 5 minutes */
+  public metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.metricServerErrors(props);
+  }
+
+  /** Lambda's `Errors` for the router function. @default sum over 5 minutes */
+  public metricFunctionErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.metricFunctionErrors(props);
+  }
+
+  /** Lambda's `Throttles` for the router function. @default sum over 5 minutes */
+  public metricFunctionThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.metricFunctionThrottles(props);
+  }
+}
+
+/** The custom domain's root for the stage, ending in '/' (the stage is mapped at `basePath`, or at the root). */
+function customDomainUrl(options: apigw.DomainNameOptions): string {
+  const basePath = options.basePath ? `${options.basePath.replace(/^\/+|\/+$/g, '')}/` : '';
+  return `https://${options.domainName}/${basePath}`;
+}
+
+/**
+ * Lets CloudWatch Logs use a log encryption key for this account's log
+ * groups in this region (the condition CloudWatch Logs documents). A no-op
+ * for an imported key, whose policy is not the app's to change.
+ */
+function allowLogsToUseKey(scope: Construct, key: kms.IKey): void {
+  const stack = Stack.of(scope);
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+    conditions: {
+      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    },
+  }));
 }

@@ -2,11 +2,13 @@ import { Annotations, Aws, CfnRule, Duration, Fn, Names, RemovalPolicy, Size, St
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { RouterAuthorization } from './authorization';
+import { checkConcurrency, DeploymentSettings, resolveDeployment } from './deployment-settings';
 import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
-import { checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
+import { addRuleWarning, applyRule, checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
 import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { DEFAULTS } from '../catalog/env';
+import { DEFAULTS, isAcceptableEndpointProtocol } from '../catalog/env';
+import { checkEgressProxy, checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../catalog/rules';
 
 /** A router's props after defaults and validation: what the constructor builds from. */
 export interface RouterSettings {
@@ -29,6 +31,9 @@ export interface RouterSettings {
   readonly throttlingBurstLimit: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Networking, private access, concurrency, tracing and encryption. */
+  readonly deployment: DeploymentSettings;
+  readonly egressProxy?: string;
 }
 
 /**
@@ -41,16 +46,17 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
   const region = props.region ?? GatewayRegion.US;
   const code = regionCode(region);
   const globalRouting = props.globalRouting ?? false;
-  validateGlobalRouting(scope, globalRouting, code);
+  applyRule(scope, () => checkGlobalRouting(globalRouting, code));
   const allowed = validateAllowedModels(scope, code, props.allowedModels);
   if (globalRouting) checkGlobalRoutingUseful(scope, allowed);
   if (code === 'eu') validateEuDeployment(scope, props.additionalDeploymentRegions ?? []);
   const authorization = props.authorization ?? RouterAuthorization.iam();
   validateRange(scope, 'throttlingRateLimit', props.throttlingRateLimit, 1, 10_000, 'choose requests per second between 1 and 10000');
   validateRange(scope, 'throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000, 'choose a burst between 1 and 5000');
-  validateRange(scope, 'memorySize', props.memorySize, 128, 10_240, 'choose 128 to 10240 MB (512 is the default)');
+  validateRange(scope, 'memorySize', props.memorySize, 128, 10_240, 'choose 128 to 10240 MB (256 is the default)');
   validateRouterName(scope, props.routerName);
-  return {
+  refuseToken(scope, 'stageName', props.stageName !== undefined && Token.isUnresolved(props.stageName), 'is part of the API\'s URL and of the deployment\'s construct id, which must be known at synth time', 'pass a literal stage name such as "prod"');
+  const settings: RouterSettings = {
     region,
     code,
     globalRouting,
@@ -64,19 +70,16 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     customEndpoint: props.customEndpoint !== undefined,
     ...resolveTimeouts(scope, props.timeout, props.upstreamTimeout),
     maxBodyBytes: resolveMaxBody(scope, props.maxRequestBodySize),
-    memorySize: props.memorySize ?? 512,
+    memorySize: props.memorySize ?? 256,
     throttlingRateLimit: props.throttlingRateLimit ?? 50,
     throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    deployment: resolveDeployment(scope, props),
+    egressProxy: validateEgressProxy(scope, props.egressProxy),
   };
-}
-
-function validateGlobalRouting(scope: Construct, globalRouting: boolean, code: RegionCode): void {
-  if (globalRouting && code === 'eu') {
-    throw propError(scope, 'globalRouting', 'true', 'is not allowed with region: GatewayRegion.EU, because global routing sends requests to providers\' non-regional endpoints and would abandon EU data residency',
-      'remove globalRouting from the EU router, or use GatewayRegion.US for traffic without residency needs');
-  }
+  checkConcurrency(scope, settings.throttlingRateLimit, settings.timeout, settings.deployment.reservedConcurrentExecutions);
+  return settings;
 }
 
 /** An EU router runs in an EU member state: checked now, or by CloudFormation at deploy time. */
@@ -101,33 +104,45 @@ function validateEuDeployment(scope: Construct, additional: string[]): void {
 
 function resolveEndpoint(scope: Construct, code: RegionCode, custom: string | undefined): string {
   if (custom === undefined) return GATEWAY_ENDPOINTS[code];
-  if (!Token.isUnresolved(custom) && !/^https?:\/\/[^/\s]+/.test(custom)) {
-    throw propError(scope, 'customEndpoint', JSON.stringify(custom), 'is not an http(s) URL', 'pass a base URL such as https://llm-proxy.internal.example.com');
-  }
+  if (!Token.isUnresolved(custom)) validateCustomEndpoint(scope, custom);
   Annotations.of(scope).addWarningV2('cdk-llm-gateway-router:customEndpoint',
     `customEndpoint: requests go to ${custom} instead of ${GATEWAY_ENDPOINTS[code]}${code === 'eu' ? '; EU residency now depends on where that endpoint sends data' : ''}.`);
   return custom;
 }
 
+/** An https URL, or plain http to loopback only: the gateway key travels in its Authorization header. */
+function validateCustomEndpoint(scope: Construct, custom: string): void {
+  let url: URL | undefined;
+  try {
+    url = /^https?:\/\/[^/\s]+/.test(custom) ? new URL(custom) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url) {
+    throw propError(scope, 'customEndpoint', JSON.stringify(custom), 'is not an http(s) URL', 'pass a base URL such as https://llm-proxy.internal.example.com');
+  }
+  if (!isAcceptableEndpointProtocol(url)) {
+    throw propError(scope, 'customEndpoint', JSON.stringify(custom), 'uses plain http, so the gateway key would travel in clear text',
+      `use https (${JSON.stringify(`https://${url.host}${url.pathname === '/' ? '' : url.pathname}`)}); plain http is accepted only for loopback addresses (localhost, 127.0.0.0/8, [::1])`);
+  }
+}
+
 function resolveTimeouts(scope: Construct, timeoutProp?: Duration, upstreamProp?: Duration): { timeout: Duration; upstreamTimeout: Duration } {
+  // Deploy-time durations cannot work: the function's and the integration's
+  // timeouts need it in different units (a token converts to neither), and
+  // the upstream timeout is checked against the function timeout here.
+  const fix = 'pass a literal Duration such as Duration.minutes(5); choose it per stage in code rather than with a parameter';
+  refuseToken(scope, 'timeout', timeoutProp?.isUnresolved() ?? false, 'sets the function and integration timeouts and the default upstreamTimeout, which must be known at synth time', fix);
+  refuseToken(scope, 'upstreamTimeout', upstreamProp?.isUnresolved() ?? false, 'must be checked against timeout at synth time', fix);
   const timeout = timeoutProp ?? Duration.minutes(5);
-  const timeoutMs = timeout.toMilliseconds();
-  if (timeoutMs < 10_000 || timeoutMs > 900_000) {
-    throw propError(scope, 'timeout', timeout.toHumanString(), 'is outside 10 seconds to 15 minutes', 'choose a timeout in that range (15 minutes is API Gateway\'s limit for a streamed response)');
-  }
-  const upstreamTimeout = upstreamProp ?? Duration.millis(Math.min(DEFAULTS.upstreamTimeoutMs, timeoutMs - 10_000));
-  if (upstreamTimeout.toMilliseconds() >= timeoutMs || upstreamTimeout.toMilliseconds() < 1_000) {
-    throw propError(scope, 'upstreamTimeout', upstreamTimeout.toHumanString(), `must be at least 1 second and shorter than timeout (${timeout.toHumanString()}) so the router can still answer 504`,
-      'lower upstreamTimeout or raise timeout');
-  }
-  return { timeout, upstreamTimeout };
+  const upstreamMs = applyRule(scope, () => checkTimeouts(timeout.toMilliseconds(), upstreamProp?.toMilliseconds(), DEFAULTS.upstreamTimeoutMs,
+    (ms) => Duration.millis(ms).toHumanString()));
+  return { timeout, upstreamTimeout: upstreamProp ?? Duration.millis(upstreamMs) };
 }
 
 function resolveMaxBody(scope: Construct, size?: Size): number {
   const bytes = (size ?? Size.bytes(DEFAULTS.maxBodyBytes)).toBytes();
-  if (!Number.isInteger(bytes) || bytes < 1024 || bytes > 10 * 1024 * 1024) {
-    throw propError(scope, 'maxRequestBodySize', `${bytes} bytes`, 'is outside 1 KiB to 10 MiB', 'choose a size in that range (10 MB is API Gateway\'s payload limit)');
-  }
+  applyRule(scope, () => checkMaxBodyBytes(bytes));
   return bytes;
 }
 
@@ -138,9 +153,22 @@ function validateRange(scope: Construct, prop: string, value: number | undefined
   }
 }
 
+function validateEgressProxy(scope: Construct, proxy: string | undefined): string | undefined {
+  if (proxy === undefined || Token.isUnresolved(proxy)) return proxy;
+  const warning = applyRule(scope, () => checkEgressProxy(proxy));
+  if (warning) addRuleWarning(scope, warning);
+  return proxy;
+}
+
 function validateRouterName(scope: Construct, name: string | undefined): void {
   if (name === undefined || Token.isUnresolved(name)) return;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
     throw propError(scope, 'routerName', JSON.stringify(name), 'is not 1-64 letters, digits, ".", "_" or "-"', 'use a short name such as "platform-eu"');
   }
+}
+
+/** A prop that must be known at synth time: a clear error instead of a CDK internal one later. */
+function refuseToken(scope: Construct, prop: string, isToken: boolean, why: string, fix: string): void {
+  if (!isToken) return;
+  throw propError(scope, prop, '(a deploy-time token)', `cannot be a token: it ${why}`, fix);
 }

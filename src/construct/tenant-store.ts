@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { propError } from './validation';
+import { ENV, environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../catalog/env';
 import { buildTenantEnvironment, encodeTenants, TENANTS_ENV_BUDGET_BYTES, TenantSpec } from '../catalog/tenants-schema';
 
 /**
@@ -33,6 +34,8 @@ export interface TenantStoreProps {
   readonly routerName: string;
   readonly removalPolicy: RemovalPolicy;
   readonly failureMode: TenantStoreFailureMode;
+  /** The function's environment without tenants (from `buildRouterEnvironment`), to size the whole environment at synth. */
+  readonly routerEnvironment: Record<string, string>;
 }
 
 /**
@@ -47,6 +50,8 @@ export class TenantStore extends Construct {
   public readonly insightRules: cloudwatch.CfnInsightRule[];
   private readonly specs: TenantSpec[] = [];
   private readonly identities = new Map<string, string>();
+  /** Bytes of the function's environment besides the tenants document: the router's variables and the table's. */
+  private readonly otherEnvironmentBytes: number;
 
   constructor(scope: Construct, id: string, props: TenantStoreProps) {
     super(scope, id);
@@ -70,6 +75,8 @@ export class TenantStore extends Construct {
       storeFailure: props.failureMode === TenantStoreFailureMode.FAIL_OPEN ? 'open' : 'closed',
     });
     for (const [name, value] of Object.entries(env)) props.handler.addEnvironment(name, value);
+    const { [ENV.TENANTS]: _document, ...others } = { ...props.routerEnvironment, ...env };
+    this.otherEnvironmentBytes = environmentSize(sizedForSynthEnv(others)) + ENV.TENANTS.length;
 
     this.insightRules = [
       insightRule(this, 'TopTenantsByCost', `${props.routerName}-tenants-by-cost`, props.logGroup, ['$.tenant'], 'Sum', '$.cost_usd'),
@@ -92,8 +99,10 @@ export class TenantStore extends Construct {
       throw propError(scope, 'defaultTenant', 'true', `but tenant ${defaultTenant.id} is already the default tenant`, 'name one default tenant per router');
     }
     const size = Buffer.byteLength(encodeTenants([...this.specs, spec].map(sizedForSynth)), 'utf8');
-    if (size > TENANTS_ENV_BUDGET_BYTES) {
-      throw propError(scope, 'tenants', `${this.specs.length + 1} tenants`, `need about ${size} bytes of the function's environment, more than the ${TENANTS_ENV_BUDGET_BYTES} bytes left of Lambda's 4 KB`,
+    // The document's own cap leaves room for your variables; the router's own (allow-list, egress proxy, ...) must fit too.
+    const room = Math.min(TENANTS_ENV_BUDGET_BYTES, LAMBDA_ENVIRONMENT_LIMIT_BYTES - this.otherEnvironmentBytes);
+    if (size > room) {
+      throw propError(scope, 'tenants', `${this.specs.length + 1} tenants`, `need about ${size} bytes of the function's environment, more than the ${room} bytes left of Lambda's 4 KB (the router's own variables take about ${this.otherEnvironmentBytes})`,
         'split tenants across routers, or give tenants the router\'s allow-list (omit allowedModels) to save space');
     }
     this.specs.push(spec);
@@ -105,6 +114,11 @@ export class TenantStore extends Construct {
 function sizedForSynth(spec: TenantSpec): TenantSpec {
   if (!spec.who || !Token.isUnresolved(spec.who.v)) return spec;
   return { ...spec, who: { ...spec.who, v: 'x'.repeat(TOKEN_SIZE_ESTIMATE) } } as TenantSpec;
+}
+
+/** The variables with each deploy-time value (the secret ARN, the table name) replaced by a stand-in of a realistic maximum size. */
+function sizedForSynthEnv(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, Token.isUnresolved(v) ? 'x'.repeat(Math.max(v.length, TOKEN_SIZE_ESTIMATE)) : v]));
 }
 
 function insightRule(

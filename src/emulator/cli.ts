@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { routerEnvironment } from './config';
+import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
 import { prepareLocalTenants } from './tenants';
+import { RuleViolation, splitModelList } from '../catalog/rules';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 
@@ -22,6 +23,7 @@ Options:
   --max-body-bytes N       request body limit (default 1048576)
   --upstream-timeout-ms N  upstream timeout (default 120000)
   --timeout-ms N           simulated Lambda timeout (default 300000)
+  --egress-proxy URL       reach the gateway through this HTTP forward proxy (CONNECT)
   --tenants FILE           tenants: {"tenants":[{"id","apiKey","allowedModels","monthlyBudgetUsd",
                            "dailyTokenLimit","requestsPerMinutePerModel"}]}; callers send x-api-key
   --dynamodb-endpoint URL  the tenants' DynamoDB (default: an embedded in-memory dynalite)
@@ -29,8 +31,93 @@ Options:
 
 The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.`;
 
+/** The flag that sets each prop the shared rules name. */
+const FLAG_OF: Record<string, string> = {
+  globalRouting: '--global-routing',
+  allowedModels: '--allowed-models',
+  maxRequestBodySize: '--max-body-bytes',
+  timeout: '--timeout-ms',
+  upstreamTimeout: '--upstream-timeout-ms',
+  egressProxy: '--egress-proxy',
+};
+
 async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags(argv);
+  if (values.help || positionals[0] !== 'serve') {
+    console.log(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  const region = values.region;
+  if (region !== 'us' && region !== 'eu') fail(`--region must be us or eu, got ${region}`);
+  const apiKey = process.env.ASSEMBLYAI_API_KEY;
+  if (!apiKey) fail('set ASSEMBLYAI_API_KEY to the gateway key');
+
+  const timeoutMs = optionalInt(values['timeout-ms'], '--timeout-ms') ?? 300_000;
+  const settings = checked({
+    region,
+    globalRouting: values['global-routing'],
+    transcriptAccess: values['transcript-access'],
+    // Split and trimmed exactly as the handler splits its environment variable.
+    allowedModels: values['allowed-models'] === undefined ? undefined : splitModelList(values['allowed-models']),
+    endpoint: values.endpoint,
+    maxBodyBytes: optionalInt(values['max-body-bytes'], '--max-body-bytes'),
+    upstreamTimeoutMs: optionalInt(values['upstream-timeout-ms'], '--upstream-timeout-ms'),
+    egressProxy: values['egress-proxy'],
+  }, timeoutMs);
+  const tenants = values.tenants !== undefined
+    ? await prepareLocalTenants(values.tenants, values['dynamodb-endpoint'], values['tenant-table']!).catch((err: Error) => fail(err.message))
+    : undefined;
+  const env = routerEnvironment({ ...settings, tenants: tenants && { specs: tenants.specs, table: tenants.table } });
+
+  installLambdaRuntimeShim();
+  // The same bundle that is deployed to Lambda.
+  if (!fs.existsSync(BUNDLE_PATH)) fail(`the handler bundle ${BUNDLE_PATH} is missing: run \`npx projen bundle\` (or \`npm run build\`) first`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bundle = require(BUNDLE_PATH);
+  const handler = bundle.createRouterHandler(env, {
+    apiKeyProvider: async () => apiKey,
+    tenants: tenants && { dynamoDbClientConfig: tenants.dynamoDbClientConfig },
+  });
+  const server = createEmulatorServer({ handler, timeoutMs, apiKeyIds: tenants?.apiKeyIds });
+  const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    fail(err.code === 'EADDRINUSE' ? `cannot listen on ${values.host}:${port}: the port is in use (choose another with --port)` : `cannot listen on ${values.host}:${port}: ${err.message}`);
+  });
+  server.listen(port, values.host, () => {
+    // The bound port (which differs from --port 0).
+    const bound = (server.address() as { port: number }).port;
+    console.log(`llm-gateway-router (${region}${env.LLM_GATEWAY_GLOBAL_ROUTING === 'true' ? ', global routing' : ''}) on http://${values.host}:${bound}/v1 -> ${env.LLM_GATEWAY_ENDPOINT}`);
+    if (tenants) console.log(`tenants: ${tenants.specs.map((t) => t.id).join(', ')}; ${tenants.storeDescription}`);
+    console.log(`allowed models: ${env.LLM_GATEWAY_ALLOWED_MODELS}`);
+  });
+  const stop = () => server.close(() => void (tenants?.close() ?? Promise.resolve()).then(() => process.exit(0)));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/** The flags, or a one-line error (not parseArgs' stack trace) for an unknown or malformed one. */
+function parseFlags(argv: string[]) {
+  try {
+    return parseFlagsOrThrow(argv);
+  } catch (err) {
+    fail(`${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+}
+
+/** The settings, checked with synth's rules: refused with synth's message, naming the flag. */
+function checked(settings: LocalRouterSettings, timeoutMs: number): LocalRouterSettings {
+  try {
+    const result = checkLocalSettings(settings, timeoutMs);
+    for (const warning of result.warnings) console.error(`llm-gateway-router: warning: ${warning.message}`);
+    return result.settings;
+  } catch (err) {
+    if (err instanceof RuleViolation) fail(`${err.message} [${FLAG_OF[err.prop] ?? err.prop}]`);
+    throw err;
+  }
+}
+
+function parseFlagsOrThrow(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -44,56 +131,13 @@ async function main(argv: string[]): Promise<void> {
       'max-body-bytes': { type: 'string' },
       'upstream-timeout-ms': { type: 'string' },
       'timeout-ms': { type: 'string', default: '300000' },
+      'egress-proxy': { type: 'string' },
       'tenants': { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
       'tenant-table': { type: 'string', default: 'llm-gateway-router-tenants' },
       'help': { type: 'boolean', default: false },
     },
   });
-  if (values.help || positionals[0] !== 'serve') {
-    console.log(USAGE);
-    process.exit(values.help ? 0 : 2);
-  }
-  const region = values.region;
-  if (region !== 'us' && region !== 'eu') fail(`--region must be us or eu, got ${region}`);
-  const apiKey = process.env.ASSEMBLYAI_API_KEY;
-  if (!apiKey) fail('set ASSEMBLYAI_API_KEY to the gateway key');
-
-  const tenants = values.tenants !== undefined
-    ? await prepareLocalTenants(values.tenants, values['dynamodb-endpoint'], values['tenant-table']!).catch((err: Error) => fail(err.message))
-    : undefined;
-  const env = routerEnvironment({
-    region,
-    globalRouting: values['global-routing'],
-    transcriptAccess: values['transcript-access'],
-    allowedModels: values['allowed-models']?.split(',').map((id) => id.trim()).filter(Boolean),
-    endpoint: values.endpoint,
-    maxBodyBytes: optionalInt(values['max-body-bytes'], '--max-body-bytes'),
-    upstreamTimeoutMs: optionalInt(values['upstream-timeout-ms'], '--upstream-timeout-ms'),
-    tenants: tenants && { specs: tenants.specs, table: tenants.table },
-  });
-
-  installLambdaRuntimeShim();
-  // The same bundle that is deployed to Lambda.
-  if (!fs.existsSync(BUNDLE_PATH)) fail(`the handler bundle ${BUNDLE_PATH} is missing: run \`npx projen bundle\` (or \`npm run build\`) first`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bundle = require(BUNDLE_PATH);
-  const handler = bundle.createRouterHandler(env, {
-    apiKeyProvider: async () => apiKey,
-    tenants: tenants && { dynamoDbClientConfig: tenants.dynamoDbClientConfig },
-  });
-  const server = createEmulatorServer({ handler, timeoutMs: optionalInt(values['timeout-ms'], '--timeout-ms'), apiKeyIds: tenants?.apiKeyIds });
-  const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
-  server.listen(port, values.host, () => {
-    // The bound port (which differs from --port 0).
-    const bound = (server.address() as { port: number }).port;
-    console.log(`llm-gateway-router (${region}${env.LLM_GATEWAY_GLOBAL_ROUTING === 'true' ? ', global routing' : ''}) on http://${values.host}:${bound}/v1 -> ${env.LLM_GATEWAY_ENDPOINT}`);
-    if (tenants) console.log(`tenants: ${tenants.specs.map((t) => t.id).join(', ')}; ${tenants.storeDescription}`);
-    console.log(`allowed models: ${env.LLM_GATEWAY_ALLOWED_MODELS}`);
-  });
-  const stop = () => server.close(() => void (tenants?.close() ?? Promise.resolve()).then(() => process.exit(0)));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 function optionalInt(raw: string | undefined, flag: string): number | undefined {

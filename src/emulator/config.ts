@@ -1,7 +1,8 @@
 import { GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { buildRouterEnvironment } from '../catalog/env';
+import { buildRouterEnvironment, DEFAULTS } from '../catalog/env';
 import { modelsServedIn } from '../catalog/lookup';
-import { buildTenantEnvironment, encodeTenants, TenantSpec, TenantStoreFailure } from '../catalog/tenants-schema';
+import { checkAllowedModels, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning } from '../catalog/rules';
+import { encodeTenants, TenantSpec, TenantStoreFailure } from '../catalog/tenants-schema';
 
 export interface LocalRouterSettings {
   readonly region: RegionCode;
@@ -15,19 +16,14 @@ export interface LocalRouterSettings {
   readonly maxBodyBytes?: number;
   readonly upstreamTimeoutMs?: number;
   readonly routerName?: string;
+  /** HTTP forward proxy for the gateway connections. @default direct */
+  readonly egressProxy?: string;
   /** Tenants, and the table that holds their budgets. @default none */
   readonly tenants?: { readonly specs: readonly TenantSpec[]; readonly table: string; readonly storeFailure?: TenantStoreFailure };
 }
 
 /** The environment the construct would give the Lambda, for the same settings. */
 export function routerEnvironment(s: LocalRouterSettings): Record<string, string> {
-  const tenants = s.tenants
-    ? buildTenantEnvironment({ tenants: encodeTenants(s.tenants.specs), table: s.tenants.table, storeFailure: s.tenants.storeFailure })
-    : {};
-  return { ...baseEnvironment(s), ...tenants };
-}
-
-function baseEnvironment(s: LocalRouterSettings): Record<string, string> {
   return buildRouterEnvironment({
     region: s.region,
     endpoint: s.endpoint ?? GATEWAY_ENDPOINTS[s.region],
@@ -38,5 +34,27 @@ function baseEnvironment(s: LocalRouterSettings): Record<string, string> {
     maxBodyBytes: s.maxBodyBytes,
     upstreamTimeoutMs: s.upstreamTimeoutMs,
     serviceName: s.routerName ?? `local-${s.region}`,
+    egressProxy: s.egressProxy,
+    tenants: s.tenants && { tenants: encodeTenants(s.tenants.specs), table: s.tenants.table, storeFailure: s.tenants.storeFailure },
   });
+}
+
+/**
+ * Checks local settings with the rules synth applies to the construct's props
+ * (src/catalog/rules.ts), so the emulator refuses what a deployment would
+ * refuse, with the same words; throws a `RuleViolation`. Returns the settings
+ * with the upstream timeout defaulted as the construct defaults it, and the
+ * warnings synth would print.
+ */
+export function checkLocalSettings(s: LocalRouterSettings, timeoutMs: number): { settings: LocalRouterSettings; warnings: RuleWarning[] } {
+  checkGlobalRouting(s.globalRouting ?? false, s.region);
+  const models = checkAllowedModels(s.region, s.allowedModels);
+  const warnings = [...models.warnings];
+  const unused = checkGlobalRoutingUseful(s.globalRouting ?? false, models);
+  if (unused) warnings.push(unused);
+  const proxyWarning = s.egressProxy === undefined ? undefined : checkEgressProxy(s.egressProxy);
+  if (proxyWarning) warnings.push(proxyWarning);
+  if (s.maxBodyBytes !== undefined) checkMaxBodyBytes(s.maxBodyBytes);
+  const upstreamTimeoutMs = checkTimeouts(timeoutMs, s.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, (ms) => `${ms} ms`);
+  return { settings: { ...s, upstreamTimeoutMs }, warnings };
 }

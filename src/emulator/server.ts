@@ -1,7 +1,9 @@
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { apiGatewayAnswer, invalidApiKeyAnswer } from './api-gateway';
 import { lambdaContext, proxyEvent, splitPrelude } from './runtime-shim';
+import { API_ROUTES } from '../catalog/api-contract';
 
 type StreamingHandler = (event: APIGatewayProxyEvent, stream: PassThrough, context: Context) => Promise<void>;
 
@@ -10,10 +12,16 @@ export interface EmulatorOptions {
   readonly handler: StreamingHandler;
   /** Simulated Lambda timeout. @default 300000 */
   readonly timeoutMs?: number;
-  /** The resource paths the REST API defines; others go to the handler as a proxy path. */
-  readonly resources?: readonly string[];
   /** Stage name shown in the event. @default 'prod' */
   readonly stageName?: string;
+  /**
+   * Answer as the deployed API does before its handler runs: 403 "Missing
+   * Authentication Token" for any path or method other than the API's two,
+   * and the request validator's 400 for a chat-completion body that does not
+   * match the request model. Off only to test the handler's own defences.
+   * @default true
+   */
+  readonly apiGatewayChecks?: boolean;
   /**
    * API key authorization (tenants): x-api-key value -> key id. Requests without a known key
    * get API Gateway's 403; others carry the key's id in `requestContext.identity.apiKeyId`.
@@ -30,23 +38,36 @@ export interface EmulatorOptions {
  */
 export function createEmulatorServer(options: EmulatorOptions): http.Server {
   const timeoutMs = options.timeoutMs ?? 300_000;
-  const resources = new Set(options.resources ?? ['/v1/chat/completions', '/v1/models']);
+  const resources = new Set(API_ROUTES.map((r) => r.path));
   return http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const event = toProxyEvent(req, url, Buffer.concat(chunks), resources, options.stageName ?? 'prod');
+      const body = Buffer.concat(chunks);
+      const checks = options.apiGatewayChecks !== false;
+      const answer = checks ? apiGatewayAnswer(req.method ?? 'GET', url.pathname, req.headers['content-type'], body) : undefined;
+      // Unknown routes are answered before authentication; the key is checked before the request validator.
+      if (answer && answer.status === 403) {
+        res.writeHead(answer.status, answer.headers).end(answer.body);
+        return;
+      }
+      let apiKeyId: string | undefined;
       if (options.apiKeyIds) {
         // API Gateway checks the key against the usage plan before the function runs.
-        const keyId = options.apiKeyIds.get(String(req.headers['x-api-key'] ?? ''));
-        if (!keyId) {
-          res.writeHead(403, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { message: 'Forbidden', type: 'invalid_request_error', param: null, code: 'INVALID_API_KEY' } }));
+        apiKeyId = options.apiKeyIds.get(String(req.headers['x-api-key'] ?? ''));
+        if (!apiKeyId) {
+          const forbidden = invalidApiKeyAnswer();
+          res.writeHead(forbidden.status, forbidden.headers).end(forbidden.body);
           return;
         }
-        (event.requestContext as { identity?: object }).identity = { apiKeyId: keyId };
       }
+      if (answer) {
+        res.writeHead(answer.status, answer.headers).end(answer.body);
+        return;
+      }
+      const event = toProxyEvent(req, url, body, resources, options.stageName ?? 'prod');
+      if (apiKeyId) (event.requestContext as { identity?: object }).identity = { apiKeyId };
       const context = lambdaContext(timeoutMs);
       const stream = new PassThrough();
       relay(stream, res);

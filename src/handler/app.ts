@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { loadConfig } from './config';
-import { errorBody, OpenAiErrorBody, RejectReason, reject } from './errors';
+import { describeError, OpenAiErrorBody, RejectReason, reject, RouterFault, routerFaultBody } from './errors';
 import { RequestLog, RequestLogFields } from './log';
 import { RouterMetrics } from './metrics';
 import { decide } from './policy';
@@ -27,7 +27,8 @@ export interface RouterHandlerOptions {
 /**
  * Builds the router's streaming handler from an environment (the Lambda's,
  * or the local emulator's). A broken configuration does not crash the
- * function: every request gets a 500 that names the problem.
+ * function: every request gets a 500 `router_misconfigured`, and the log
+ * line and the `RouterErrors` metric name the problem.
  */
 export function createRouterHandler(env: Readonly<Record<string, string | undefined>>, options: RouterHandlerOptions = {}): StreamingHandler {
   const serviceName = env[ENV.SERVICE_NAME] || 'llm-gateway-router';
@@ -39,9 +40,10 @@ export function createRouterHandler(env: Readonly<Record<string, string | undefi
     const config = loadConfig(env);
     const provider = options.apiKeyProvider
       ?? (config.apiKeySecretArn ? secretsManagerKeyProvider(config.apiKeySecretArn) : missingKey);
-    router = { config, keys: new ApiKeyCache(provider), metrics, log, tenants: TenantGate.fromEnv(env, config, options.tenants) };
+    const tenants = TenantGate.fromEnv(env, config, options.tenants);
+    router = { config, keys: new ApiKeyCache(classifyKeyFailures(provider)), metrics, log, tenants };
   } catch (err) {
-    configError = (err as Error).message;
+    configError = describeError(err);
   }
   let coldStart = true;
 
@@ -61,11 +63,10 @@ export function createRouterHandler(env: Readonly<Record<string, string | undefi
     const res = new ResponseWriter(responseStream, fields.region);
     try {
       if (router) await dispatch({ router, event, context, res, fields, started });
-      else res.json(500, errorBody(`The router is misconfigured: ${configError}`, 'api_error', 'router_misconfigured'));
+      else fail(res, fields, new RouterFault('misconfigured', configError!));
     } catch (err) {
       // Only the router's own faults land here; callers' mistakes were answered above.
-      if (!res.started) res.json(500, errorBody(`Internal router error: ${(err as Error).message}`, 'api_error', 'internal_error'));
-      else res.end();
+      fail(res, fields, RouterFault.of(err));
     } finally {
       fields.status = res.status;
       fields.region = res.region;
@@ -76,7 +77,22 @@ export function createRouterHandler(env: Readonly<Record<string, string | undefi
   };
 }
 
-const missingKey: ApiKeyProvider = () => Promise.reject(new Error(`${ENV.API_KEY_SECRET_ARN} is not set`));
+const missingKey: ApiKeyProvider = () => Promise.reject(new RouterFault('misconfigured', `${ENV.API_KEY_SECRET_ARN} is not set`));
+
+/** A key that cannot be read is the router's fault, of its own class (an IAM, KMS or network problem to page on). */
+function classifyKeyFailures(provider: ApiKeyProvider): ApiKeyProvider {
+  return () => provider().catch((err: unknown) => {
+    throw err instanceof RouterFault ? err : new RouterFault('secret_unavailable', describeError(err));
+  });
+}
+
+/** Answers a router fault: a generic body with the request id for the caller, the detail for the log and metric. */
+function fail(res: ResponseWriter, fields: RequestLogFields, fault: RouterFault): void {
+  fields.routerError = fault.errorClass;
+  fields.errorDetail = fault.detail;
+  if (!res.started) res.json(500, routerFaultBody(fault.errorClass, fields.requestId));
+  else res.end();
+}
 
 async function dispatch(ctx: RequestContext): Promise<void> {
   const { event: { httpMethod }, fields: { route } } = ctx;
@@ -127,6 +143,9 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
   }
   try {
     await proxy(ctx, decision);
+  } catch (err) {
+    // A router fault is answered before settling, so the caller does not wait on the ledger.
+    fail(ctx.res, fields, RouterFault.of(err));
   } finally {
     // After the caller's last byte: settle (or release) whatever the outcome.
     await admission?.settle();

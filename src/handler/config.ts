@@ -1,11 +1,12 @@
 import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { DEFAULTS, ENV } from '../catalog/env';
+import { DEFAULTS, ENV, isAcceptableEndpointProtocol } from '../catalog/env';
+import { splitModelList } from '../catalog/rules';
 
 /** Everything the handler needs to know, read once from the environment. */
 export interface RouterConfig {
   readonly region: RegionCode;
   readonly endpoint: URL;
-  /** `endpoint` + /v1/chat/completions, resolved once. */
+  /** `endpoint` + /v1/chat/completions (below the endpoint's own path), resolved once. */
   readonly completionsUrl: URL;
   readonly globalRouting: boolean;
   /** Callers may send `transcript_id` (the gateway then reads transcripts of the key's account). */
@@ -16,6 +17,8 @@ export interface RouterConfig {
   readonly apiKeySecretArn?: string;
   readonly maxBodyBytes: number;
   readonly upstreamTimeoutMs: number;
+  /** HTTP forward proxy the gateway connections are tunnelled through. */
+  readonly egressProxy?: URL;
 }
 
 /** A deployment mistake: the handler refuses to serve rather than guess. */
@@ -43,7 +46,8 @@ export function loadConfig(env: Env): RouterConfig {
 
   const transcriptAccess = parseBoolean(env[ENV.TRANSCRIPT_ACCESS] ?? 'false', ENV.TRANSCRIPT_ACCESS);
 
-  const allowedModels = (env[ENV.ALLOWED_MODELS] ?? '').split(',').filter((id) => id.length > 0);
+  // Trimmed like everywhere else: an SSM list "a, b" joined at deploy time means ["a", "b"].
+  const allowedModels = splitModelList(env[ENV.ALLOWED_MODELS] ?? '');
   if (allowedModels.length === 0) {
     throw new RouterConfigError(`${ENV.ALLOWED_MODELS} must list at least one model id`);
   }
@@ -51,7 +55,7 @@ export function loadConfig(env: Env): RouterConfig {
   return {
     region,
     endpoint,
-    completionsUrl: new URL(CHAT_COMPLETIONS_PATH, endpoint),
+    completionsUrl: completionsUrlOf(endpoint),
     globalRouting,
     transcriptAccess,
     allowedModels,
@@ -59,6 +63,7 @@ export function loadConfig(env: Env): RouterConfig {
     apiKeySecretArn: env[ENV.API_KEY_SECRET_ARN] || undefined,
     maxBodyBytes: parsePositiveInt(env[ENV.MAX_BODY_BYTES], DEFAULTS.maxBodyBytes, ENV.MAX_BODY_BYTES),
     upstreamTimeoutMs: parsePositiveInt(env[ENV.UPSTREAM_TIMEOUT_MS], DEFAULTS.upstreamTimeoutMs, ENV.UPSTREAM_TIMEOUT_MS),
+    egressProxy: parseEgressProxy(env[ENV.EGRESS_PROXY]),
   };
 }
 
@@ -76,11 +81,39 @@ function parseEndpoint(raw: string, region: RegionCode, custom: boolean): URL {
         `${ENV.ENDPOINT}=${raw} is not the ${region} gateway endpoint ${GATEWAY_ENDPOINTS[region]}; set ${ENV.CUSTOM_ENDPOINT}=true to use a custom endpoint`,
       );
     }
-  } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new RouterConfigError(`${ENV.ENDPOINT} must be an http(s) URL, got ${raw}`);
+  } else if (!isAcceptableEndpointProtocol(url)) {
+    // Defense in depth behind the synth check: the key must not travel in clear text.
+    throw new RouterConfigError(`${ENV.ENDPOINT} must be an https URL (plain http only to a loopback address), got ${raw}`);
   }
   if (region === 'eu' && !custom && !url.hostname.endsWith(EU_HOST_SUFFIX)) {
     throw new RouterConfigError(`an EU router may only call *${EU_HOST_SUFFIX}, got ${url.hostname}`);
+  }
+  return url;
+}
+
+/**
+ * The completions URL below the endpoint's path: a proxy mounted at
+ * `https://proxy.example/llm` is called at `/llm/v1/chat/completions`
+ * (resolving the absolute path against the URL would drop `/llm`).
+ */
+function completionsUrlOf(endpoint: URL): URL {
+  const url = new URL(endpoint.href);
+  url.pathname = `${endpoint.pathname.replace(/\/+$/, '')}${CHAT_COMPLETIONS_PATH}`;
+  return url;
+}
+
+/** The proxy only carries the connection: the target (and so residency) is still the endpoint's host. */
+function parseEgressProxy(raw: string | undefined): URL | undefined {
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    // Never echo the value: it may carry proxy credentials.
+    throw new RouterConfigError(`${ENV.EGRESS_PROXY} must be an http(s) URL such as http://proxy.corp:3128`);
   }
   return url;
 }

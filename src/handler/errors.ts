@@ -9,9 +9,9 @@ export interface OpenAiErrorBody {
   };
 }
 
-import type { RejectReason } from '../catalog/metrics-schema';
+import type { RejectReason, RouterErrorClass } from '../catalog/metrics-schema';
 
-export type { RejectReason };
+export type { RejectReason, RouterErrorClass };
 
 export interface Rejection {
   readonly status: number;
@@ -31,6 +31,62 @@ export function reject(
   param: string | null = null,
 ): Rejection {
   return { status, reason, body: errorBody(message, typeForStatus(status), code, param) };
+}
+
+/**
+ * A failure of the router itself, with its class (the `RouterErrors`
+ * metric's `ErrorClass`) and a detail for the log line only: the detail may
+ * name accounts, roles, ARNs, hosts or configuration values, which callers
+ * must not see.
+ */
+export class RouterFault extends Error {
+  /** Classifies anything thrown past the router's own handling; unknown errors are `internal`. */
+  static of(err: unknown): RouterFault {
+    return err instanceof RouterFault ? err : new RouterFault('internal', internalDetail(err));
+  }
+
+  constructor(readonly errorClass: RouterErrorClass, readonly detail: string) {
+    super(detail);
+    // Spelled out: the bundle is minified, and class names with it.
+    this.name = 'RouterFault';
+  }
+}
+
+const ROUTER_FAULT_CODES: Readonly<Record<RouterErrorClass, string>> = {
+  secret_unavailable: 'secret_unavailable',
+  misconfigured: 'router_misconfigured',
+  internal: 'internal_error',
+};
+
+/** What a caller sees of a router fault: its code and the request id to quote, nothing more. */
+export function routerFaultBody(errorClass: RouterErrorClass, requestId: string): OpenAiErrorBody {
+  return errorBody(`The router failed to process the request (request id ${requestId}).`, 'api_error', ROUTER_FAULT_CODES[errorClass]);
+}
+
+/** An error's name and message, for the log (the message of a known fault holds no request content). */
+export function describeError(err: unknown): string {
+  const e = err as { name?: unknown; message?: unknown; code?: unknown } | null;
+  const name = typeof e?.name === 'string' ? e.name : 'Error';
+  const code = typeof e?.code === 'string' && e.code !== name ? ` [${e.code}]` : '';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  return truncate(`${name}${code}: ${message}`);
+}
+
+/**
+ * An unexpected error's name, code and where it was thrown, but not its
+ * message: an unforeseen error may quote data it was handed (V8's JSON
+ * errors quote their input), which could be the caller's prompt.
+ */
+function internalDetail(err: unknown): string {
+  const e = err as { name?: unknown; code?: unknown; stack?: unknown } | null;
+  const name = typeof e?.name === 'string' ? e.name : typeof err;
+  const code = typeof e?.code === 'string' ? ` [${e.code}]` : '';
+  const frame = typeof e?.stack === 'string' ? e.stack.split('\n').find((line) => line.trimStart().startsWith('at '))?.trim() : undefined;
+  return truncate(`${name}${code}${frame ? ` ${frame}` : ''}`);
+}
+
+function truncate(text: string): string {
+  return text.length > 512 ? `${text.slice(0, 512)}...` : text;
 }
 
 /** The OpenAI error `type` conventionally used for a status. */

@@ -10,6 +10,13 @@ export interface RequestLogFields extends RequestOutcome {
   upstreamRequestId?: string;
   /** The tenant store failed: on admission (`admit`, the request went unmetered or was refused) or on settlement (`settle`). */
   tenantStoreError?: 'admit' | 'settle';
+  /**
+   * What went wrong, for the operator: a router fault's detail or an upstream
+   * connection error. Never returned to the caller; never request content.
+   */
+  errorDetail?: string;
+  /** The HTTP status the gateway answered with (tenants settle on it). Not logged. */
+  upstreamStatus?: number;
 }
 
 /**
@@ -19,8 +26,8 @@ export interface RequestLogFields extends RequestOutcome {
  * prompt, a completion, a header or the key could pass.
  *
  * Written directly rather than through Powertools Logger: it is the only log
- * line the router writes, and the Logger's construction alone added
- * measurably to module load and to the bundle (BENCHMARKS.md, cold start).
+ * line the router writes, and the Logger's construction costs module load
+ * time and bundle size (see BENCHMARKS.md, cold start).
  */
 export class RequestLog {
   constructor(private readonly serviceName: string, private readonly write: (line: string) => void = (line) => process.stdout.write(line)) {}
@@ -48,6 +55,8 @@ export class RequestLog {
       upstream_request_id: truncate(f.upstreamRequestId),
       reject_reason: f.rejectReason,
       upstream_error: f.upstreamError,
+      router_error: f.routerError,
+      error_detail: f.errorDetail,
       client_aborted: f.clientAborted,
       tenant: f.tenant,
       cost_usd: f.costUsd,

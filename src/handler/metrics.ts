@@ -1,10 +1,10 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DIMENSION, METRIC, RejectReason, UpstreamErrorClass } from '../catalog/metrics-schema';
+import { DIMENSION, METRIC, RejectReason, RouterErrorClass, UpstreamErrorClass } from '../catalog/metrics-schema';
 
 /** The `Region` dimension: `global` exactly when the request went upstream with `model_region: "global"`. */
 export type RegionTag = 'us' | 'eu' | 'global';
 
-export type { UpstreamErrorClass };
+export type { RouterErrorClass, UpstreamErrorClass };
 
 /** What one request did, as recorded once at its end. */
 export interface RequestOutcome {
@@ -15,6 +15,8 @@ export interface RequestOutcome {
   provider?: string;
   rejectReason?: RejectReason;
   upstreamError?: UpstreamErrorClass;
+  /** The router's own failure, when that is how the request ended. */
+  routerError?: RouterErrorClass;
   latencyMs: number;
   upstreamLatencyMs?: number;
   timeToFirstTokenMs?: number;
@@ -34,7 +36,7 @@ export interface RequestOutcome {
  * Powertools. Dimension sets: (service) and (service, Region) always, so a
  * router's whole traffic is one metric and each region another; plus
  * (service, Provider, Model) for allow-listed models, (service, Reason) for
- * rejections and (service, ErrorClass) for upstream failures. Recording is
+ * rejections and (service, ErrorClass) for upstream and router failures. Recording is
  * synchronous, so concurrent requests in the local emulator cannot mix their
  * dimensions.
  */
@@ -55,7 +57,11 @@ export class RouterMetrics {
     m.addDimensions({});
     if (o.model && o.provider) m.addDimensions({ [DIMENSION.PROVIDER]: o.provider, [DIMENSION.MODEL]: o.model });
     if (o.rejectReason) m.addDimensions({ [DIMENSION.REASON]: o.rejectReason });
-    if (o.upstreamError) m.addDimensions({ [DIMENSION.ERROR_CLASS]: o.upstreamError });
+    // One ErrorClass per request: a router fault is how the request ended, so it
+    // wins over an upstream failure seen on the way (and that is then not counted).
+    const upstreamError = o.routerError ? undefined : o.upstreamError;
+    const errorClass = o.routerError ?? upstreamError;
+    if (errorClass) m.addDimensions({ [DIMENSION.ERROR_CLASS]: errorClass });
     // (service, Tenant), not (service, Region, Tenant) or (service, Tenant, Reason): Powertools
     // warns whenever a key appears in two sets. Per-tenant regions, models and reasons come
     // from the log line (Contributor Insights, Logs Insights) instead.
@@ -64,7 +70,8 @@ export class RouterMetrics {
     m.addMetric(METRIC.REQUESTS, MetricUnit.Count, 1);
     if (o.coldStart) m.addMetric(METRIC.COLD_START, MetricUnit.Count, 1);
     if (o.rejectReason) m.addMetric(METRIC.REJECTED, MetricUnit.Count, 1);
-    if (o.upstreamError) m.addMetric(METRIC.UPSTREAM_ERRORS, MetricUnit.Count, 1);
+    if (upstreamError) m.addMetric(METRIC.UPSTREAM_ERRORS, MetricUnit.Count, 1);
+    if (o.routerError) m.addMetric(METRIC.ROUTER_ERRORS, MetricUnit.Count, 1);
     if (o.clientAborted) m.addMetric(METRIC.CLIENT_ABORTED, MetricUnit.Count, 1);
     m.addMetric(METRIC.LATENCY, MetricUnit.Milliseconds, o.latencyMs);
     if (o.upstreamLatencyMs !== undefined) m.addMetric(METRIC.UPSTREAM_LATENCY, MetricUnit.Milliseconds, o.upstreamLatencyMs);

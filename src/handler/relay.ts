@@ -1,22 +1,41 @@
 import type { IncomingMessage } from 'node:http';
 import { errorBody, normalizeUpstreamError, OpenAiErrorBody } from './errors';
+import type { UpstreamErrorClass } from './metrics';
 import type { Forward } from './policy';
+import { KeyRedactor } from './redact';
 import type { RequestContext } from './request-context';
 import { completionToSse, pipeSse, readUsage } from './sse';
-import { readBody, sendWithRetries, UpstreamCancellation, UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
+import {
+  InvocationDeadlineError,
+  readBody,
+  sendWithRetries,
+  UpstreamCancellation,
+  UpstreamInvalidResponseError,
+  UpstreamTimeoutError,
+  UpstreamUnreachableError,
+} from './upstream';
 
 /** Upstream answers larger than this are refused rather than buffered. */
 const MAX_UPSTREAM_BODY_BYTES = 10 * 1024 * 1024;
-/** Time kept back from the Lambda deadline to answer the caller after an upstream timeout. */
+/** Time kept back from the Lambda deadline to answer the caller (an upstream timeout, or a stream cut short). */
 const DEADLINE_MARGIN_MS = 1_000;
 /** Upstream response headers worth passing to the caller (rate-limit feedback). */
 const PASSTHROUGH_HEADER = /^(x-ratelimit-|retry-after$)/;
+
+/** Upstream statuses a client retry cannot fix: the same request would be refused again. */
+const NO_RETRY_STATUS = new Set([400, 401, 403, 404, 422]);
+/** Tells the OpenAI SDKs not to retry (they honour it before their own status rules). */
+const NO_RETRY = Object.freeze({ 'x-should-retry': 'false' });
 
 /** A request on its way upstream: the policy's decision and the time it has left. */
 interface Relay extends RequestContext {
   readonly decision: Forward;
   /** Epoch ms by which the upstream must have answered. */
   readonly deadline: number;
+  /** Epoch ms by which a stream must be over: the function's own deadline less a margin to say so. */
+  readonly streamDeadline: number;
+  readonly redactor: KeyRedactor;
+  readonly attempts: number;
 }
 
 /**
@@ -25,10 +44,11 @@ interface Relay extends RequestContext {
  * upstream fields on the way.
  */
 export async function proxy(ctx: RequestContext, decision: Forward): Promise<void> {
-  const { router: { config }, context, res, fields } = ctx;
+  const { router: { config, keys }, context, res, fields } = ctx;
   const upstreamStarted = performance.now();
   const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY;
-  const relay: Relay = { ...ctx, decision, deadline: Date.now() + Math.min(config.upstreamTimeoutMs, remaining - DEADLINE_MARGIN_MS) };
+  const streamDeadline = Date.now() + remaining - DEADLINE_MARGIN_MS;
+  const deadline = Math.min(Date.now() + config.upstreamTimeoutMs, streamDeadline);
   const cancellation = new UpstreamCancellation();
   const onClientGone = () => cancellation.cancel();
   res.raw.once('close', onClientGone);
@@ -39,36 +59,34 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       apiKey,
       body: decision.upstreamBody,
       stream: decision.upstreamStream,
-      deadline: relay.deadline,
+      deadline,
       cancellation,
+      egressProxy: config.egressProxy,
     });
-    let { response, attempts } = await send(await ctx.router.keys.get());
+    const key = await keys.get();
+    const usedKeys = [key];
+    let { response, attempts } = await send(key);
     if (response.statusCode === 401) {
-      // The key may have been rotated since we cached it: read it again, once.
-      response.resume();
-      const retry = await send(await ctx.router.keys.refresh());
-      response = retry.response;
-      attempts += retry.attempts;
+      // The key may have been rotated since we cached it: retry once with a
+      // newer one, if the cache has one (it refuses to re-read too often).
+      const fresh = await keys.refresh(key);
+      if (fresh !== key) {
+        response.resume();
+        usedKeys.push(fresh);
+        const retry = await send(fresh);
+        response = retry.response;
+        attempts += retry.attempts;
+      }
     }
     fields.upstreamAttempts = attempts;
+    const relay: Relay = { ...ctx, decision, deadline, streamDeadline, redactor: new KeyRedactor(usedKeys), attempts };
     const status = response.statusCode ?? 502;
+    fields.upstreamStatus = status;
 
     if (status >= 400) {
       await passUpstreamError(relay, response, status);
     } else if (decision.upstreamStream) {
-      res.start(status, { ...upstreamHeaders(response), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      try {
-        const piped = await pipeSse(response, res.stream!, config.upstreamTimeoutMs, () => cancellation.cancel());
-        if (piped.firstChunkAt !== undefined) fields.timeToFirstTokenMs = piped.firstChunkAt - ctx.started;
-        fields.inputTokens = piped.usage.inputTokens;
-        fields.outputTokens = piped.usage.outputTokens;
-        fields.clientAborted = piped.clientAborted || undefined;
-      } catch (err) {
-        // Headers are gone already: tell the client in-band and close the stream.
-        fields.upstreamError = failureClass(err);
-        res.stream!.write(`data: ${JSON.stringify(upstreamFailureBody(err))}\n\n`);
-      }
-      res.end();
+      await passStream(relay, response, status, cancellation);
     } else {
       await passCompletion(relay, response, status);
     }
@@ -78,10 +96,20 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       res.end();
       return;
     }
-    if (!(err instanceof UpstreamTimeoutError || err instanceof UpstreamUnreachableError)) throw err;
-    fields.upstreamError = failureClass(err);
-    if (!res.started) res.json(err instanceof UpstreamTimeoutError ? 504 : 502, upstreamFailureBody(err));
-    else res.end();
+    const failure = failureOf(err, fields.requestId);
+    if (!failure) throw err;
+    // The caller gets the class of failure; the socket error (host, address, port) goes to the log.
+    fields.errorDetail = (err as Error).message;
+    fields.upstreamError = failure.errorClass;
+    const attempts = (err as { attempts?: unknown }).attempts;
+    if (typeof attempts === 'number') fields.upstreamAttempts = attempts;
+    if (!res.started) {
+      res.json(failure.status, failure.body, typeof attempts === 'number' && attempts > 1 ? NO_RETRY : {});
+    } else {
+      // Headers are gone already: tell the client in-band and close the stream.
+      res.stream!.write(`data: ${JSON.stringify(failure.body)}\n\n`);
+      res.end();
+    }
   } finally {
     // Until the answer was fully relayed, or until the upstream failed.
     fields.upstreamLatencyMs = performance.now() - upstreamStarted;
@@ -89,56 +117,112 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
   }
 }
 
-async function passCompletion({ decision, deadline, res, fields, started }: Relay, response: IncomingMessage, status: number): Promise<void> {
-  const body = await readBody(response, deadline, MAX_UPSTREAM_BODY_BYTES);
+async function passStream(relay: Relay, response: IncomingMessage, status: number, cancellation: UpstreamCancellation): Promise<void> {
+  const { res, fields, started, redactor } = relay;
+  if (!/^text\/event-stream\b/i.test(String(response.headers['content-type'] ?? ''))) {
+    response.destroy();
+    throw new UpstreamInvalidResponseError(`the LLM Gateway answered a stream request with content-type ${String(response.headers['content-type'] ?? '(none)')}`);
+  }
+  const piped = await pipeSse(response, {
+    open: () => {
+      res.start(status, { ...redactor.headers(upstreamHeaders(response)), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+      return res.stream!;
+    },
+    idleTimeoutMs: relay.router.config.upstreamTimeoutMs,
+    deadline: relay.streamDeadline,
+    redactor,
+    abortUpstream: () => cancellation.cancel(),
+  });
+  if (piped.firstChunkAt !== undefined) fields.timeToFirstTokenMs = piped.firstChunkAt - started;
+  fields.inputTokens = piped.usage.inputTokens;
+  fields.outputTokens = piped.usage.outputTokens;
+  fields.clientAborted = piped.clientAborted || undefined;
+  res.end();
+}
+
+async function passCompletion(relay: Relay, response: IncomingMessage, status: number): Promise<void> {
+  const { decision, deadline, res, fields, started, redactor } = relay;
+  const body = redactor.buffer(await readBody(response, deadline, MAX_UPSTREAM_BODY_BYTES));
   let completion: unknown;
   try {
     completion = JSON.parse(body.toString('utf8'));
   } catch {
-    fields.upstreamError = '5xx';
-    res.json(502, errorBody(`The LLM Gateway answered HTTP ${status} with ${body.length === 0 ? 'an empty body' : 'a body that is not JSON'}.`, 'api_error', 'upstream_invalid_response'));
-    return;
+    throw new UpstreamInvalidResponseError(`the LLM Gateway answered HTTP ${status} with ${body.length === 0 ? 'an empty body' : 'a body that is not JSON'}`);
   }
   const usage = readUsage(completion);
   fields.inputTokens = usage.inputTokens;
   fields.outputTokens = usage.outputTokens;
   const upstreamId = (completion as { request_id?: unknown; id?: unknown } | null);
   if (typeof upstreamId?.request_id === 'string') fields.upstreamRequestId = upstreamId.request_id;
+  const headers = redactor.headers(upstreamHeaders(response));
 
   if (decision.stream) {
-    // The caller asked for a stream the upstream does not offer for this provider.
-    res.start(status, { ...upstreamHeaders(response), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    // The caller asked for a stream the upstream does not offer for this
+    // provider: only a real completion can be turned into one.
+    if (!isChatCompletion(completion)) {
+      throw new UpstreamInvalidResponseError(`the LLM Gateway answered HTTP ${status} with JSON that is not a chat completion`);
+    }
+    res.start(status, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     fields.timeToFirstTokenMs = performance.now() - started;
-    res.stream!.write(completionToSse(completion as Parameters<typeof completionToSse>[0], decision.model));
+    res.stream!.write(redactor.text(completionToSse(completion, decision.model)));
     res.end();
   } else {
-    // Pass the upstream's bytes through untouched.
-    res.start(status, { ...upstreamHeaders(response), 'content-type': 'application/json' });
+    // Pass the upstream's bytes through untouched (but for the key).
+    res.start(status, { ...headers, 'content-type': 'application/json' });
     res.stream!.write(body);
     res.end();
   }
 }
 
-async function passUpstreamError({ deadline, res, fields }: Relay, response: IncomingMessage, status: number): Promise<void> {
+async function passUpstreamError({ deadline, res, fields, redactor, attempts }: Relay, response: IncomingMessage, status: number): Promise<void> {
   const body = await readBody(response, deadline, MAX_UPSTREAM_BODY_BYTES);
   fields.upstreamError = status >= 500 ? '5xx' : '4xx';
-  const normalized = normalizeUpstreamError(status, body.toString('utf8'));
+  const headers = redactor.headers(upstreamHeaders(response));
+  // The router has already retried, or the same request would fail again:
+  // a client SDK retrying on top would only multiply the upstream calls.
+  const noRetry = attempts > 1 || NO_RETRY_STATUS.has(status) ? NO_RETRY : {};
   if (status === 401) {
     // The caller cannot fix the router's own key: this is the router's fault.
-    res.json(502, errorBody('The LLM Gateway rejected the router\'s gateway key.', 'api_error', 'upstream_auth_failed'), upstreamHeaders(response));
+    res.json(502, errorBody('The LLM Gateway rejected the router\'s gateway key.', 'api_error', 'upstream_auth_failed'), { ...headers, ...NO_RETRY });
     return;
   }
-  res.json(status, normalized, upstreamHeaders(response));
+  const normalized = normalizeUpstreamError(status, redactor.text(body.toString('utf8')));
+  const { message, type, code } = normalized.error;
+  // Redacted again once parsed: a JSON escape may have spelled the key differently.
+  res.json(status, errorBody(redactor.text(message), type, code === null ? null : redactor.text(code)), { ...headers, ...noRetry });
 }
 
-function failureClass(err: unknown): 'timeout' | 'unreachable' {
-  return err instanceof UpstreamTimeoutError ? 'timeout' : 'unreachable';
+interface Failure {
+  readonly status: number;
+  readonly errorClass: UpstreamErrorClass;
+  readonly body: OpenAiErrorBody;
 }
 
-function upstreamFailureBody(err: unknown): OpenAiErrorBody {
-  return err instanceof UpstreamTimeoutError
-    ? errorBody(`The LLM Gateway timed out: ${err.message}.`, 'api_error', 'upstream_timeout')
-    : errorBody(`The LLM Gateway could not be reached: ${(err as Error).message}.`, 'api_error', 'upstream_unreachable');
+/** The caller's answer and the metric class for an upstream failure; undefined for the router's own faults. */
+function failureOf(err: unknown, requestId: string): Failure | undefined {
+  if (err instanceof UpstreamTimeoutError) {
+    return { status: 504, errorClass: 'timeout', body: errorBody(`The LLM Gateway timed out: ${err.message}.`, 'api_error', 'upstream_timeout') };
+  }
+  if (err instanceof UpstreamUnreachableError) {
+    return { status: 502, errorClass: 'unreachable', body: errorBody(`The LLM Gateway could not be reached (request id ${requestId}).`, 'api_error', 'upstream_unreachable') };
+  }
+  if (err instanceof InvocationDeadlineError) {
+    return { status: 504, errorClass: 'deadline', body: errorBody(`The answer was cut short: ${err.message}.`, 'api_error', 'deadline_exceeded') };
+  }
+  if (err instanceof UpstreamInvalidResponseError) {
+    return { status: 502, errorClass: '5xx', body: errorBody(`The LLM Gateway sent an invalid answer: ${err.message}.`, 'api_error', 'upstream_invalid_response') };
+  }
+  return undefined;
+}
+
+/** A completion that can be turned into a stream: an object whose `choices` are objects, at least one. */
+function isChatCompletion(value: unknown): value is Parameters<typeof completionToSse>[0] {
+  const choices = isObject(value) ? value.choices : undefined;
+  return Array.isArray(choices) && choices.length > 0 && choices.every(isObject);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function upstreamHeaders(response: IncomingMessage): Record<string, string> {

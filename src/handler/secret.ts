@@ -23,28 +23,67 @@ export function secretsManagerKeyProvider(secretArn: string): ApiKeyProvider {
   };
 }
 
+/** After a re-read, a key the gateway refuses is not re-read again for this long. */
+export const KEY_REFRESH_COOLDOWN_MS = 10_000;
+
+export interface ApiKeyCacheOptions {
+  /** @default KEY_REFRESH_COOLDOWN_MS */
+  readonly refreshCooldownMs?: number;
+  /** The clock (tests). @default Date.now */
+  readonly now?: () => number;
+}
+
 /**
- * Caches the key across invocations; `refresh()` is called once when the
- * gateway answers 401, which is how a rotated key is picked up.
+ * Caches the key across invocations. When the gateway answers 401,
+ * `refresh(rejectedKey)` is how a rotated key is picked up. A revoked key must
+ * not turn every request into a Secrets Manager read, so: one read at a time
+ * is shared by every request waiting for it (single flight); a request whose
+ * rejected key is already superseded gets the newer key without a read; and
+ * within `refreshCooldownMs` of the last re-read, a still-refused key is not
+ * read again (the caller gets the rejected key back and stops retrying).
  */
 export class ApiKeyCache {
-  private pending: Promise<string> | undefined;
+  private key: string | undefined;
+  private reading: Promise<string> | undefined;
+  private lastRefreshAt = Number.NEGATIVE_INFINITY;
+  private readonly refreshCooldownMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly provider: ApiKeyProvider) {}
-
-  get(): Promise<string> {
-    if (!this.pending) {
-      this.pending = this.provider();
-      // A failed read must not be cached: the next request tries again.
-      this.pending.catch(() => {
-        this.pending = undefined;
-      });
-    }
-    return this.pending;
+  constructor(private readonly provider: ApiKeyProvider, options: ApiKeyCacheOptions = {}) {
+    this.refreshCooldownMs = options.refreshCooldownMs ?? KEY_REFRESH_COOLDOWN_MS;
+    this.now = options.now ?? Date.now;
   }
 
-  refresh(): Promise<string> {
-    this.pending = undefined;
-    return this.get();
+  get(): Promise<string> {
+    if (this.key !== undefined) return Promise.resolve(this.key);
+    return this.reading ?? this.read();
+  }
+
+  /**
+   * A key to retry with after the gateway refused `rejected`: a newer one if
+   * there is one (read now, or by another request), otherwise `rejected`
+   * itself, meaning a retry cannot help.
+   */
+  refresh(rejected: string): Promise<string> {
+    if (this.reading) return this.reading;
+    if (this.key !== undefined && this.key !== rejected) return Promise.resolve(this.key);
+    if (this.now() - this.lastRefreshAt < this.refreshCooldownMs) return Promise.resolve(rejected);
+    this.lastRefreshAt = this.now();
+    return this.read();
+  }
+
+  private read(): Promise<string> {
+    // A failed read is not cached: the next request tries again (a refused
+    // key stays in place meanwhile).
+    const reading = this.provider()
+      .then((key) => {
+        this.key = key;
+        return key;
+      })
+      .finally(() => {
+        if (this.reading === reading) this.reading = undefined;
+      });
+    this.reading = reading;
+    return reading;
   }
 }

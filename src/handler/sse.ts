@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
-import { asUpstreamError, UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
+import { StringDecoder } from 'node:string_decoder';
+import type { KeyRedactor } from './redact';
+import { asUpstreamError, InvocationDeadlineError, UpstreamInvalidResponseError, UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
 
 export interface TokenUsage {
   inputTokens?: number;
@@ -29,69 +31,155 @@ export interface PipeResult {
   clientAborted: boolean;
 }
 
+export interface PipeOptions {
+  /**
+   * Starts the caller's response and returns its body: called once the first
+   * line shows that the upstream speaks SSE, so that anything else can still
+   * be answered with a status of its own.
+   */
+  readonly open: () => Writable;
+  /** The upstream may be silent for this long. */
+  readonly idleTimeoutMs: number;
+  /** Epoch ms by which the stream must be over: then it is cut with an `InvocationDeadlineError`. */
+  readonly deadline: number;
+  readonly redactor: KeyRedactor;
+  readonly abortUpstream: () => void;
+}
+
 /** The tail kept to find the usage chunk, which the gateway sends last. */
 const USAGE_TAIL_BYTES = 16 * 1024;
+/** A line longer than this is relayed in pieces (holding back enough to redact a key split across them). */
+const MAX_LINE_CHARS = 64 * 1024;
+/** The first line of an event stream: an SSE field (`data`, `event`, `id`, `retry`) or a comment. */
+const SSE_LINE = /^(:|(data|event|id|retry)(:|\r?$))/;
+const DATA_LINE = /(^|\n)data:/;
 
 /**
- * Forwards an upstream SSE body chunk by chunk, writing each chunk the moment
- * it arrives: nothing is buffered but a short tail used to read usage.
- * Aborts the upstream when the caller goes away, and fails with a timeout
- * when the upstream is silent for longer than `idleTimeoutMs`.
+ * Forwards an upstream SSE body as it arrives, complete line by complete
+ * line (SSE events are lines, so a key is never split across two writes and
+ * the redaction is exact); only a partial line and a short tail used to read
+ * usage are held. Aborts the upstream when the caller goes away; fails with
+ * a timeout when the upstream is silent for longer than `idleTimeoutMs`,
+ * with `InvocationDeadlineError` at the deadline, and with
+ * `UpstreamInvalidResponseError` when the body is not an event stream or
+ * carries no `data:` event.
  */
-export function pipeSse(upstream: IncomingMessage, out: Writable, idleTimeoutMs: number, abortUpstream: () => void): Promise<PipeResult> {
+export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promise<PipeResult> {
+  const { idleTimeoutMs, redactor } = options;
   return new Promise((resolve, reject) => {
     const result: PipeResult = { usage: {}, clientAborted: false };
+    const decoder = new StringDecoder('utf8');
+    let out: Writable | undefined;
+    let pending = '';
+    let sawData = false;
     let tail = '';
     // Why we cut the stream, when we did ('aborted' follows and must not hide it).
     let cause: Error | undefined;
-    let idle = setTimeout(onIdle, idleTimeoutMs);
-    function onIdle() {
-      cause ??= new UpstreamTimeoutError(`the LLM Gateway stream was idle for ${idleTimeoutMs} ms`);
+    const cut = (err: Error) => {
+      cause ??= err;
       upstream.destroy(cause);
-    }
+    };
+    const onIdle = () => cut(new UpstreamTimeoutError(`the LLM Gateway stream was idle for ${idleTimeoutMs} ms`));
+    let idle = setTimeout(onIdle, idleTimeoutMs);
+    const untilDeadline = options.deadline - Date.now();
+    const deadline = Number.isFinite(untilDeadline)
+      ? setTimeout(() => cut(new InvocationDeadlineError('the stream did not finish before the router\'s function deadline')), Math.max(0, untilDeadline))
+      : undefined;
     const onClientGone = () => {
       if (upstream.complete) return;
       result.clientAborted = true;
-      abortUpstream();
+      options.abortUpstream();
       finish();
     };
-    out.once('close', onClientGone);
-    out.once('error', onClientGone);
 
     let done = false;
     function finish(err?: Error) {
       if (done) return;
       done = true;
       clearTimeout(idle);
-      out.off('close', onClientGone);
-      out.off('error', onClientGone);
+      clearTimeout(deadline);
+      out?.off('close', onClientGone);
+      out?.off('error', onClientGone);
       if (err) {
         reject(cause ?? err);
+      } else if (!sawData) {
+        reject(new UpstreamInvalidResponseError('the LLM Gateway stream carried no data: events'));
       } else {
         result.usage = usageFromSseTail(tail);
         resolve(result);
       }
     }
 
-    upstream.on('data', (chunk: Buffer) => {
-      clearTimeout(idle);
-      idle = setTimeout(onIdle, idleTimeoutMs);
+    /** Starts the caller's response on the first non-blank line, if it is SSE. */
+    function opened(text: string): boolean {
+      if (out) return true;
+      const first = text.split('\n').find((line) => line.trim().length > 0);
+      if (first === undefined) return false;
+      if (!SSE_LINE.test(first)) {
+        cut(new UpstreamInvalidResponseError('the LLM Gateway stream is not server-sent events'));
+        return false;
+      }
+      out = options.open();
+      out.once('close', onClientGone);
+      out.once('error', onClientGone);
+      return true;
+    }
+
+    function relay(text: string) {
+      sawData ||= DATA_LINE.test(text);
+      emit(redactor.text(text));
+    }
+
+    function emit(safe: string) {
+      if (safe.length === 0) return;
       result.firstChunkAt ??= performance.now();
-      // Respect a slow client: stop reading upstream until the chunk is out,
+      tail = (tail + safe).slice(-USAGE_TAIL_BYTES);
+      // Respect a slow client: stop reading upstream until the text is out,
       // so a long stream never piles up in the function's memory.
       // The wait is the client's, not the upstream's: no idle timer meanwhile.
-      if (!out.write(chunk)) {
+      if (!out!.write(safe)) {
         clearTimeout(idle);
         upstream.pause();
-        out.once('drain', () => {
+        out!.once('drain', () => {
           if (done) return;
           idle = setTimeout(onIdle, idleTimeoutMs);
           upstream.resume();
         });
       }
-      tail = (tail + chunk.toString('utf8')).slice(-USAGE_TAIL_BYTES);
+    }
+
+    upstream.on('data', (chunk: Buffer) => {
+      if (done || cause) return;
+      clearTimeout(idle);
+      idle = setTimeout(onIdle, idleTimeoutMs);
+      const text = pending + decoder.write(chunk);
+      const lineEnd = text.lastIndexOf('\n') + 1;
+      if (lineEnd > 0 && opened(text.slice(0, lineEnd))) {
+        relay(text.slice(0, lineEnd));
+        pending = text.slice(lineEnd);
+      } else {
+        pending = text;
+      }
+      if (pending.length > MAX_LINE_CHARS) {
+        // A first line this long is judged by its start.
+        if (!opened(pending)) {
+          cut(new UpstreamInvalidResponseError('the LLM Gateway stream is not server-sent events'));
+          return;
+        }
+        // Redact first, then keep back what could be the start of a key.
+        sawData ||= DATA_LINE.test(pending);
+        const safe = redactor.text(pending);
+        const keep = Math.max(0, redactor.longest - 1);
+        emit(safe.slice(0, safe.length - keep));
+        pending = safe.slice(safe.length - keep);
+      }
     });
-    upstream.once('end', () => finish());
+    upstream.once('end', () => {
+      const rest = pending + decoder.end();
+      pending = '';
+      if (rest.length > 0 && opened(rest) && !cause) relay(rest);
+      finish(cause);
+    });
     upstream.once('error', (err) => finish(asUpstreamError(err)));
     upstream.once('aborted', () => finish(new UpstreamUnreachableError('the LLM Gateway closed the stream mid-answer')));
   });

@@ -1,12 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-
-// One keep-alive agent per protocol for the life of the execution environment:
-// warm invocations reuse the TLS connection to the gateway.
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
+import { agentFor } from './egress';
 
 export interface UpstreamRequest {
   /** The chat-completions URL (the configured endpoint's, resolved once). */
@@ -17,10 +11,14 @@ export interface UpstreamRequest {
   /** Epoch ms by which response headers must have arrived. */
   readonly deadline: number;
   readonly cancellation: UpstreamCancellation;
+  /** The HTTP forward proxy to tunnel through (egressProxy). @default a direct connection */
+  readonly egressProxy?: URL;
 }
 
 /** The upstream could not be reached, or closed before sending headers. */
 export class UpstreamUnreachableError extends Error {
+  /** Upstream attempts made before giving up (set by `sendWithRetries`). */
+  attempts = 1;
   constructor(message: string) {
     super(message);
     // Spelled out: the bundle is minified, and class names with it.
@@ -29,18 +27,37 @@ export class UpstreamUnreachableError extends Error {
 }
 /** The upstream did not answer within the deadline. */
 export class UpstreamTimeoutError extends Error {
+  attempts = 1;
   constructor(message: string) {
     super(message);
     // Spelled out: the bundle is minified, and class names with it.
     this.name = 'UpstreamTimeoutError';
   }
 }
+/** The upstream answered 2xx with something that is not what was asked for (not a completion, not SSE). */
+export class UpstreamInvalidResponseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamInvalidResponseError';
+  }
+}
+/**
+ * A stream was still running when the function's own deadline came near: cut
+ * by the router so that the caller and the logs learn why, rather than
+ * silently by the Lambda runtime.
+ */
+export class InvocationDeadlineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvocationDeadlineError';
+  }
+}
 
 /**
  * Stops the upstream request in flight when the caller goes away. A plain
  * handle rather than an `AbortSignal`: Node.js wires a signal into every
- * `ClientRequest` through `EventTarget` listeners, a measurable share of the
- * router process's instructions per request (BENCHMARKS.md, "Changes made").
+ * `ClientRequest` through `EventTarget` listeners, a measurable share of
+ * the router's work per request (BENCHMARKS.md, "Changes made").
  */
 export class UpstreamCancellation {
   private inFlight: http.ClientRequest | undefined;
@@ -85,7 +102,7 @@ export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
     }
     const clientRequest = mod.request(url, {
       method: 'POST',
-      agent: agents[url.protocol as 'http:' | 'https:'],
+      agent: agentFor(url.protocol, req.egressProxy),
       // A fresh header set: the caller's credentials and cookies never travel upstream.
       headers: {
         'content-type': 'application/json',
@@ -175,6 +192,7 @@ export async function sendWithRetries(req: UpstreamRequest, sleep = delay): Prom
       if (Date.now() + waitMs >= req.deadline) return { response, attempts };
       response.resume(); // drain so the socket returns to the pool
     } catch (err) {
+      if (err instanceof UpstreamUnreachableError || err instanceof UpstreamTimeoutError) err.attempts = attempts;
       if (!(err instanceof UpstreamUnreachableError) || attempts > MAX_RETRIES || req.cancellation.isCancelled) throw err;
       waitMs = backoff(attempts);
       if (Date.now() + waitMs >= req.deadline) throw err;

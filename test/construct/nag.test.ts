@@ -1,6 +1,8 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EU_ENV, newStack, routerIn } from './helpers';
@@ -55,6 +57,35 @@ describe('cdk-nag AwsSolutions', () => {
     routerIn(stack, secret, 'Cognito', { authorization: RouterAuthorization.cognito([pool]) });
     const remaining = findings(app).filter((f) => !f.includes('/Pool/'));
     expect(remaining).toEqual([]);
+  });
+
+  test('a router that owns the API Gateway account role has no unacknowledged findings', () => {
+    const { app, stack, secret } = newStack();
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret.' });
+    routerIn(stack, secret, 'Router', { cloudWatchRole: true });
+    expect(findings(app)).toEqual([]);
+  });
+
+  test('a router in a VPC, with tracing, reserved concurrency and encrypted logs, has no unacknowledged findings', () => {
+    const { app, stack, secret } = newStack();
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret.' });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1, flowLogs: { all: {} } });
+    vpc.addInterfaceEndpoint('SecretsManager', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER });
+    const logKey = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    routerIn(stack, secret, 'Router', { vpc, tracing: true, reservedConcurrentExecutions: 100, logEncryptionKey: logKey, cloudWatchRole: false });
+    // The fixture VPC's endpoint security group (ingress from the VPC CIDR, a token) is not the router's.
+    expect(findings(app).filter((f) => !f.includes('Platform/Vpc/'))).toEqual([]);
+  });
+
+  test('a private API (API keys, VPC endpoint) has no unacknowledged findings', () => {
+    const { app, stack, secret } = newStack();
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret.' });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, flowLogs: { all: {} } });
+    const endpoint = vpc.addInterfaceEndpoint('ExecuteApi', { service: ec2.InterfaceVpcEndpointAwsService.APIGATEWAY });
+    const router = routerIn(stack, secret, 'Private', { vpcEndpoints: [endpoint], authorization: RouterAuthorization.apiKey(), disableExecuteApiEndpoint: true });
+    router.addApiKey('TeamA');
+    routerIn(stack, secret, 'PrivateIam', { vpcEndpoints: [endpoint] });
+    expect(findings(app).filter((f) => !f.includes('Platform/Vpc/'))).toEqual([]);
   });
 
   test('the acknowledgements are scoped: a router with none() still reports missing authorization', () => {

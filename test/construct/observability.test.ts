@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EU_ENV, newStack, routerIn } from './helpers';
-import { GatewayRegion, MetricRegion, RouterDashboard, RouterMetricFactory } from '../../src';
+import { GatewayRegion, MetricRegion, RouterAlarms, RouterDashboard, RouterMetricFactory } from '../../src';
 
 describe('metric helpers', () => {
   const { stack, secret } = newStack({ env: EU_ENV });
@@ -23,6 +23,7 @@ describe('metric helpers', () => {
     ['metricOutputTokens', 'OutputTokens', 'Sum'],
     ['metricColdStarts', 'ColdStart', 'Sum'],
     ['metricClientAborted', 'ClientAborted', 'Sum'],
+    ['metricRouterErrors', 'RouterErrors', 'Sum'],
   ] as const)('%s reads %s in the router\'s namespace, for all of its traffic; metricRegion narrows it', (method, name, statistic) => {
     const m = us[method]();
     expect(m.metricName).toBe(name);
@@ -43,6 +44,30 @@ describe('metric helpers', () => {
     expect(m.statistic).toBe('Average');
     expect(us.metricRejected({ reason: 'residency' }).dimensions).toEqual({ service: us.routerName, Reason: 'residency' });
     expect(us.metricUpstreamErrors({ errorClass: 'timeout' }).dimensions).toEqual({ service: us.routerName, ErrorClass: 'timeout' });
+    expect(us.metricRouterErrors({ errorClass: 'secret_unavailable' }).dimensions).toEqual({ service: us.routerName, ErrorClass: 'secret_unavailable' });
+  });
+
+  test('the stage and function metrics are the ones API Gateway and Lambda publish for this router', () => {
+    const config = (m: cloudwatch.IMetric) => stack.resolve(m.toMetricConfig());
+    // CDK's stage metric names the stage by reference; ours by its name, which that stage resource has.
+    const cdk = config(us.restApi.deploymentStage.metricServerError());
+    const stageRef = cdk.metricStat.dimensions.find((d: any) => d.name === 'Stage').value.Ref;
+    const stageName = Template.fromStack(stack).toJSON().Resources[stageRef].Properties.StageName;
+    expect(stageName).toBe('prod');
+    const withName = { ...cdk.metricStat, dimensions: cdk.metricStat.dimensions.map((d: any) => (d.name === 'Stage' ? { name: 'Stage', value: stageName } : d)) };
+    expect(config(us.metricServerErrors())).toEqual({ ...cdk, metricStat: withName });
+    expect(config(us.metricFunctionErrors())).toEqual(config(us.handler.metricErrors()));
+    expect(config(us.metricFunctionThrottles())).toEqual(config(us.handler.metricThrottles()));
+    expect(us.metricServerErrors().dimensions).toEqual({ ApiName: us.routerName, Stage: 'prod' });
+  });
+
+  test('a RouterMetricFactory knows the stage and, when told, the function', () => {
+    const factory = new RouterMetricFactory(stack, { namespace: 'Platform/Llm', routerName: us.routerName, stageName: 'prod', functionName: 'platform-us-fn' });
+    expect(stack.resolve(factory.metricServerErrors().toMetricConfig())).toEqual(stack.resolve(us.metricServerErrors().toMetricConfig()));
+    expect(factory.metricFunctionThrottles().dimensions).toEqual({ FunctionName: 'platform-us-fn' });
+    const nameOnly = new RouterMetricFactory(stack, { namespace: 'Platform/Llm', routerName: 'elsewhere' });
+    expect(nameOnly.metricServerErrors().dimensions).toEqual({ ApiName: 'elsewhere', Stage: 'prod' });
+    expect(() => nameOnly.metricFunctionErrors()).toThrow(/functionName: \(not set\) is needed for the router function's Lambda metrics\. Fix: pass functionName/);
   });
 
   test('dimensions the handler never writes together are refused with the fix', () => {
@@ -66,14 +91,14 @@ describe('metric helpers', () => {
 });
 
 describe('alarms', () => {
-  test('addAlarms creates error-rate, p99-latency and rejection alarms that notify a topic', () => {
+  test('addAlarms creates error-rate, p99-latency, rejection, router-error, stage-5xx, function error and throttle alarms that notify a topic', () => {
     const { stack, secret } = newStack();
     const router = routerIn(stack, secret, 'Us', { globalRouting: true });
     const topic = new sns.Topic(stack, 'OnCall');
     const alarms = router.addAlarms('Alarms', { topic, upstreamErrorRatePercent: 10, latencyP99Threshold: Duration.seconds(30) });
-    expect(alarms.alarms).toHaveLength(3);
+    expect(alarms.alarms).toHaveLength(7);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     const all = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
     for (const alarm of all) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: Match.stringLikeRegexp('OnCall') }].map(() => expect.objectContaining({ Ref: expect.stringMatching(/^OnCall/) })));
@@ -92,12 +117,50 @@ describe('alarms', () => {
     expect(rejections.Properties).toMatchObject({ MetricName: 'Rejected', Statistic: 'Sum', Dimensions: [{ Name: 'service', Value: router.routerName }] });
   });
 
+  test('the router\'s own errors, the function\'s errors and throttles alarm on the first one; the stage\'s 5xx share above 5%', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Us', { routerName: 'platform-us', stageName: 'v1' });
+    router.addAlarms('Alarms');
+    const all = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
+    const byMetric = (namespace: string, name: string) => all.filter((a) => a.Properties.Namespace === namespace && a.Properties.MetricName === name);
+    const once = { Threshold: 0, EvaluationPeriods: 1, Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' };
+    expect(byMetric('LlmGatewayRouter', 'RouterErrors')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ ...once, Dimensions: [{ Name: 'service', Value: 'platform-us' }] }) })]);
+    const fnRef = { Name: 'FunctionName', Value: { Ref: stack.getLogicalId(router.handler.node.defaultChild as any) } };
+    expect(byMetric('AWS/Lambda', 'Errors')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ ...once, Dimensions: [fnRef] }) })]);
+    expect(byMetric('AWS/Lambda', 'Throttles')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ ...once, Dimensions: [fnRef] }) })]);
+    const serverErrors = all.filter((a) => a.Properties.Metrics?.some((m: any) => m.MetricStat?.Metric.MetricName === '5XXError'));
+    expect(serverErrors).toHaveLength(1);
+    const props = serverErrors[0].Properties;
+    expect(props).toMatchObject({ Threshold: 5, EvaluationPeriods: 2 });
+    expect(props.Metrics.find((m: any) => m.Expression).Expression).toBe('100 * serverErrors');
+    const stat = props.Metrics.find((m: any) => m.MetricStat).MetricStat;
+    expect(stat).toMatchObject({ Stat: 'Average', Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5XXError' } });
+    expect(stat.Metric.Dimensions).toEqual(expect.arrayContaining([{ Name: 'ApiName', Value: 'platform-us' }, { Name: 'Stage', Value: 'v1' }]));
+  });
+
+  test('thresholds are configurable and checked; a router known only by name gets no function alarms', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Us');
+    const alarms = router.addAlarms('Alarms', { routerErrorsThreshold: 3, throttlesThreshold: 10, serverErrorRatePercent: 2 });
+    expect(alarms.routerErrors.node.defaultChild).toBeDefined();
+    const resolved = (a: cloudwatch.Alarm) => (a.node.defaultChild as cloudwatch.CfnAlarm).threshold;
+    const thresholds = [alarms.routerErrors, alarms.functionThrottles!, alarms.functionErrors!, alarms.serverErrorRate].map(resolved);
+    expect(thresholds).toEqual([3, 10, 0, 2]);
+    expect(() => router.addAlarms('Bad', { routerErrorsThreshold: -1 })).toThrow(/routerErrorsThreshold: -1 is not a whole number.*Fix/);
+    expect(() => router.addAlarms('Bad2', { serverErrorRatePercent: 150 })).toThrow(/serverErrorRatePercent: 150 is not a percentage.*Fix/);
+
+    const remote = new RouterAlarms(stack, 'Remote', { router: new RouterMetricFactory(stack, { namespace: 'LlmGatewayRouter', routerName: 'elsewhere' }) });
+    expect(remote.functionErrors).toBeUndefined();
+    expect(remote.functionThrottles).toBeUndefined();
+    expect(remote.alarms).toHaveLength(5);
+  });
+
   test('alarms without a topic have no actions; a bad percentage is refused', () => {
     const { stack, secret } = newStack();
     const router = routerIn(stack, secret, 'Us');
     router.addAlarms('Alarms');
     const all = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
-    expect(all).toHaveLength(3);
+    expect(all).toHaveLength(7);
     expect(all.every((a) => a.Properties.AlarmActions === undefined)).toBe(true);
     const { stack: s2, secret: k2 } = newStack();
     expect(() => routerIn(s2, k2, 'X').addAlarms('Alarms', { upstreamErrorRatePercent: 0 })).toThrow(/upstreamErrorRatePercent: 0 .*Fix/);
@@ -110,7 +173,7 @@ describe('alarms', () => {
     const strict = router.addAlarms('StrictAlarms', { upstreamErrorRatePercent: 1 });
     expect(standard.node.path).not.toBe(strict.node.path);
     const thresholds = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map((a: any) => a.Properties.Threshold);
-    expect(thresholds).toHaveLength(6);
+    expect(thresholds).toHaveLength(14);
     expect(thresholds).toEqual(expect.arrayContaining([5, 1]));
   });
 });
@@ -126,13 +189,14 @@ describe('dashboard', () => {
     const dash = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0] as any;
     expect(dash.Properties.DashboardName).toBe('llm-routers');
     const body = JSON.stringify(stack.resolve(dash.Properties.DashboardBody));
-    for (const title of ['Requests by region', 'Rejected by reason', 'Upstream errors by class', 'Latency p50 / p99 (ms)', 'Time to first token p50 / p99 (ms)', 'Tokens by region']) {
+    for (const title of ['Requests by region', 'Rejected by reason', 'Upstream errors by class', 'Router errors by class', 'Latency p50 / p99 (ms)', 'Time to first token p50 / p99 (ms)', 'Tokens by region']) {
       expect(body.split(title).length - 1).toBe(2);
     }
     expect(body).toContain(us.routerName);
     expect(body).toContain(eu.routerName);
     expect(body).toContain('\\"global\\"');
     expect(body).toContain('model_not_allowed');
+    for (const errorClass of ['secret_unavailable', 'misconfigured', 'internal']) expect(body).toContain(`"RouterErrors","ErrorClass","${errorClass}","service","${us.routerName}"`.replace(/"/g, '\\"'));
     expect(body).toContain('p99');
   });
 });

@@ -59,10 +59,10 @@ describe('LlmGatewayRouter defaults', () => {
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'THROTTLED', ResponseTemplates: { 'application/json': Match.stringLikeRegexp('rate_limit_error') } });
   });
 
-  test('an arm64 Node.js 22+ function with 512 MB, 5 minutes, JSON logs in a retained log group', () => {
+  test('an arm64 Node.js 22+ function with 256 MB, 5 minutes, JSON logs in a retained log group', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
-      MemorySize: 512,
+      MemorySize: 256,
       Timeout: 300,
       Handler: 'index.handler',
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
@@ -189,7 +189,9 @@ describe('LlmGatewayRouter props', () => {
     routerIn(stack, secret, 'Kept');
     routerIn(stack, secret, 'Dropped', { removalPolicy: RemovalPolicy.DESTROY });
     const groups = Template.fromStack(stack).findResources('AWS::Logs::LogGroup');
-    const policyOf = (prefix: string) => Object.entries(groups).filter(([id]) => id.startsWith(prefix)).map(([, g]: [string, any]) => g.DeletionPolicy);
+    const policyOf = (prefix: string) => Object.entries(groups)
+      .filter(([id]) => id.startsWith(prefix))
+      .map(([, g]: [string, any]) => g.DeletionPolicy);
     expect(policyOf('Kept')).toEqual(['Retain', 'Retain']);
     expect(policyOf('Dropped')).toEqual(['Delete', 'Delete']);
   });
@@ -218,9 +220,14 @@ describe('a secret encrypted with a customer-managed key', () => {
     routerIn(stack, secret, 'Router');
     const template = Template.fromStack(stack);
     const policy = Object.values(template.findResources('AWS::IAM::Policy'))[0] as any;
-    const actions: string[] = policy.Properties.PolicyDocument.Statement.flatMap((s: any) => ([] as string[]).concat(s.Action));
-    expect(actions.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'].sort());
-    // The decrypt grant lives on the key policy, conditioned on the Secrets Manager service.
+    const statements = policy.Properties.PolicyDocument.Statement;
+    const actions: string[] = statements.flatMap((s: any) => ([] as string[]).concat(s.Action));
+    expect(actions.sort()).toEqual(['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'].sort());
+    // On the role: decrypt with this key only, and only through Secrets Manager.
+    const roleDecrypt = statements.find((st: any) => st.Action === 'kms:Decrypt');
+    expect(roleDecrypt.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^SecretKey/), 'Arn'] });
+    expect(roleDecrypt.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } });
+    // A key in the same stack also names the role in its key policy, conditioned on the Secrets Manager service.
     const keyPolicy = (Object.values(template.findResources('AWS::KMS::Key'))[0] as any).Properties.KeyPolicy.Statement;
     const decrypt = keyPolicy.find((st: any) => ([] as string[]).concat(st.Action).includes('kms:Decrypt') && JSON.stringify(st.Principal).includes('HandlerRole'));
     expect(decrypt).toBeDefined();

@@ -178,6 +178,29 @@ describe('synth-time errors name the prop, the value and the fix', () => {
     expect(() => { for (let i = 10; i < 40; i++) add(i); })
       .toThrow(/tenants: \d+ tenants need about \d+ bytes of the function's environment, more than the 3072 bytes left of Lambda's 4 KB/);
   });
+
+  test('the router\'s own variables (transcript access, an egress proxy) still fit beside a full 3 KB tenants document', () => {
+    const { router } = setup({ transcriptAccess: true, egressProxy: 'http://proxy.corp.example.com:3128' });
+    router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 100 });
+    const others: number = (router as any).tenantStore.otherEnvironmentBytes;
+    expect(others).toBeGreaterThan(500);
+    expect(others + 3072).toBeLessThanOrEqual(4096);
+  });
+
+  test('a router whose own variables are large leaves the tenants less than 3 KB, and says how much', () => {
+    // Credentials in the proxy URL (warned about at synth) make the router's own environment large.
+    const { router } = setup({ egressProxy: `http://svc:${'p'.repeat(1200)}@proxy.corp.example.com:3128` });
+    const add = (i: number) => router.addTenant(`team-${i}`, { identity: TenantIdentity.apiKey(), allowedModels: MODELS, monthlyBudgetUsd: 100 });
+    let error: Error | undefined;
+    try {
+      for (let i = 0; i < 40; i++) add(i);
+    } catch (err) {
+      error = err as Error;
+    }
+    const room = Number(/more than the (\d+) bytes left of Lambda's 4 KB \(the router's own variables take about (\d+)\)/.exec(error?.message ?? '')?.[1]);
+    expect(room).toBeGreaterThan(0);
+    expect(room).toBeLessThan(3072);
+  });
 });
 
 describe('the dashboard', () => {

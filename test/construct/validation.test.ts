@@ -101,6 +101,27 @@ describe('synth-time validation', () => {
     expectPropError(() => routerIn(stack, secret, 'F', { routerName: 'has spaces' }), 'routerName', '"has spaces"', /platform-eu/);
     expectPropError(() => routerIn(stack, secret, 'G', { customEndpoint: 'ftp://x' }), 'customEndpoint', '"ftp://x"', /http\(s\) URL/);
   });
+
+  test.each(['http://llm-proxy.internal.example/llm', 'http://10.0.0.5:8080', 'http://localhost.example.com'])(
+    'a plain-http customEndpoint %s is refused: the gateway key would travel in clear text', (endpoint) => {
+      const { stack, secret } = newStack();
+      expectPropError(() => routerIn(stack, secret, 'Proxy', { customEndpoint: endpoint }), 'customEndpoint', JSON.stringify(endpoint),
+        /uses plain http, so the gateway key would travel in clear text/, /Fix: use https \("https:\/\//, /loopback addresses \(localhost, 127\.0\.0\.0\/8, \[::1\]\)/);
+    });
+
+  test('the fix for a plain-http customEndpoint keeps its host and path', () => {
+    const { stack, secret } = newStack();
+    expectPropError(() => routerIn(stack, secret, 'Proxy', { customEndpoint: 'http://proxy.example:8080/llm' }), 'customEndpoint', '"http://proxy.example:8080/llm"',
+      /Fix: use https \("https:\/\/proxy\.example:8080\/llm"\)/);
+  });
+
+  test.each(['http://127.0.0.1:4010', 'http://localhost:4010/llm', 'http://[::1]:4010', 'https://proxy.example/llm'])(
+    'customEndpoint %s is accepted (https, or plain http to loopback) and passed on with its path', (endpoint) => {
+      const { stack, secret } = newStack();
+      routerIn(stack, secret, 'Proxy', { customEndpoint: endpoint });
+      const fn = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).find((f: any) => f.Properties.Environment?.Variables?.LLM_GATEWAY_ENDPOINT) as any;
+      expect(fn.Properties.Environment.Variables.LLM_GATEWAY_ENDPOINT).toBe(endpoint);
+    });
 });
 
 describe('residency of the router itself', () => {

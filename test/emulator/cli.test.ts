@@ -1,34 +1,19 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import * as path from 'node:path';
+import { ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
 import OpenAI from 'openai';
+import { GatewayRegion } from '../../src';
+import { EU_ENV, newStack, routerIn } from '../construct/helpers';
+import { runToExit, serve } from '../support/cli';
 import { FakeGateway } from '../support/fake-gateway';
 
-const CLI = path.join(__dirname, '..', '..', 'src', 'emulator', 'cli.ts');
-
-/** Starts `llm-gateway-router serve` as a user would, and resolves with its base URL. */
-function serve(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; baseURL: string; output: () => string }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ...env, TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`emulator did not start: ${out}`)), 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`emulator exited ${code}: ${out}`));
-    });
-    child.stdout!.on('data', () => {
-      const match = /on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(out);
-      if (match && out.includes('allowed models:')) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, baseURL: match[1], output: () => out });
-      }
-    });
-  });
+/** The error synth raises for the same settings, without the construct path. */
+function synthError(build: () => unknown): string {
+  try {
+    build();
+  } catch (err) {
+    return (err as Error).message.replace(/^[^:]+: /, '');
+  }
+  throw new Error('synth accepted the settings');
 }
 
 describe('the llm-gateway-router serve command', () => {
@@ -52,6 +37,10 @@ describe('the llm-gateway-router serve command', () => {
       expect(gateway.requests[0].headers.authorization).toBe('cli-key-123');
       const refused = await client.chat.completions.create({ model: 'gpt-5', messages: [] }).catch((e) => e);
       expect(refused.status).toBe(403);
+      // Like the deployed API: API Gateway's own 403 for a path it does not have.
+      const missing = await fetch(`${baseURL}/embeddings`, { method: 'POST', body: '{}' });
+      expect(missing.status).toBe(403);
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('MISSING_AUTHENTICATION_TOKEN');
       expect(gateway.requests).toHaveLength(1);
     } finally {
       child?.kill('SIGTERM');
@@ -62,5 +51,41 @@ describe('the llm-gateway-router serve command', () => {
   test('refuses to start without a key, and with a bad region', async () => {
     await expect(serve(['--region', 'eu'], { ASSEMBLYAI_API_KEY: '' })).rejects.toThrow(/set ASSEMBLYAI_API_KEY/);
     await expect(serve(['--region', 'ap'], { ASSEMBLYAI_API_KEY: 'k' })).rejects.toThrow(/--region must be us or eu, got ap/);
+  });
+
+  test('refuses what synth refuses, with synth\'s message: EU with global routing', async () => {
+    const { stack, secret } = newStack({ env: EU_ENV });
+    const expected = synthError(() => routerIn(stack, secret, 'R', { region: GatewayRegion.EU, globalRouting: true }));
+    const { code, out } = await runToExit(['serve', '--port', '0', '--region', 'eu', '--global-routing']);
+    expect(code).toBe(2);
+    expect(out.trim()).toBe(`llm-gateway-router: ${expected} [--global-routing]`);
+  });
+
+  test('refuses what synth refuses, with synth\'s message: a case-variant model id', async () => {
+    const { stack, secret } = newStack();
+    const expected = synthError(() => routerIn(stack, secret, 'R', { allowedModels: ['claude-sonnet-4-6', 'GPT-5'] }));
+    const { code, out } = await runToExit(['serve', '--port', '0', '--allowed-models', 'claude-sonnet-4-6, GPT-5']);
+    expect(code).toBe(2);
+    expect(out.trim()).toBe(`llm-gateway-router: ${expected} [--allowed-models]`);
+    expect(out).toMatch(/use "gpt-5"/);
+  });
+
+  test('an unknown flag is a one-line error, not a stack trace', async () => {
+    const { code, out } = await runToExit(['serve', '--regoin', 'eu']);
+    expect(code).toBe(2);
+    expect(out.trim().split('\n')).toEqual([expect.stringMatching(/^llm-gateway-router: Unknown option '--regoin'.*\(see --help\)$/)]);
+  });
+
+  test('a port in use is a one-line error, not a stack trace', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const { code, out } = await runToExit(['serve', '--port', String(port)]);
+      expect(code).toBe(2);
+      expect(out.trim().split('\n')).toEqual([`llm-gateway-router: cannot listen on 127.0.0.1:${port}: the port is in use (choose another with --port)`]);
+    } finally {
+      blocker.close();
+    }
   });
 });

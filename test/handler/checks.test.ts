@@ -125,6 +125,27 @@ describe('configuration from the environment', () => {
     expect(custom.endpoint.host).toBe('127.0.0.1:9');
   });
 
+  const customAt = (endpoint: string) => loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ENDPOINT: endpoint, LLM_GATEWAY_CUSTOM_ENDPOINT: 'true', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5' });
+
+  test.each([
+    ['https://proxy.example/llm', 'https://proxy.example/llm/v1/chat/completions'],
+    ['https://proxy.example/llm/', 'https://proxy.example/llm/v1/chat/completions'],
+    ['https://proxy.example:8443/a/b', 'https://proxy.example:8443/a/b/v1/chat/completions'],
+    ['https://proxy.example', 'https://proxy.example/v1/chat/completions'],
+  ])('a custom endpoint keeps its path: %s is called at %s', (endpoint, expected) => {
+    expect(customAt(endpoint).completionsUrl.href).toBe(expected);
+  });
+
+  test.each(['http://proxy.example/llm', 'http://10.0.0.5:8080', 'http://llm-proxy.internal', 'http://127.0.0.1.nip.io'])(
+    'a custom endpoint over plain http to %s is a configuration error (the key would travel in clear text)', (endpoint) => {
+      expect(() => customAt(endpoint)).toThrow(RouterConfigError);
+      expect(() => customAt(endpoint)).toThrow(/must be an https URL \(plain http only to a loopback address\)/);
+    });
+
+  test.each(['http://127.0.0.1:9', 'http://127.8.9.10', 'http://localhost:4010/llm', 'http://[::1]:9'])('plain http to the loopback address %s is accepted (the local emulator)', (endpoint) => {
+    expect(customAt(endpoint).endpoint.href).toBe(new URL(endpoint).href);
+  });
+
   test('EU with global routing, bad flags, empty lists and bad numbers are configuration errors', () => {
     expect(() => loadConfig({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_GLOBAL_ROUTING: 'true', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' })).toThrow(/abandon EU residency/);
     expect(() => loadConfig({ LLM_GATEWAY_REGION: 'ap', LLM_GATEWAY_ALLOWED_MODELS: 'x' })).toThrow(/"us" or "eu"/);

@@ -119,7 +119,7 @@ describe('the router, driven by the official openai client through the local emu
     expect(gateway.requests).toHaveLength(0);
   });
 
-  test('unknown routes are 404 and wrong methods 405, as JSON errors', async () => {
+  test('the handler itself answers unknown routes 404 and wrong methods 405, as JSON errors (API Gateway answers 403 before it)', async () => {
     const missing = await rawRequest(`${router.url}/v1/embeddings`, 'POST', '{}');
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body).error.code).toBe('not_found');

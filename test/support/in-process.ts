@@ -12,7 +12,7 @@ export interface InvokeResult {
 export async function invoke(
   handler: StreamingHandler,
   body: string | Buffer,
-  opts: { method?: string; path?: string } = {},
+  opts: { method?: string; path?: string; requestId?: string } = {},
 ): Promise<InvokeResult> {
   const stream = new PassThrough();
   const chunks: Buffer[] = [];
@@ -24,6 +24,7 @@ export async function invoke(
     headers: { 'content-type': 'application/json' },
     body: binary ? body.toString('base64') : body,
     isBase64Encoded: binary,
+    requestId: opts.requestId,
   });
   await handler(event, stream, lambdaContext(60_000));
   const all = Buffer.concat(chunks);

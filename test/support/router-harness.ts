@@ -23,14 +23,17 @@ export interface RunningRouter {
  */
 export async function startRouter(
   settings: LocalRouterSettings,
-  options: RouterHandlerOptions & { bundle?: boolean; timeoutMs?: number; clientTimeoutMs?: number } = {},
+  options: RouterHandlerOptions & { bundle?: boolean; timeoutMs?: number; clientTimeoutMs?: number; apiGatewayChecks?: boolean } = {},
 ): Promise<RunningRouter> {
   const env = routerEnvironment(settings);
   const apiKeyProvider = options.apiKeyProvider ?? (async () => TEST_KEY);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const create: typeof createRouterHandler = options.bundle ? require(BUNDLE_PATH).createRouterHandler : createRouterHandler;
   const handler = create(env, { apiKeyProvider });
-  const server = createEmulatorServer({ handler, timeoutMs: options.timeoutMs });
+  // Handler tests reach the handler's own checks (which stand even for requests
+  // API Gateway's checks do not cover); the emulator's parity tests turn API
+  // Gateway's routing and validator on.
+  const server = createEmulatorServer({ handler, timeoutMs: options.timeoutMs, apiGatewayChecks: options.apiGatewayChecks ?? false });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'caller-credential', maxRetries: 0, timeout: options.clientTimeoutMs ?? 20_000 });

@@ -7,6 +7,7 @@ import { LocalRouterSettings, routerEnvironment } from '../../src/emulator/confi
 import { lambdaContext, proxyEvent, splitPrelude } from '../../src/emulator/runtime-shim';
 import { localClientConfig } from '../../src/emulator/tenant-store';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
+import type { ApiKeyProvider } from '../../src/handler/secret';
 import type { PriceOf } from '../../src/handler/tenants/prices';
 
 /** A router handler with tenants, its table in dynalite, built from the same environment the construct sets. */
@@ -14,12 +15,12 @@ export async function tenantRouter(
   dynamo: LocalDynamo,
   specs: TenantSpec[],
   settings: Partial<LocalRouterSettings> & { endpoint: string },
-  opts: { priceOf?: PriceOf; storeEndpoint?: string; storeFailure?: 'open' | 'closed' } = {},
+  opts: { priceOf?: PriceOf; storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider } = {},
 ): Promise<{ handler: StreamingHandler; table: string }> {
   const table = await dynamo.table();
   const env = routerEnvironment({ region: 'us', ...settings, tenants: { specs, table, storeFailure: opts.storeFailure } });
   const handler = createRouterHandler(env, {
-    apiKeyProvider: async () => TEST_KEY,
+    apiKeyProvider: opts.apiKeyProvider ?? (async () => TEST_KEY),
     tenants: { dynamoDbClientConfig: { ...localClientConfig(opts.storeEndpoint ?? dynamo.endpoint), maxAttempts: 1 }, priceOf: opts.priceOf },
   });
   return { handler, table };
@@ -35,6 +36,8 @@ export interface CallOptions {
   readonly authorizer?: Record<string, unknown>;
   /** Hang up as soon as the first body bytes arrive. */
   readonly abortOnFirstBytes?: boolean;
+  /** The function's remaining time when the request arrives. @default 60 s */
+  readonly timeoutMs?: number;
 }
 
 export interface CallResult {
@@ -63,7 +66,7 @@ export async function call(handler: StreamingHandler, o: CallOptions = {}): Prom
       if (split && split.body.length > 0) stream.destroy();
     }
   });
-  await handler(event, stream, lambdaContext(60_000));
+  await handler(event, stream, lambdaContext(o.timeoutMs ?? 60_000));
   const split = splitPrelude(Buffer.concat(chunks));
   if (!split) throw new Error('no prelude in handler output');
   const body = split.body.toString('utf8');

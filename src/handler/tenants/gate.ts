@@ -28,6 +28,9 @@ export interface Admission {
 
 /** Time a reservation outlives the function's own deadline before a sweep may reclaim it. */
 const RESERVATION_MARGIN_MS = 60_000;
+/** DynamoDB client limits: connecting, and a whole request (in-region answers take milliseconds). */
+const STORE_CONNECT_TIMEOUT_MS = 2_000;
+const STORE_REQUEST_TIMEOUT_MS = 5_000;
 /** The longest a Lambda function lives: the lifetime assumed when the context does not say. */
 const MAX_FUNCTION_LIFETIME_MS = 15 * 60_000;
 
@@ -54,7 +57,9 @@ export class TenantGate {
     // runtime provides it (the bundle keeps @aws-sdk/* external).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk: Sdk = require('@aws-sdk/client-dynamodb');
-    const client = new sdk.DynamoDBClient({ maxAttempts: 2, ...options.dynamoDbClientConfig });
+    // Bounded: a store that cannot be reached (a VPC without a DynamoDB route) fails fast, not at the function's timeout.
+    const requestHandler = { connectionTimeout: STORE_CONNECT_TIMEOUT_MS, requestTimeout: STORE_REQUEST_TIMEOUT_MS };
+    const client = new sdk.DynamoDBClient({ maxAttempts: 2, requestHandler, ...options.dynamoDbClientConfig });
     return new TenantGate(tenants, new TenantLedger(client, sdk, table), config, env[ENV.TENANT_STORE_FAILURE] === 'open', options.priceOf ?? provisionalPriceOf);
   }
 
@@ -163,15 +168,18 @@ export class TenantGate {
   /**
    * Closes the reservation once the answer has ended. Reported usage settles
    * it; an answer that reached the caller without usage (a client abort, a
-   * stream cut at the deadline, an upstream timeout) settles at the estimate,
-   * since the gateway may have billed it; an upstream error status, or an
-   * upstream that could not be reached, releases it. Never throws: the
-   * caller's answer is already complete.
+   * stream cut at the deadline, an upstream timeout, an invalid 2xx answer)
+   * settles at the estimate, since the gateway may have billed it; an
+   * upstream error status, an upstream that could not be reached, or a
+   * router fault before anything was sent (an unreadable gateway key)
+   * releases it. Never throws: the caller's answer is already complete.
    */
   private async settle(ctx: RequestContext, reservation: Reservation | undefined, estimate: Amount, price: TokenPrice | undefined): Promise<void> {
     const { fields, res } = ctx;
     const reported = fields.inputTokens !== undefined || fields.outputTokens !== undefined;
-    const nothingBilled = !reported && (fields.upstreamError === '4xx' || fields.upstreamError === '5xx' || (fields.upstreamError === 'unreachable' && res.status >= 500));
+    const errorStatus = fields.upstreamStatus !== undefined && fields.upstreamStatus >= 400;
+    const neverSent = fields.routerError !== undefined && fields.upstreamAttempts === undefined && fields.upstreamStatus === undefined;
+    const nothingBilled = !reported && (errorStatus || neverSent || (fields.upstreamError === 'unreachable' && res.status >= 500));
     let actual: Amount;
     if (reported) {
       const input = fields.inputTokens ?? 0;

@@ -1,0 +1,50 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
+import { GatewayRegion } from '../../src';
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+describe('the egressProxy prop', () => {
+  test('reaches the function as LLM_GATEWAY_EGRESS_PROXY; the endpoint stays the region\'s gateway', () => {
+    const { stack, secret } = newStack({ env: EU_ENV });
+    routerIn(stack, secret, 'R', { region: GatewayRegion.EU, egressProxy: 'http://proxy.corp.example:3128' });
+    const env = functionEnv(Template.fromStack(stack));
+    expect(env.LLM_GATEWAY_EGRESS_PROXY).toBe('http://proxy.corp.example:3128');
+    expect(env.LLM_GATEWAY_ENDPOINT).toBe('https://llm-gateway.eu.assemblyai.com');
+    expect(env.LLM_GATEWAY_CUSTOM_ENDPOINT).toBeUndefined();
+    expect(warnings(stack).filter((w) => /egressProxy|proxy/i.test(w))).toEqual([]);
+  });
+
+  test('is absent by default', () => {
+    const { stack, secret } = newStack();
+    routerIn(stack, secret, 'R');
+    expect(functionEnv(Template.fromStack(stack)).LLM_GATEWAY_EGRESS_PROXY).toBeUndefined();
+  });
+
+  test.each(['proxy.corp:3128', 'socks5://proxy.corp:1080', 'not a url'])('%s is refused, naming the prop and the fix', (value) => {
+    const { stack, secret } = newStack();
+    expect(errorOf(() => routerIn(stack, secret, 'R', { egressProxy: value })))
+      .toMatch(/R: egressProxy: \(the given value\) is not an http\(s\) URL of a proxy\. Fix: pass the proxy's URL, such as http:\/\/proxy\.corp\.example:3128/);
+  });
+
+  test('a URL with a path is refused', () => {
+    const { stack, secret } = newStack();
+    expect(errorOf(() => routerIn(stack, secret, 'R', { egressProxy: 'http://proxy.corp:3128/tunnel' })))
+      .toMatch(/egressProxy: proxy\.corp:3128 has a path.*Fix: use http:\/\/proxy\.corp:3128/);
+  });
+
+  test('credentials in the URL are allowed with a warning that they sit in the environment in clear, without repeating them', () => {
+    const { stack, secret } = newStack();
+    routerIn(stack, secret, 'R', { egressProxy: 'http://svc:s3cret@proxy.corp:3128' });
+    const text = warnings(stack).join('\n');
+    expect(text).toMatch(/egressProxy: the proxy URL for proxy\.corp:3128 carries credentials; they are stored in clear in the function's environment/);
+    expect(text).not.toContain('s3cret');
+  });
+});
