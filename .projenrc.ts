@@ -184,6 +184,14 @@ project.addTask('integ:deploy', {
   steps: [{ exec: 'integ-runner --directory test --language typescript --app "ts-node --project test/tsconfig.json {filePath}" --parallel-regions eu-central-1 --update-on-failed' }],
 });
 
+// The bundled model catalog is built from its seed listings by the code that
+// `llm-gateway-router catalog fetch` runs (test/catalog/bundled-catalog.test.ts
+// fails when they differ).
+project.addTask('catalog:bundled', {
+  description: 'Rebuild src/catalog/models.json from src/catalog/seed/ (the documented-shape /v1/models listings)',
+  steps: [{ exec: 'ts-node --project test/tsconfig.json test/catalog/regenerate-bundled-catalog.ts' }],
+});
+
 // Benchmarks (see BENCHMARKS.md). Never timed assertions in the test suite:
 // `bench:smoke` runs the default benchmarks with tiny counts in CI so they
 // cannot rot; `npm run bench -- --deep` adds the diagnostics.

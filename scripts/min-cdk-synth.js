@@ -12,7 +12,12 @@ const key = new secretsmanager.Secret(stack, 'K');
 const us = new r.LlmGatewayRouter(stack, 'Us', { apiKeySecret: key, globalRouting: true, authorization: r.RouterAuthorization.apiKey() });
 us.addApiKey('A');
 const eu = new r.LlmGatewayRouter(stack, 'Eu', { apiKeySecret: key, region: r.GatewayRegion.EU, authorization: r.RouterAuthorization.cognito([new cognito.UserPool(stack, 'P')]) });
-eu.addAlarms({ topic: new sns.Topic(stack, 'T') });
+eu.addAlarms('Alarms', { topic: new sns.Topic(stack, 'T') });
+// The enterprise props on the floor too.
+new r.LlmGatewayRouter(stack, 'Ent', {
+  apiKeySecret: key, region: r.GatewayRegion.EU, tracing: true, reservedConcurrentExecutions: 100, cloudWatchRole: true,
+  egressProxy: 'http://proxy.corp.example:3128', transcriptAccess: true, removalPolicy: require('aws-cdk-lib').RemovalPolicy.DESTROY,
+});
 new r.RouterDashboard(stack, 'D', { routers: [us, eu] });
 const agn = new Stack(app, 'Agnostic');
 new r.LlmGatewayRouter(agn, 'Eu', { apiKeySecret: new secretsmanager.Secret(agn, 'K'), region: r.GatewayRegion.EU });
@@ -22,7 +27,7 @@ const methods = Object.values(t.Resources).filter((x) => x.Type === 'AWS::ApiGat
 console.log('methods', methods.length, 'transfer modes', [...new Set(methods.map((m) => m.Properties.Integration.ResponseTransferMode))]);
 const rules = Object.keys(asm.getStackByName('Agnostic').template.Rules);
 console.log('resources', Object.keys(t.Resources).length, 'agnostic rules', rules);
-if (methods.length !== 4 || methods.some((m) => m.Properties.Integration.ResponseTransferMode !== 'STREAM') || !rules.some((r) => r.includes('EuResidencyRule'))) {
+if (methods.length !== 6 || methods.some((m) => m.Properties.Integration.ResponseTransferMode !== 'STREAM') || !rules.some((r) => r.includes('EuResidencyRule'))) {
   console.error('unexpected template on the minimum aws-cdk-lib');
   process.exit(1);
 }

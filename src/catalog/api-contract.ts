@@ -1,4 +1,4 @@
-import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from './catalog';
+import { CHAT_COMPLETIONS_PATH, MODELS_PATH, UNDERSTANDING_PATH } from './catalog';
 
 /*
  * What API Gateway answers before the handler runs, as data: the construct
@@ -30,11 +30,43 @@ export const CHAT_COMPLETION_REQUEST_SCHEMA: RequestSchema = Object.freeze({
   },
 } as const);
 
-/** The API's only methods; any other path or method is API Gateway's 403 "Missing Authentication Token". */
-export const API_ROUTES: ReadonlyArray<{ readonly method: string; readonly path: string; readonly schema?: RequestSchema }> = Object.freeze([
-  { method: 'POST', path: CHAT_COMPLETIONS_PATH, schema: CHAT_COMPLETION_REQUEST_SCHEMA },
+/**
+ * The request model of `POST /v1/understanding` (the gateway's spec,
+ * `llm-gateway.yml`): a transcript id and the understanding request.
+ */
+export const UNDERSTANDING_REQUEST_SCHEMA: RequestSchema = Object.freeze({
+  schema: 'http://json-schema.org/draft-04/schema#',
+  type: 'object',
+  required: ['transcript_id', 'speech_understanding'],
+  properties: {
+    transcript_id: { type: 'string', minLength: 1 },
+    speech_understanding: { type: 'object' },
+  },
+} as const);
+
+/** A method of the API; `modelName` names its request model in the REST API. */
+export interface ApiRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly schema?: RequestSchema;
+  readonly modelName?: string;
+}
+
+/** The API's methods on every router; any other path or method is API Gateway's 403 "Missing Authentication Token". */
+export const API_ROUTES: readonly ApiRoute[] = Object.freeze([
+  { method: 'POST', path: CHAT_COMPLETIONS_PATH, schema: CHAT_COMPLETION_REQUEST_SCHEMA, modelName: 'ChatCompletionRequest' },
   { method: 'GET', path: MODELS_PATH },
 ]);
+
+/** The methods that read transcripts, only on routers with transcript access. */
+export const TRANSCRIPT_ROUTES: readonly ApiRoute[] = Object.freeze([
+  { method: 'POST', path: UNDERSTANDING_PATH, schema: UNDERSTANDING_REQUEST_SCHEMA, modelName: 'UnderstandingRequest' },
+]);
+
+/** The methods a router's API has. */
+export function apiRoutes(transcriptAccess: boolean): readonly ApiRoute[] {
+  return transcriptAccess ? [...API_ROUTES, ...TRANSCRIPT_ROUTES] : API_ROUTES;
+}
 
 /**
  * API Gateway's own errors (auth, throttling, validation, unknown routes),

@@ -1,13 +1,10 @@
 /**
- * The single source of truth about the upstream LLM Gateway: where it lives,
- * which providers each regional endpoint serves, which accept global routing
- * and which stream upstream. The construct validates props with it at synth
- * time and the Lambda handler enforces it at request time (the bundle inlines
- * this very module), so a change here changes both.
- *
- * Facts as published by the gateway in 2026; model ids change monthly, which
- * is why unknown ids with a known provider prefix are accepted with a warning
- * rather than rejected.
+ * Facts about the upstream LLM Gateway that are not per model: where it
+ * lives, its paths and its limits. What each model is, where it is served,
+ * whether it accepts global routing, streams and costs is data: the per-model
+ * catalog (model-catalog.ts, models.json), refreshable from the gateway's own
+ * `GET /v1/models` without a release. The construct validates props with both
+ * at synth time and the handler enforces them at request time.
  */
 
 /** Region codes as they appear in environment variables and metrics. */
@@ -26,6 +23,12 @@ export const EU_HOST_SUFFIX = '.eu.assemblyai.com';
 export const CHAT_COMPLETIONS_PATH = '/v1/chat/completions';
 /** Path of the model list, upstream and on the router. */
 export const MODELS_PATH = '/v1/models';
+/**
+ * Path of the gateway's speech-understanding API (translation, speaker
+ * identification, custom formatting of an existing transcript), upstream and
+ * on the router: served only by routers with transcript access.
+ */
+export const UNDERSTANDING_PATH = '/v1/understanding';
 
 /** The only value the gateway accepts for `model_region`. */
 export const GLOBAL_MODEL_REGION = 'global';
@@ -37,102 +40,6 @@ export const GLOBAL_MODEL_REGION = 'global';
  * entries from review. Raise it when the gateway documents a larger depth.
  */
 export const MAX_FALLBACKS = 2;
-
-export interface ProviderEntry {
-  /** Stable id used in metrics and messages. */
-  readonly id: string;
-  /** Human name for error messages. */
-  readonly name: string;
-  /** Model id prefixes (case-sensitive) that identify the provider. */
-  readonly prefixes: readonly string[];
-  /** Gateway endpoints that serve this provider. */
-  readonly regions: readonly RegionCode[];
-  /** Whether the gateway accepts `model_region: "global"` for this provider. */
-  readonly globalRouting: boolean;
-  /** Whether the gateway streams (`stream: true`) this provider's answers itself. */
-  readonly upstreamStreaming: boolean;
-  /** Model ids known to be live (exact, case-sensitive). */
-  readonly models: readonly string[];
-}
-
-export const PROVIDERS: readonly ProviderEntry[] = Object.freeze([
-  {
-    id: 'anthropic',
-    name: 'Anthropic Claude',
-    prefixes: ['claude-'],
-    regions: ['us', 'eu'],
-    globalRouting: true,
-    upstreamStreaming: false,
-    models: [
-      'claude-opus-4-7',
-      'claude-sonnet-5',
-      'claude-opus-4-6',
-      'claude-sonnet-4-6',
-      'claude-opus-4-5-20251101',
-      'claude-sonnet-4-5-20250929',
-      'claude-haiku-4-5-20251001',
-    ],
-  },
-  {
-    id: 'google',
-    name: 'Google Gemini',
-    prefixes: ['gemini-'],
-    regions: ['us', 'eu'],
-    globalRouting: true,
-    upstreamStreaming: false,
-    models: [
-      'gemini-3.5-flash',
-      'gemini-3.5-flash-lite',
-      'gemini-2.5-pro',
-      'gemini-2.5-flash',
-      'gemini-2.5-flash-lite',
-    ],
-  },
-  {
-    id: 'openai',
-    name: 'OpenAI GPT',
-    prefixes: ['gpt-'],
-    regions: ['us'],
-    globalRouting: true,
-    upstreamStreaming: true,
-    models: [
-      'gpt-5.5',
-      'gpt-5.2',
-      'gpt-5.1',
-      'gpt-5',
-      'gpt-5-mini',
-      'gpt-5-nano',
-      'gpt-4.1',
-      'gpt-oss-120b',
-      'gpt-oss-20b',
-    ],
-  },
-  {
-    id: 'alibaba',
-    name: 'Alibaba Cloud Qwen',
-    prefixes: ['qwen'],
-    regions: ['us'],
-    globalRouting: false,
-    upstreamStreaming: false,
-    models: ['qwen3-next-80b-a3b', 'qwen3-32B'],
-  },
-  {
-    id: 'moonshot',
-    name: 'Moonshot AI Kimi',
-    prefixes: ['kimi-'],
-    regions: ['us'],
-    globalRouting: false,
-    upstreamStreaming: false,
-    // kimi-k2.5 was retired in August 2026; the provider stays so that its
-    // ids are still recognised (and refused in the EU).
-    models: [],
-  },
-].map((p) => Object.freeze({
-  ...p,
-  prefixes: Object.freeze(p.prefixes),
-  regions: Object.freeze(p.regions as RegionCode[]),
-  models: Object.freeze(p.models),
-})));
 
 /**
  * AWS regions inside EU member states, where an EU router may be deployed.

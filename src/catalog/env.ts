@@ -17,6 +17,11 @@ export const ENV = Object.freeze({
   TRANSCRIPT_ACCESS: 'LLM_GATEWAY_TRANSCRIPT_ACCESS',
   /** Comma-separated model ids. */
   ALLOWED_MODELS: 'LLM_GATEWAY_ALLOWED_MODELS',
+  /**
+   * The catalog's rules for the allowed models (region, global routing, upstream
+   * streaming, prices), compact JSON (see catalog/model-rules.ts): what synth validated.
+   */
+  MODEL_RULES: 'LLM_GATEWAY_MODEL_RULES',
   /** ARN of the Secrets Manager secret that holds the gateway key (never the key). */
   API_KEY_SECRET_ARN: 'LLM_GATEWAY_API_KEY_SECRET_ARN',
   /** `true` when the endpoint is an explicitly opted-in custom one (private proxy, tests). */
@@ -80,6 +85,8 @@ export interface RouterEnvironmentSettings {
   readonly transcriptAccess: boolean;
   /** Model ids, already joined with commas (the construct may join deploy-time tokens). */
   readonly allowedModels: string;
+  /** The allowed models' catalog rules (catalog/model-rules.ts). Without it the handler uses the bundled catalog. */
+  readonly modelRules?: string;
   /** Absent in the emulator, which is handed the key directly. */
   readonly apiKeySecretArn?: string;
   readonly maxBodyBytes?: number;
@@ -108,11 +115,6 @@ export type TenantStoreFailure = 'closed' | 'open';
 /** Lambda's limit on a function's environment: all keys and values together. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
-/** Bytes a set of variables takes of Lambda's 4 KB (keys and values, UTF-8). */
-export function environmentSize(env: Record<string, string>): number {
-  return Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8'), 0);
-}
-
 /**
  * The variables a router with tenants adds to its own: part of
  * `buildRouterEnvironment`, and added by the construct on its own when the
@@ -137,6 +139,7 @@ export function buildRouterEnvironment(s: RouterEnvironmentSettings): Record<str
     [ENV.TRANSCRIPT_ACCESS]: String(s.transcriptAccess),
     [ENV.ALLOWED_MODELS]: s.allowedModels,
   };
+  if (s.modelRules !== undefined) env[ENV.MODEL_RULES] = s.modelRules;
   if (s.apiKeySecretArn !== undefined) env[ENV.API_KEY_SECRET_ARN] = s.apiKeySecretArn;
   if (s.maxBodyBytes !== undefined) env[ENV.MAX_BODY_BYTES] = String(s.maxBodyBytes);
   if (s.upstreamTimeoutMs !== undefined) env[ENV.UPSTREAM_TIMEOUT_MS] = String(s.upstreamTimeoutMs);

@@ -13,7 +13,7 @@ export const METRIC = Object.freeze({
   OUTPUT_TOKENS: 'OutputTokens',
   COLD_START: 'ColdStart',
   CLIENT_ABORTED: 'ClientAborted',
-  /** USD a request cost (tenant routers, at the budget's price). */
+  /** Estimated USD: the gateway's reported tokens times the catalog's price for the region used; a tenant's budget is charged the same amount. */
   COST_USD: 'CostUsd',
   /** Failures of the router itself (its secret, its configuration, a bug): never the caller's or the gateway's. */
   ROUTER_ERRORS: 'RouterErrors',

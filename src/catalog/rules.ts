@@ -1,5 +1,6 @@
-import { PROVIDERS, RegionCode } from './catalog';
-import { caseVariantOf, closestKnownModel, modelsServedIn, providerNamesServedIn, providerOf, servesProvider } from './lookup';
+import { RegionCode } from './catalog';
+import { caseVariantOf, closestKnownModel, editDistance, findModel, liveReplacementFor, modelsServedIn, providerNamesServedIn, providerOf } from './lookup';
+import { BUNDLED_CATALOG, CatalogData } from './model-catalog';
 
 /*
  * The rules a router's settings must satisfy, free of the CDK: the construct
@@ -56,20 +57,44 @@ export interface CheckedModels {
   readonly warnings: RuleWarning[];
 }
 
+/** How to bring a newer catalog, for messages about models the catalog does not (yet) list. */
+const REFRESH_HINT = 'if the gateway lists it now, write a fresh catalog with `npx llm-gateway-router catalog fetch --out gateway-catalog.json` and pass catalog: GatewayCatalog.fromFile(\'gateway-catalog.json\')';
+
 /**
  * Checks an allow-list against the catalog for the region: the same catalog
- * the handler enforces at request time. `isToken` tells deploy-time values
- * apart (the emulator has none): an entry holding one is split as the handler
- * will split it, and its token-free parts are still checked.
+ * entries the handler enforces at request time. `isToken` tells deploy-time
+ * values apart (the emulator has none): an entry holding one is split as the
+ * handler will split it, and its token-free parts are still checked.
+ *
+ * Without an allow-list the router allows every live model the region's
+ * endpoint lists, which a newer catalog can widen: unless `allowAllModels`
+ * says that is intended, a warning gives the count and how to pin the list.
  */
 export function checkAllowedModels(
   region: RegionCode,
   entries: readonly string[] | undefined,
   isToken: (s: string) => boolean = () => false,
+  catalog: CatalogData = BUNDLED_CATALOG,
+  allowAllModels?: boolean,
 ): CheckedModels {
-  if (entries === undefined) return { models: modelsServedIn(region), hasTokens: false, warnings: [] };
+  const R = region.toUpperCase();
+  const served = modelsServedIn(region, catalog);
+  if (entries === undefined) {
+    const warnings: RuleWarning[] = [];
+    if (allowAllModels !== true) {
+      warnings.push({
+        id: 'allowedModelsUnpinned',
+        message: `allowedModels is not set, so callers may use all ${served.length} models the ${R} endpoint lists in the catalog (${catalog.generatedAt}); a newer catalog or library version widens that without a code change. `
+          + 'Pin the list with allowedModels: [...], or set allowAllModels: true to accept it. The effective list is the function\'s LLM_GATEWAY_ALLOWED_MODELS, so cdk diff shows every change.',
+      });
+    }
+    return { models: served, hasTokens: false, warnings };
+  }
+  if (allowAllModels === true) {
+    throw new RuleViolation('allowAllModels', 'true', 'contradicts allowedModels, which lists the models callers may use', 'remove allowAllModels, or remove allowedModels to allow every model the endpoint lists');
+  }
   if (entries.length === 0) {
-    throw new RuleViolation('allowedModels', '[]', 'is empty, so the router would refuse every request', `omit allowedModels to allow every model the ${region.toUpperCase()} endpoint serves, or list at least one id`);
+    throw new RuleViolation('allowedModels', '[]', 'is empty, so the router would refuse every request', `omit allowedModels to allow every model the ${R} endpoint serves, or list at least one id`);
   }
   const warnings: RuleWarning[] = [];
   const seen = new Set<string>();
@@ -77,16 +102,16 @@ export function checkAllowedModels(
   for (const entry of entries) {
     if (isToken(entry)) {
       if (!hasTokens) {
-        warnings.push({ id: 'modelToken', message: 'allowedModels contains a token: it is not checked at synth time; the handler still enforces region rules at request time.' });
+        warnings.push({ id: 'modelToken', message: 'allowedModels contains a token: it is not checked at synth time; the handler checks it against the bundled catalog at request time.' });
       }
       hasTokens = true;
       for (const part of splitModelList(entry)) {
-        if (!isToken(part)) checkModelId(region, part, seen, warnings);
+        if (!isToken(part)) checkModelId(region, part, seen, warnings, catalog, served);
       }
       continue;
     }
     checkLiteralEntry(entry);
-    checkModelId(region, entry, seen, warnings);
+    checkModelId(region, entry, seen, warnings, catalog, served);
   }
   return { models: [...entries], hasTokens, warnings };
 }
@@ -104,41 +129,69 @@ function checkLiteralEntry(entry: string): void {
   }
 }
 
-function checkModelId(region: RegionCode, id: string, seen: Set<string>, warnings: RuleWarning[]): void {
+function checkModelId(region: RegionCode, id: string, seen: Set<string>, warnings: RuleWarning[], catalog: CatalogData, served: string[]): void {
+  const R = region.toUpperCase();
   const quoted = JSON.stringify(id);
   if (seen.has(id)) throw new RuleViolation('allowedModels', quoted, 'is listed twice', 'list each model id once');
   seen.add(id);
-  const variant = caseVariantOf(id);
-  if (variant) {
-    throw new RuleViolation('allowedModels', quoted, 'differs from a known model id only in letter case; ids are case-sensitive', `use ${JSON.stringify(variant)}`);
+  const entry = findModel(id, catalog);
+  if (!entry) {
+    checkUnlisted(region, id, warnings, catalog, served);
+    return;
   }
-  const provider = providerOf(id);
-  if (!provider) {
-    throw new RuleViolation('allowedModels', quoted, 'matches no known provider',
-      `use an id from one of the known providers: ${PROVIDERS.map((p) => `${p.name} (${p.prefixes.join(', ')}...)`).join('; ')}`);
-  }
-  if (!servesProvider(region, provider)) {
+  const provider = catalog.providers[entry.provider].name;
+  if (!entry.regions.includes(region)) {
     throw new RuleViolation('allowedModels', quoted,
-      `is a ${provider.name} model, and the ${region.toUpperCase()} endpoint does not serve ${provider.name}`,
-      `remove it; the ${region.toUpperCase()} endpoint serves ${providerNamesServedIn(region).join(', ')}: ${modelsServedIn(region).join(', ')}`);
+      `is a ${provider} model, and the ${R} endpoint does not serve it (the catalog has it in ${entry.regions.map((r) => r.toUpperCase()).join(', ')} only)`,
+      `remove it; the ${R} endpoint serves ${providerNamesServedIn(region, catalog).join(', ')}: ${served.join(', ')}`);
   }
-  if (!provider.models.includes(id)) {
-    const near = closestKnownModel(id);
-    warnings.push({
-      id: 'unknownModel',
-      message: `allowedModels: ${quoted} is a ${provider.name} id the catalog does not list yet; it is allowed, and the gateway will reject it if it does not exist.${near ? ` Did you mean ${JSON.stringify(near)}?` : ''}`,
-    });
+  if (entry.retired) {
+    const live = liveReplacementFor(entry, region, catalog);
+    throw new RuleViolation('allowedModels', quoted, `is retired: no gateway endpoint lists it any more (catalog of ${catalog.generatedAt})`,
+      live ? `use a live model such as ${JSON.stringify(live)}` : `choose one of: ${served.join(', ')}`);
   }
 }
 
-/** Global routing on, but no allowed model's provider accepts it: every request stays in-region. */
-export function checkGlobalRoutingUseful(globalRouting: boolean, checked: CheckedModels): RuleWarning | undefined {
+/**
+ * An id the catalog does not list: a case slip or an unknown provider is an
+ * error; an EU router refuses it (only what the EU endpoint lists keeps
+ * residency); a US router accepts a known provider's new id with a warning.
+ */
+function checkUnlisted(region: RegionCode, id: string, warnings: RuleWarning[], catalog: CatalogData, served: string[]): void {
+  const quoted = JSON.stringify(id);
+  const variant = caseVariantOf(id, catalog);
+  if (variant) {
+    throw new RuleViolation('allowedModels', quoted, 'differs from a known model id only in letter case; ids are case-sensitive', `use ${JSON.stringify(variant)}`);
+  }
+  const near = closestKnownModel(id, catalog);
+  const didYouMean = near ? `did you mean ${JSON.stringify(near)}? Otherwise ` : '';
+  const provider = providerOf(id, catalog);
+  if (!provider) {
+    throw new RuleViolation('allowedModels', quoted, 'is not in the catalog and matches no known provider',
+      `${didYouMean}use an id from one of the known providers: ${Object.values(catalog.providers).filter((p) => p.prefixes.length > 0).map((p) => `${p.name} (${p.prefixes.join(', ')}...)`).join('; ')}; ${REFRESH_HINT}`);
+  }
+  if (region === 'eu') {
+    throw new RuleViolation('allowedModels', quoted, `is a ${provider.name} id the EU endpoint does not list in the catalog (${catalog.generatedAt}), and an EU router allows only what the EU endpoint lists`,
+      `${didYouMean}choose one of ${served.join(', ')}; ${REFRESH_HINT}`);
+  }
+  warnings.push({
+    id: 'unknownModel',
+    message: `allowedModels: ${quoted} is a ${provider.name} id the catalog does not list yet; it is allowed (in-region, without global routing, streaming emulated, no cost estimate), and the gateway will reject it if it does not exist.${near ? ` Did you mean ${JSON.stringify(near)}?` : ''}`,
+  });
+}
+
+/** Global routing on, but no allowed model accepts it (per the catalog): every request stays in-region. */
+export function checkGlobalRoutingUseful(
+  globalRouting: boolean,
+  checked: CheckedModels,
+  catalog: CatalogData = BUNDLED_CATALOG,
+): RuleWarning | undefined {
   if (!globalRouting || checked.hasTokens) return undefined;
-  if (checked.models.some((id) => providerOf(id)?.globalRouting)) return undefined;
-  const accepting = PROVIDERS.filter((p) => p.globalRouting).map((p) => p.name).join(', ');
+  if (checked.models.some((id) => findModel(id, catalog)?.global)) return undefined;
+  const accepting = catalog.models.filter((m) => m.global && !m.retired && m.regions.includes('us')).map((m) => m.id);
   return {
     id: 'globalRoutingUnused',
-    message: `globalRouting is true but no model in allowedModels belongs to a provider that accepts global routing (${accepting}); every request will be processed in-region.`,
+    message: `globalRouting is true but no model in allowedModels accepts global routing (the catalog's models that do: ${accepting.join(', ')}); every request will be processed in-region.`,
   };
 }
 
@@ -194,4 +247,40 @@ export function checkTimeouts(timeoutMs: number, upstreamMs: number | undefined,
       'lower upstreamTimeout or raise timeout');
   }
   return upstream;
+}
+
+/**
+ * A tenant's allow-list: a non-empty subset of its router's, each id
+ * literal. An id outside the router's list is refused with the router's
+ * catalog's help: the router's id it is a slip of (letter case, a typo the
+ * catalog recognises), the live model that replaces a retired one, or else
+ * the router's list to choose from.
+ */
+export function checkTenantModels(
+  models: readonly string[] | undefined, routerModels: readonly string[], region: RegionCode, catalog: CatalogData = BUNDLED_CATALOG,
+): string[] {
+  if (models === undefined) return [...routerModels];
+  if (models.length === 0) {
+    throw new RuleViolation('allowedModels', '[]', 'is empty, so the tenant could use no model', 'omit allowedModels to give the tenant the router\'s list, or list at least one id');
+  }
+  const problem = 'is not in the router\'s allowedModels; a tenant\'s list is a subset of its router\'s';
+  const choose = `choose from ${routerModels.join(', ')}, or add it to the router's allowedModels`;
+  for (const id of models) {
+    if (routerModels.includes(id)) continue;
+    const quoted = JSON.stringify(id);
+    const entry = findModel(id, catalog);
+    // What the catalog says was meant, kept only when the router allows it; otherwise the nearest of the router's own ids.
+    const meant = entry ? undefined : caseVariantOf(id, catalog) ?? closestKnownModel(id, catalog);
+    const near = routerModels.find((m) => m.toLowerCase() === id.toLowerCase())
+      ?? (meant !== undefined && routerModels.includes(meant) ? meant : undefined)
+      ?? routerModels.map((m) => [m, editDistance(id, m)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0]?.[0];
+    if (entry?.retired) {
+      const live = liveReplacementFor(entry, region, catalog);
+      throw new RuleViolation('allowedModels', quoted, `${problem}, and it is retired (catalog of ${catalog.generatedAt})`,
+        live && routerModels.includes(live) ? `use ${JSON.stringify(live)}` : choose);
+    }
+    if (near) throw new RuleViolation('allowedModels', quoted, problem, `did you mean ${JSON.stringify(near)}?`);
+    throw new RuleViolation('allowedModels', quoted, problem, choose);
+  }
+  return [...models];
 }

@@ -9,7 +9,7 @@ export type { TenantStoreFailure };
  * by both sides so they cannot disagree on its shape.
  *
  * Lambda allows 4 KB for all of a function's environment variables together;
- * the construct checks the encoded size at synth time (`TENANTS_ENV_BUDGET_BYTES`).
+ * the construct checks them all, this document included, at synth time (src/construct/environment-size.ts).
  * Keys are short on purpose: every byte here is a byte of that budget.
  */
 
@@ -51,12 +51,6 @@ export interface TenantsDocument {
   readonly v: 1;
   readonly t: readonly TenantSpec[];
 }
-
-/**
- * Bytes of the 4 KB Lambda environment the tenants document may use: the
- * rest is the router's own variables (well under 1 KB) and room for yours.
- */
-export const TENANTS_ENV_BUDGET_BYTES = 3072;
 
 /** Tenant ids: safe as a CloudWatch dimension value, a log field and part of a DynamoDB key. */
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

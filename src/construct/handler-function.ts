@@ -5,9 +5,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { checkEnvironmentSize } from './environment-size';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
 import { buildRouterEnvironment } from '../catalog/env';
+import { encodeModelRules } from '../catalog/model-rules';
 import { RouterFunction } from '../handler/router-function';
 
 /**
@@ -47,6 +49,8 @@ export function createHandlerFunction(
     ...wildcards.length > 0 ? { 'AwsSolutions-IAM5[Resource::*]': `Resource "*" only where AWS allows nothing narrower: ${wildcards.join('; ')}.` } : {},
   });
 
+  const environment = routerFunctionEnvironment(settings, secret);
+  checkEnvironmentSize(scope, environment, { prop: 'allowedModels', models: settings.allowedModels });
   const fn = new RouterFunction(scope, 'Handler', {
     role,
     architecture,
@@ -60,7 +64,7 @@ export function createHandlerFunction(
     reservedConcurrentExecutions: deployment.reservedConcurrentExecutions,
     tracing: deployment.tracing ? lambda.Tracing.ACTIVE : undefined,
     description: `LLM Gateway router ${settings.routerName} (${settings.code}${settings.globalRouting ? ', global routing' : ''})`,
-    environment: routerFunctionEnvironment(settings, secret),
+    environment,
   });
   grantSecretRead(scope, role, secret, deployment.apiKeySecretEncryptionKey);
   return fn;
@@ -71,13 +75,18 @@ export function createHandlerFunction(
  * variables, from the same `buildTenantEnvironment`, with the first tenant).
  */
 export function routerFunctionEnvironment(settings: RouterSettings, secret: secretsmanager.ISecret): Record<string, string> {
+  const models = settings.allowedModels;
+  // The catalog's rules for exactly the validated models: what the handler enforces.
+  // A whole-list token has no ids yet: the handler falls back to the bundled catalog's rules.
+  const literalIds = Token.isUnresolved(models) ? [] : models.filter((id) => !Token.isUnresolved(id));
   return buildRouterEnvironment({
     region: settings.code,
     endpoint: settings.endpoint,
     customEndpoint: settings.customEndpoint,
     globalRouting: settings.globalRouting,
     transcriptAccess: settings.transcriptAccess,
-    allowedModels: joinModels(settings.allowedModels),
+    allowedModels: joinModels(models),
+    modelRules: encodeModelRules(settings.catalog, settings.code, literalIds),
     apiKeySecretArn: secret.secretArn,
     maxBodyBytes: settings.maxBodyBytes,
     upstreamTimeoutMs: settings.upstreamTimeout.toMilliseconds(),

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { RouterAuthorizationType } from './authorization';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
-import { API_ROUTES, gatewayErrorBody, GATEWAY_ERROR_TYPES } from '../catalog/api-contract';
+import { apiRoutes, gatewayErrorBody, GATEWAY_ERROR_TYPES } from '../catalog/api-contract';
 
 /**
  * The router's REST API: a regional (or private) API whose stage is
@@ -80,16 +80,22 @@ function privateApiPolicy(vpcEndpoints: ec2.IInterfaceVpcEndpoint[], authorizati
 }
 
 /**
- * The two routes, both proxied to the handler: POST /v1/chat/completions
- * (its body checked by API Gateway's validator first) and GET /v1/models.
+ * The routes, all proxied to the handler: POST /v1/chat/completions (its
+ * body checked by API Gateway's validator first) and GET /v1/models; with
+ * transcript access also POST /v1/understanding (validated too).
  */
-export function addRoutes(api: apigw.RestApi, integration: apigw.Integration, methodOptions: apigw.MethodOptions): apigw.Method[] {
+export function addRoutes(
+  api: apigw.RestApi,
+  integration: apigw.Integration,
+  methodOptions: apigw.MethodOptions,
+  transcriptAccess: boolean,
+): apigw.Method[] {
   const validator = api.addRequestValidator('RequestValidator', { validateRequestBody: true, validateRequestParameters: true });
   // The routes and the request schema are shared with the local emulator,
   // which answers as this API does (src/catalog/api-contract.ts).
-  return API_ROUTES.map((route) => {
+  return apiRoutes(transcriptAccess).map((route) => {
     if (!route.schema) return resourceAt(api.root, route.path).addMethod(route.method, integration, methodOptions);
-    const requestModel = api.addModel('ChatCompletionRequest', {
+    const requestModel = api.addModel(route.modelName ?? 'RequestModel', {
       contentType: 'application/json',
       // The enums' values are the JSON schema's own strings.
       schema: route.schema as apigw.JsonSchema,

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { IConstruct } from 'constructs';
+import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion, MetricRegion } from './region';
 import { propError } from './validation';
 import { providerOf } from '../catalog/lookup';
@@ -92,6 +93,8 @@ export interface IRouterMetrics {
   metricColdStarts(props?: RouterMetricOptions): cloudwatch.Metric;
   /** Requests whose caller hung up before the answer ended. */
   metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Estimated cost in USD: reported tokens times the catalog's price for the region each request used. */
+  metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric;
   /** Requests the router itself failed (unreadable key, misconfiguration, internal error). */
   metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric;
   /** API Gateway's `5XXError` for the router's stage: every 5xx answer, whoever produced it. */
@@ -120,6 +123,12 @@ export interface RouterMetricFactoryProps {
    * @default false
    */
   readonly globalRouting?: boolean;
+  /**
+   * The router's catalog, which names each model's provider (the `Provider`
+   * dimension of per-model metrics).
+   * @default GatewayCatalog.bundled()
+   */
+  readonly catalog?: GatewayCatalog;
   /**
    * The REST API's stage name (the API is named after the router).
    * @default 'prod'
@@ -166,7 +175,10 @@ export class RouterMetricFactory implements IRouterMetrics {
    * @param scope the construct whose stack the metrics belong to
    * @param props the router's identity
    */
+  private readonly catalog: GatewayCatalog;
+
   constructor(private readonly scope: IConstruct, props: RouterMetricFactoryProps) {
+    this.catalog = props.catalog ?? GatewayCatalog.bundled();
     this.namespace = props.namespace;
     this.routerName = props.routerName;
     this.region = props.region ?? GatewayRegion.US;
@@ -193,9 +205,9 @@ export class RouterMetricFactory implements IRouterMetrics {
     if (errorClass !== undefined) dimensionsMap[DIMENSION.ERROR_CLASS] = errorClass;
     if (tenant !== undefined) dimensionsMap[DIMENSION.TENANT] = tenant;
     if (model !== undefined) {
-      const provider = providerOf(model);
+      const provider = providerOf(model, this.catalog._data);
       if (!provider) {
-        throw propError(this.scope, 'model', JSON.stringify(model), 'matches no known provider, so no metric has it as a dimension', 'use one of the router\'s allowedModels');
+        throw propError(this.scope, 'model', JSON.stringify(model), 'matches no known provider (nor any model in the router\'s catalog), so no metric has it as a dimension', 'use one of the router\'s allowedModels');
       }
       dimensionsMap[DIMENSION.PROVIDER] = provider.id;
       dimensionsMap[DIMENSION.MODEL] = model;
@@ -258,6 +270,11 @@ export class RouterMetricFactory implements IRouterMetrics {
   /** @default sum over 5 minutes */
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.CLIENT_ABORTED, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.COST_USD, props);
   }
 
   /** @default sum over 5 minutes */

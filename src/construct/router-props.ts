@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RouterAuthorization } from './authorization';
 import { RouterDeploymentProps } from './deployment-props';
+import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion } from './region';
 import { TenantStoreFailureMode } from './tenant-store';
 
@@ -48,7 +49,9 @@ export interface LlmGatewayRouterProps extends RouterDeploymentProps {
 
   /**
    * Exact, case-sensitive model ids callers may use (including in `fallbacks`).
-   * @default - every catalog model the region's endpoint serves
+   * Pin it: without it the router allows whatever the catalog lists for the
+   * region, so a newer catalog widens it (synth warns unless `allowAllModels`).
+   * @default - every live catalog model the region's endpoint lists
    */
   readonly allowedModels?: string[];
 
@@ -178,6 +181,26 @@ export interface LlmGatewayRouterProps extends RouterDeploymentProps {
    * @default TenantStoreFailureMode.FAIL_CLOSED
    */
   readonly tenantStoreFailureMode?: TenantStoreFailureMode;
+
+  /**
+   * The model catalog to validate `allowedModels` with and whose per-model
+   * rules (region, global routing, streaming, prices) the function enforces.
+   * Pass `GatewayCatalog.fromFile(...)` with a file written by
+   * `llm-gateway-router catalog fetch` to use models the gateway lists
+   * after this library's release.
+   * @default GatewayCatalog.bundled()
+   */
+  readonly catalog?: GatewayCatalog;
+
+  /**
+   * Allow every live model the catalog lists for the region, knowingly:
+   * a newer catalog or library version then widens what callers can reach
+   * (visible in `cdk diff` as the function's `LLM_GATEWAY_ALLOWED_MODELS`).
+   * Silences the synth warning about an unpinned allow-list. Cannot be
+   * combined with `allowedModels`.
+   * @default false - without allowedModels, synth warns
+   */
+  readonly allowAllModels?: boolean;
 
   /**
    * An HTTP forward proxy the function reaches the gateway through, such as

@@ -20,6 +20,8 @@ import { resolveSettings } from './settings';
 import { RouterTenant, TenantHost, TenantOptions } from './tenant';
 import { TenantStore, TenantStoreFailureMode } from './tenant-store';
 import { propError } from './validation';
+import { RegionCode } from '../catalog/catalog';
+import { CatalogData } from '../catalog/model-catalog';
 
 /**
  * An API Gateway REST API and a streaming Lambda proxy in front of the
@@ -77,6 +79,8 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   private readonly methods: apigw.Method[];
   /** Tenants (src/construct/tenant.ts): what the store needs, and the store once a tenant exists. */
   private readonly tenantStoreProps: { removalPolicy: RemovalPolicy; failureMode: TenantStoreFailureMode; routerEnvironment: Record<string, string> };
+  /** The region's code and the catalog the allow-list was validated with: tenants' lists are checked against the same. */
+  private readonly catalogScope: { code: RegionCode; catalog: CatalogData };
   private tenantStore?: TenantStore;
 
   constructor(scope: Construct, id: string, props: LlmGatewayRouterProps) {
@@ -107,7 +111,7 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     });
     const auth = this.authorization._bind(this, this.restApi, this.routerName);
     this.usagePlan = auth.usagePlan;
-    this.methods = addRoutes(this.restApi, integration, auth.methodOptions);
+    this.methods = addRoutes(this.restApi, integration, auth.methodOptions, settings.transcriptAccess);
     for (const method of this.methods) acknowledgeRules(method, auth.methodNagRules);
 
     if (props.webAclArn !== undefined) {
@@ -125,11 +129,13 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
       routerName: this.routerName,
       region: this.region,
       globalRouting: this.globalRouting,
+      catalog: props.catalog,
       stageName: this.stageName,
       functionName: this.functionName,
     });
     this.url = this.restApi.url;
     this.openAiBaseUrl = props.domainName ? `${customDomainUrl(props.domainName)}v1` : `${this.restApi.url}v1`;
+    this.catalogScope = { code: settings.code, catalog: settings.catalog };
     this.tenantStoreProps = {
       removalPolicy: settings.removalPolicy,
       failureMode: props.tenantStoreFailureMode ?? TenantStoreFailureMode.FAIL_CLOSED,
@@ -163,6 +169,8 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     });
     return {
       allowedModels: this.allowedModels,
+      region: this.catalogScope.code,
+      catalog: this.catalogScope.catalog,
       transcriptAccess: this.transcriptAccess,
       authorizationType: this.authorization.type,
       metrics: this.metrics,
@@ -279,6 +287,11 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   /** Requests whose caller hung up before the answer ended. @default sum over 5 minutes */
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metrics.metricClientAborted(props);
+  }
+
+  /** Estimated cost in USD (reported tokens times the catalog's price for the region used). @default sum over 5 minutes */
+  public metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metricCostUsd(props);
   }
 
   /** Requests the router itself failed (unreadable key, misconfiguration, internal error). @default sum over 5 minutes */

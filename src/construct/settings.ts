@@ -3,11 +3,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { RouterAuthorization } from './authorization';
 import { checkConcurrency, DeploymentSettings, resolveDeployment } from './deployment-settings';
+import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
 import { addRuleWarning, applyRule, checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
 import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { DEFAULTS, isAcceptableEndpointProtocol } from '../catalog/env';
+import { CatalogData } from '../catalog/model-catalog';
 import { checkEgressProxy, checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../catalog/rules';
 
 /** A router's props after defaults and validation: what the constructor builds from. */
@@ -21,6 +23,8 @@ export interface RouterSettings {
   readonly metricsNamespace: string;
   readonly stageName: string;
   readonly allowedModels: string[];
+  /** The catalog the allow-list was validated with: its rules go to the handler. */
+  readonly catalog: CatalogData;
   readonly endpoint: string;
   readonly customEndpoint: boolean;
   readonly timeout: Duration;
@@ -47,8 +51,9 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
   const code = regionCode(region);
   const globalRouting = props.globalRouting ?? false;
   applyRule(scope, () => checkGlobalRouting(globalRouting, code));
-  const allowed = validateAllowedModels(scope, code, props.allowedModels);
-  if (globalRouting) checkGlobalRoutingUseful(scope, allowed);
+  const catalog = (props.catalog ?? GatewayCatalog.bundled())._data;
+  const allowed = validateAllowedModels(scope, code, props.allowedModels, catalog, props.allowAllModels);
+  if (globalRouting) checkGlobalRoutingUseful(scope, allowed, catalog);
   if (code === 'eu') validateEuDeployment(scope, props.additionalDeploymentRegions ?? []);
   const authorization = props.authorization ?? RouterAuthorization.iam();
   validateRange(scope, 'throttlingRateLimit', props.throttlingRateLimit, 1, 10_000, 'choose requests per second between 1 and 10000');
@@ -66,6 +71,7 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     metricsNamespace: props.metricsNamespace ?? DEFAULTS.metricsNamespace,
     stageName: props.stageName ?? 'prod',
     allowedModels: allowed.models,
+    catalog,
     endpoint: resolveEndpoint(scope, code, props.customEndpoint),
     customEndpoint: props.customEndpoint !== undefined,
     ...resolveTimeouts(scope, props.timeout, props.upstreamTimeout),

@@ -5,9 +5,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { checkEnvironmentSize } from './environment-size';
 import { propError } from './validation';
-import { ENV, environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../catalog/env';
-import { buildTenantEnvironment, encodeTenants, TENANTS_ENV_BUDGET_BYTES, TenantSpec } from '../catalog/tenants-schema';
+import { ENV } from '../catalog/env';
+import { buildTenantEnvironment, encodeTenants, TenantSpec } from '../catalog/tenants-schema';
 
 /**
  * What the handler does when the tenant table cannot be reached.
@@ -24,7 +25,7 @@ const PARTITION_KEY = 'pk';
 const TTL_ATTRIBUTE = 'expires_at';
 /** The only item actions the handler performs on the table. */
 export const TENANT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
-/** Stand-in length of a deploy-time value (a key id, a role ARN) when sizing the environment at synth time. */
+/** Stand-in length of a deploy-time value in the tenants document (a key id, a role ARN) when sizing the environment at synth time. */
 const TOKEN_SIZE_ESTIMATE = 100;
 
 // Internal to the construct (TenantStore, TenantStoreProps): not exported from the package's index.
@@ -50,8 +51,8 @@ export class TenantStore extends Construct {
   public readonly insightRules: cloudwatch.CfnInsightRule[];
   private readonly specs: TenantSpec[] = [];
   private readonly identities = new Map<string, string>();
-  /** Bytes of the function's environment besides the tenants document: the router's variables and the table's. */
-  private readonly otherEnvironmentBytes: number;
+  /** The function's environment with the table's variables: the tenants document is sized into it with each tenant. */
+  private readonly environment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: TenantStoreProps) {
     super(scope, id);
@@ -75,8 +76,7 @@ export class TenantStore extends Construct {
       storeFailure: props.failureMode === TenantStoreFailureMode.FAIL_OPEN ? 'open' : 'closed',
     });
     for (const [name, value] of Object.entries(env)) props.handler.addEnvironment(name, value);
-    const { [ENV.TENANTS]: _document, ...others } = { ...props.routerEnvironment, ...env };
-    this.otherEnvironmentBytes = environmentSize(sizedForSynthEnv(others)) + ENV.TENANTS.length;
+    this.environment = { ...props.routerEnvironment, ...env };
 
     this.insightRules = [
       insightRule(this, 'TopTenantsByCost', `${props.routerName}-tenants-by-cost`, props.logGroup, ['$.tenant'], 'Sum', '$.cost_usd'),
@@ -98,13 +98,9 @@ export class TenantStore extends Construct {
     if (spec.def && defaultTenant) {
       throw propError(scope, 'defaultTenant', 'true', `but tenant ${defaultTenant.id} is already the default tenant`, 'name one default tenant per router');
     }
-    const size = Buffer.byteLength(encodeTenants([...this.specs, spec].map(sizedForSynth)), 'utf8');
-    // The document's own cap leaves room for your variables; the router's own (allow-list, egress proxy, ...) must fit too.
-    const room = Math.min(TENANTS_ENV_BUDGET_BYTES, LAMBDA_ENVIRONMENT_LIMIT_BYTES - this.otherEnvironmentBytes);
-    if (size > room) {
-      throw propError(scope, 'tenants', `${this.specs.length + 1} tenants`, `need about ${size} bytes of the function's environment, more than the ${room} bytes left of Lambda's 4 KB (the router's own variables take about ${this.otherEnvironmentBytes})`,
-        'split tenants across routers, or give tenants the router\'s allow-list (omit allowedModels) to save space');
-    }
+    // The same check as the function's own, over every variable: the router's (allow-list, model rules, egress proxy...), the table's and the document.
+    const document = encodeTenants([...this.specs, spec].map(sizedForSynth));
+    checkEnvironmentSize(scope, { ...this.environment, [ENV.TENANTS]: document }, { prop: 'tenants', tenants: this.specs.length + 1 });
     this.specs.push(spec);
     if (dedupe !== undefined) this.identities.set(dedupe, spec.id);
   }
@@ -114,11 +110,6 @@ export class TenantStore extends Construct {
 function sizedForSynth(spec: TenantSpec): TenantSpec {
   if (!spec.who || !Token.isUnresolved(spec.who.v)) return spec;
   return { ...spec, who: { ...spec.who, v: 'x'.repeat(TOKEN_SIZE_ESTIMATE) } } as TenantSpec;
-}
-
-/** The variables with each deploy-time value (the secret ARN, the table name) replaced by a stand-in of a realistic maximum size. */
-function sizedForSynthEnv(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, Token.isUnresolved(v) ? 'x'.repeat(Math.max(v.length, TOKEN_SIZE_ESTIMATE)) : v]));
 }
 
 function insightRule(

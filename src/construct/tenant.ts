@@ -6,9 +6,11 @@ import type { LlmGatewayRouter } from './router';
 import type { RouterMetricFactory, RouterMetricOptions } from './router-metrics';
 import { TenantIdentity } from './tenant-identity';
 import { TenantStore } from './tenant-store';
-import { propError } from './validation';
-import { editDistance } from '../catalog/lookup';
+import { applyRule, propError } from './validation';
+import { RegionCode } from '../catalog/catalog';
 import { METRIC } from '../catalog/metrics-schema';
+import { CatalogData } from '../catalog/model-catalog';
+import { checkTenantModels } from '../catalog/rules';
 import { TENANT_ID_PATTERN, TenantSpec } from '../catalog/tenants-schema';
 
 /**
@@ -78,6 +80,9 @@ export interface RouterTenantProps extends TenantOptions {
 /** What a tenant needs to know about its router. */
 export interface TenantHost {
   readonly allowedModels: string[];
+  /** The router's region and the catalog its allow-list was validated with. */
+  readonly region: RegionCode;
+  readonly catalog: CatalogData;
   readonly transcriptAccess: boolean;
   readonly authorizationType: RouterAuthorizationType;
   readonly metrics: RouterMetricFactory;
@@ -121,7 +126,8 @@ export class RouterTenant extends Construct {
     }
     this.tenantId = tenantId;
     this.metrics = host.metrics;
-    this.allowedModels = checkModels(this, options.allowedModels, host.allowedModels);
+    // The router's own catalog (GatewayCatalog) explains an id outside the router's list.
+    this.allowedModels = applyRule(this, () => checkTenantModels(options.allowedModels, host.allowedModels, host.region, host.catalog));
     for (const [prop, value] of [['monthlyBudgetUsd', options.monthlyBudgetUsd], ['dailyTokenLimit', options.dailyTokenLimit], ['requestsPerMinutePerModel', options.requestsPerMinutePerModel]] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw propError(this, prop, String(value), 'is not a positive number', `pass a positive ${prop}, or omit it for no limit`);
     }
@@ -193,20 +199,4 @@ export class RouterTenant extends Construct {
   public metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.COST_USD, props);
   }
-}
-
-/** The tenant's allow-list: literal ids from the router's list, with a suggestion for a near miss. */
-function checkModels(scope: Construct, models: string[] | undefined, routerModels: string[]): string[] {
-  if (models === undefined) return routerModels;
-  if (models.length === 0) {
-    throw propError(scope, 'allowedModels', '[]', 'is empty, so the tenant could use no model', 'omit allowedModels to give the tenant the router\'s list, or list at least one id');
-  }
-  for (const id of models) {
-    if (routerModels.includes(id)) continue;
-    const near = routerModels.find((m) => m.toLowerCase() === id.toLowerCase())
-      ?? routerModels.map((m) => [m, editDistance(id, m)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0]?.[0];
-    throw propError(scope, 'allowedModels', JSON.stringify(id), 'is not in the router\'s allowedModels; a tenant\'s list is a subset of its router\'s',
-      near ? `did you mean ${JSON.stringify(near)}?` : `choose from ${routerModels.join(', ')}, or add it to the router's allowedModels`);
-  }
-  return models;
 }

@@ -1,6 +1,7 @@
 import { Annotations, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { RegionCode } from '../catalog/catalog';
+import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
 import { checkAllowedModels, checkGlobalRoutingUseful as globalRoutingWarning, RuleViolation, RuleWarning } from '../catalog/rules';
 
 /** The allow-list after validation, and what it implies. */
@@ -34,25 +35,38 @@ export function addRuleWarning(scope: Construct, warning: RuleWarning): void {
 
 /**
  * Validates `allowedModels` against the catalog for the region: the same
- * catalog the handler enforces at request time. A single list token (a
- * `CommaDelimitedList` parameter, an SSM `StringList`) is passed through,
- * joined at deploy time, and enforced at request time only.
+ * catalog entries the handler enforces at request time (the shared rule in
+ * src/catalog/rules.ts, which the emulator runs with its --catalog too).
+ * Without `allowedModels` the router allows every live model the region's
+ * endpoint lists, which a newer catalog can widen: unless `allowAllModels`
+ * says that is intended, synth warns with the count and how to pin the list.
+ * A single list token (a `CommaDelimitedList` parameter, an SSM `StringList`)
+ * is passed through, joined at deploy time, and enforced at request time only.
  */
-export function validateAllowedModels(scope: Construct, region: RegionCode, allowed: string[] | undefined): ValidatedModels {
+export function validateAllowedModels(
+  scope: Construct,
+  region: RegionCode,
+  allowed: string[] | undefined,
+  catalog: CatalogData = BUNDLED_CATALOG,
+  allowAllModels?: boolean,
+): ValidatedModels {
   if (allowed !== undefined && Token.isUnresolved(allowed)) {
+    if (allowAllModels === true) {
+      throw propError(scope, 'allowAllModels', 'true', 'contradicts allowedModels, which lists the models callers may use', 'remove allowAllModels, or remove allowedModels to allow every model the endpoint lists');
+    }
     addRuleWarning(scope, {
       id: 'modelListToken',
       message: 'allowedModels is a deploy-time list (a token): its ids are not checked at synth time; the handler enforces the catalog and region rules on each request.',
     });
     return { models: allowed, hasTokens: true };
   }
-  const checked = applyRule(scope, () => checkAllowedModels(region, allowed, (s) => Token.isUnresolved(s)));
+  const checked = applyRule(scope, () => checkAllowedModels(region, allowed, (s) => Token.isUnresolved(s), catalog, allowAllModels));
   for (const warning of checked.warnings) addRuleWarning(scope, warning);
   return { models: checked.models, hasTokens: checked.hasTokens };
 }
 
-/** Warns when global routing is on but no allowed model's provider accepts it. */
-export function checkGlobalRoutingUseful(scope: Construct, validated: ValidatedModels): void {
-  const warning = globalRoutingWarning(true, { ...validated, warnings: [] });
+/** Warns when global routing is on but no allowed model accepts it. */
+export function checkGlobalRoutingUseful(scope: Construct, validated: ValidatedModels, catalog: CatalogData = BUNDLED_CATALOG): void {
+  const warning = globalRoutingWarning(true, { ...validated, warnings: [] }, catalog);
   if (warning) addRuleWarning(scope, warning);
 }

@@ -1,4 +1,4 @@
-import { API_ROUTES, gatewayErrorBody, gatewayErrorType, matchesSchema } from '../catalog/api-contract';
+import { ApiRoute, gatewayErrorBody, gatewayErrorType, matchesSchema } from '../catalog/api-contract';
 
 /*
  * What the deployed REST API answers itself, before the handler runs, for
@@ -15,8 +15,14 @@ export interface GatewayAnswer {
 }
 
 /** API Gateway's answer for a request the handler would never see, or undefined to invoke the handler. */
-export function apiGatewayAnswer(method: string, path: string, contentType: string | undefined, body: Buffer): GatewayAnswer | undefined {
-  const route = API_ROUTES.find((r) => r.path === path && r.method === method);
+export function apiGatewayAnswer(
+  routes: readonly ApiRoute[],
+  method: string,
+  path: string,
+  contentType: string | undefined,
+  body: Buffer,
+): GatewayAnswer | undefined {
+  const route = routes.find((r) => r.path === path && r.method === method);
   // Unknown paths and methods: 403, whatever the authorization type.
   if (!route) return gatewayError(403, 'MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token', 'MissingAuthenticationTokenException');
   if (route.schema && isJson(contentType) && !parsesAndMatches(route.schema, body)) {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CATALOG_USAGE, runCatalogCommand } from './catalog-command';
 import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
 import { prepareLocalTenants } from './tenants';
-import { RuleViolation, splitModelList } from '../catalog/rules';
+import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
+import { checkTenantModels, RuleViolation, splitModelList } from '../catalog/rules';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 
@@ -24,12 +26,15 @@ Options:
   --upstream-timeout-ms N  upstream timeout (default 120000)
   --timeout-ms N           simulated Lambda timeout (default 300000)
   --egress-proxy URL       reach the gateway through this HTTP forward proxy (CONNECT)
+  --catalog FILE           model catalog (from \`catalog fetch\`; default: the bundled one)
   --tenants FILE           tenants: {"tenants":[{"id","apiKey","allowedModels","monthlyBudgetUsd",
                            "dailyTokenLimit","requestsPerMinutePerModel"}]}; callers send x-api-key
   --dynamodb-endpoint URL  the tenants' DynamoDB (default: an embedded in-memory dynalite)
   --tenant-table NAME      the tenants' table there, created if missing (default llm-gateway-router-tenants)
 
-The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.`;
+The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.
+
+${CATALOG_USAGE}`;
 
 /** The flag that sets each prop the shared rules name. */
 const FLAG_OF: Record<string, string> = {
@@ -42,6 +47,10 @@ const FLAG_OF: Record<string, string> = {
 };
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'catalog') {
+    runCatalogCommand(argv.slice(1)).then((code) => process.exit(code), (err: Error) => fail(err.message.split('\n')[0]));
+    return;
+  }
   const { values, positionals } = parseFlags(argv);
   if (values.help || positionals[0] !== 'serve') {
     console.log(USAGE);
@@ -52,9 +61,16 @@ async function main(argv: string[]): Promise<void> {
   const apiKey = process.env.ASSEMBLYAI_API_KEY;
   if (!apiKey) fail('set ASSEMBLYAI_API_KEY to the gateway key');
 
+  let catalog: CatalogData | undefined;
+  try {
+    catalog = values.catalog ? parseCatalog(JSON.parse(fs.readFileSync(values.catalog, 'utf8')), values.catalog) : undefined;
+  } catch (err) {
+    fail(`--catalog ${values.catalog}: ${(err as Error).message.split('\n')[0]}`);
+  }
   const timeoutMs = optionalInt(values['timeout-ms'], '--timeout-ms') ?? 300_000;
   const settings = checked({
     region,
+    catalog,
     globalRouting: values['global-routing'],
     transcriptAccess: values['transcript-access'],
     // Split and trimmed exactly as the handler splits its environment variable.
@@ -68,6 +84,14 @@ async function main(argv: string[]): Promise<void> {
     ? await prepareLocalTenants(values.tenants, values['dynamodb-endpoint'], values['tenant-table']!).catch((err: Error) => fail(err.message))
     : undefined;
   const env = routerEnvironment({ ...settings, tenants: tenants && { specs: tenants.specs, table: tenants.table } });
+  for (const t of tenants?.specs ?? []) {
+    // As synth checks addTenant: a subset of the router's list, explained with the router's catalog.
+    try {
+      checkTenantModels(t.m, splitModelList(env.LLM_GATEWAY_ALLOWED_MODELS), region, catalog ?? BUNDLED_CATALOG);
+    } catch (err) {
+      fail(`--tenants ${values.tenants}: tenant ${t.id}: ${(err as Error).message}`);
+    }
+  }
 
   installLambdaRuntimeShim();
   // The same bundle that is deployed to Lambda.
@@ -78,7 +102,7 @@ async function main(argv: string[]): Promise<void> {
     apiKeyProvider: async () => apiKey,
     tenants: tenants && { dynamoDbClientConfig: tenants.dynamoDbClientConfig },
   });
-  const server = createEmulatorServer({ handler, timeoutMs, apiKeyIds: tenants?.apiKeyIds });
+  const server = createEmulatorServer({ handler, timeoutMs, apiKeyIds: tenants?.apiKeyIds, transcriptAccess: settings.transcriptAccess });
   const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
   server.once('error', (err: NodeJS.ErrnoException) => {
     fail(err.code === 'EADDRINUSE' ? `cannot listen on ${values.host}:${port}: the port is in use (choose another with --port)` : `cannot listen on ${values.host}:${port}: ${err.message}`);
@@ -132,6 +156,7 @@ function parseFlagsOrThrow(argv: string[]) {
       'upstream-timeout-ms': { type: 'string' },
       'timeout-ms': { type: 'string', default: '300000' },
       'egress-proxy': { type: 'string' },
+      'catalog': { type: 'string' },
       'tenants': { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
       'tenant-table': { type: 'string', default: 'llm-gateway-router-tenants' },

@@ -1,6 +1,8 @@
 import { GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { buildRouterEnvironment, DEFAULTS } from '../catalog/env';
 import { modelsServedIn } from '../catalog/lookup';
+import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
+import { encodeModelRules } from '../catalog/model-rules';
 import { checkAllowedModels, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning } from '../catalog/rules';
 import { encodeTenants, TenantSpec, TenantStoreFailure } from '../catalog/tenants-schema';
 
@@ -16,6 +18,8 @@ export interface LocalRouterSettings {
   readonly maxBodyBytes?: number;
   readonly upstreamTimeoutMs?: number;
   readonly routerName?: string;
+  /** The model catalog whose rules the handler enforces (`--catalog`). @default the bundled catalog */
+  readonly catalog?: CatalogData;
   /** HTTP forward proxy for the gateway connections. @default direct */
   readonly egressProxy?: string;
   /** Tenants, and the table that holds their budgets. @default none */
@@ -24,13 +28,16 @@ export interface LocalRouterSettings {
 
 /** The environment the construct would give the Lambda, for the same settings. */
 export function routerEnvironment(s: LocalRouterSettings): Record<string, string> {
+  const allowed = s.allowedModels ?? modelsServedIn(s.region, s.catalog);
   return buildRouterEnvironment({
     region: s.region,
     endpoint: s.endpoint ?? GATEWAY_ENDPOINTS[s.region],
     customEndpoint: s.endpoint !== undefined,
     globalRouting: s.globalRouting ?? false,
     transcriptAccess: s.transcriptAccess ?? false,
-    allowedModels: (s.allowedModels ?? modelsServedIn(s.region)).join(','),
+    allowedModels: allowed.join(','),
+    // As the construct does: the rules of exactly the allowed models, from the router's catalog.
+    modelRules: encodeModelRules(s.catalog ?? BUNDLED_CATALOG, s.region, allowed),
     maxBodyBytes: s.maxBodyBytes,
     upstreamTimeoutMs: s.upstreamTimeoutMs,
     serviceName: s.routerName ?? `local-${s.region}`,
@@ -48,9 +55,12 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
  */
 export function checkLocalSettings(s: LocalRouterSettings, timeoutMs: number): { settings: LocalRouterSettings; warnings: RuleWarning[] } {
   checkGlobalRouting(s.globalRouting ?? false, s.region);
-  const models = checkAllowedModels(s.region, s.allowedModels);
-  const warnings = [...models.warnings];
-  const unused = checkGlobalRoutingUseful(s.globalRouting ?? false, models);
+  const catalog = s.catalog ?? BUNDLED_CATALOG;
+  const models = checkAllowedModels(s.region, s.allowedModels, undefined, catalog);
+  // The unpinned-list warning is about a deployment widening on a library or
+  // catalog upgrade; a local emulator serving every listed model is the point.
+  const warnings = models.warnings.filter((w) => w.id !== 'allowedModelsUnpinned');
+  const unused = checkGlobalRoutingUseful(s.globalRouting ?? false, models, catalog);
   if (unused) warnings.push(unused);
   const proxyWarning = s.egressProxy === undefined ? undefined : checkEgressProxy(s.egressProxy);
   if (proxyWarning) warnings.push(proxyWarning);

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { apiGatewayAnswer, invalidApiKeyAnswer } from './api-gateway';
 import { lambdaContext, proxyEvent, splitPrelude } from './runtime-shim';
-import { API_ROUTES } from '../catalog/api-contract';
+import { apiRoutes } from '../catalog/api-contract';
 
 type StreamingHandler = (event: APIGatewayProxyEvent, stream: PassThrough, context: Context) => Promise<void>;
 
@@ -28,6 +28,12 @@ export interface EmulatorOptions {
    * @default no API keys
    */
   readonly apiKeyIds?: ReadonlyMap<string, string>;
+  /**
+   * The router has transcript access, so its API also has
+   * `POST /v1/understanding` (as the construct adds it).
+   * @default false
+   */
+  readonly transcriptAccess?: boolean;
 }
 
 /**
@@ -38,7 +44,8 @@ export interface EmulatorOptions {
  */
 export function createEmulatorServer(options: EmulatorOptions): http.Server {
   const timeoutMs = options.timeoutMs ?? 300_000;
-  const resources = new Set(API_ROUTES.map((r) => r.path));
+  const routes = apiRoutes(options.transcriptAccess ?? false);
+  const resources = new Set(routes.map((r) => r.path));
   return http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -46,7 +53,7 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const body = Buffer.concat(chunks);
       const checks = options.apiGatewayChecks !== false;
-      const answer = checks ? apiGatewayAnswer(req.method ?? 'GET', url.pathname, req.headers['content-type'], body) : undefined;
+      const answer = checks ? apiGatewayAnswer(routes, req.method ?? 'GET', url.pathname, req.headers['content-type'], body) : undefined;
       // Unknown routes are answered before authentication; the key is checked before the request validator.
       if (answer && answer.status === 403) {
         res.writeHead(answer.status, answer.headers).end(answer.body);

@@ -1,18 +1,19 @@
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { loadConfig } from './config';
+import { loadConfig, RouterConfig } from './config';
+import { estimateCostUsd } from './cost';
 import { describeError, OpenAiErrorBody, RejectReason, reject, RouterFault, routerFaultBody } from './errors';
 import { RequestLog, RequestLogFields } from './log';
 import { RouterMetrics } from './metrics';
-import { decide } from './policy';
+import { decide, Forward } from './policy';
 import { proxy } from './relay';
 import type { RequestContext, Router } from './request-context';
 import { ResponseWriter } from './response-writer';
 import { ApiKeyCache, ApiKeyProvider, secretsManagerKeyProvider } from './secret';
-import { TenantGate, TenantGateOptions } from './tenants/gate';
-import { CHAT_COMPLETIONS_PATH, MODELS_PATH } from '../catalog/catalog';
+import { Admission, TenantGate, TenantGateOptions, TenantRefusal } from './tenants/gate';
+import { decideUnderstanding } from './understanding';
+import { CHAT_COMPLETIONS_PATH, MODELS_PATH, UNDERSTANDING_PATH } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
-import { providerOf } from '../catalog/lookup';
 
 /** The Lambda streaming handler's signature (what `awslambda.streamifyResponse` wraps). */
 export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Writable, context: Context) => Promise<void>;
@@ -107,24 +108,47 @@ async function dispatch(ctx: RequestContext): Promise<void> {
     else await chatCompletions(ctx);
   } else if (route === MODELS_PATH) {
     if (httpMethod !== 'GET') methodNotAllowed(ctx, 'GET');
-    else ctx.res.json(200, listModels(ctx.router.tenants?.modelsFor(ctx.fields.tenant) ?? ctx.router.config.allowedModels));
+    else ctx.res.json(200, listModels(ctx.router.config, ctx.router.tenants?.modelsFor(ctx.fields.tenant) ?? ctx.router.config.allowedModels));
+  } else if (route === UNDERSTANDING_PATH) {
+    if (httpMethod !== 'POST') methodNotAllowed(ctx, 'POST');
+    else await understanding(ctx);
   } else {
     refuse(ctx, reject(404, 'not_found', `No route for ${httpMethod} ${route}.`, 'not_found'));
   }
 }
 
-/** Admits a chat completion (size, then policy) and hands it to the relay. */
-async function chatCompletions(ctx: RequestContext): Promise<void> {
-  const { router: { config }, event, res, fields } = ctx;
+/** The request body as text, or undefined after refusing it as too large. */
+function bodyText(ctx: RequestContext): string | undefined {
+  const { router: { config }, event } = ctx;
   const rawBody = event.body ?? '';
   // Decoded once; a text body is measured without copying it.
   const decoded = event.isBase64Encoded ? Buffer.from(rawBody, 'base64') : undefined;
   const size = decoded ? decoded.length : Buffer.byteLength(rawBody, 'utf8');
   if (size > config.maxBodyBytes) {
     refuse(ctx, reject(413, 'too_large', `The request body is ${size} bytes; this router accepts at most ${config.maxBodyBytes}.`, 'request_too_large'));
+    return undefined;
+  }
+  return decoded ? decoded.toString('utf8') : rawBody;
+}
+
+/** Admits a transcript-based understanding request and hands it to the relay: no model, the router's own region. */
+async function understanding(ctx: RequestContext): Promise<void> {
+  const text = bodyText(ctx);
+  if (text === undefined) return;
+  const decision = decideUnderstanding(text, ctx.router.config);
+  if (decision.kind === 'reject') {
+    refuse(ctx, decision);
     return;
   }
-  const text = decoded ? decoded.toString('utf8') : rawBody;
+  // Tenants: transcript access and the rate limit (the route has no model to price or budget).
+  await forward(ctx, decision, ctx.router.tenants?.admitUnderstanding(ctx));
+}
+
+/** Admits a chat completion (size, then policy) and hands it to the relay. */
+async function chatCompletions(ctx: RequestContext): Promise<void> {
+  const { router: { config }, res, fields } = ctx;
+  const text = bodyText(ctx);
+  if (text === undefined) return;
 
   const decision = decide(text, config);
   fields.requestedModel = decision.model;
@@ -133,10 +157,21 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
     return;
   }
   fields.model = decision.model;
-  fields.provider = decision.provider.id;
+  fields.provider = decision.provider;
   res.region = decision.global ? 'global' : config.region;
   // Tenants: the tenant's policy, budget and rate limit, before a byte goes upstream.
-  const admission = await ctx.router.tenants?.admit(ctx, decision);
+  await forward(ctx, decision, ctx.router.tenants?.admit(ctx, decision));
+}
+
+/**
+ * Sends an admitted request upstream: after the tenant's admission (when the
+ * router has tenants), and then, whatever the outcome, the request's cost
+ * from the reported usage and the catalog's price as routed, which is also
+ * what settles the tenant's reservation.
+ */
+async function forward(ctx: RequestContext, decision: Forward, admitting?: Promise<TenantRefusal | Admission>): Promise<void> {
+  const { fields } = ctx;
+  const admission = await admitting;
   if (admission?.kind === 'reject') {
     refuse(ctx, admission, admission.headers);
     return;
@@ -147,15 +182,16 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
     // A router fault is answered before settling, so the caller does not wait on the ledger.
     fail(ctx.res, fields, RouterFault.of(err));
   } finally {
-    // After the caller's last byte: settle (or release) whatever the outcome.
+    fields.costUsd = estimateCostUsd(decision.price, fields.inputTokens, fields.outputTokens);
+    // After the caller's last byte: settle (or release) whatever the outcome, at that cost.
     await admission?.settle();
   }
 }
 
-function listModels(allowedModels: readonly string[]) {
+function listModels(config: RouterConfig, allowedModels: readonly string[]) {
   return {
     object: 'list',
-    data: allowedModels.map((id) => ({ id, object: 'model', created: 0, owned_by: providerOf(id)?.id ?? 'unknown' })),
+    data: allowedModels.map((id) => ({ id, object: 'model', created: 0, owned_by: config.modelRules.get(id)?.provider ?? 'unknown' })),
   };
 }
 

@@ -1,5 +1,7 @@
-import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
+import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, UNDERSTANDING_PATH, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { DEFAULTS, ENV, isAcceptableEndpointProtocol } from '../catalog/env';
+import { findModel, providerOf } from '../catalog/lookup';
+import { decodeModelRules, ModelRule, ruleOf } from '../catalog/model-rules';
 import { splitModelList } from '../catalog/rules';
 
 /** Everything the handler needs to know, read once from the environment. */
@@ -8,12 +10,16 @@ export interface RouterConfig {
   readonly endpoint: URL;
   /** `endpoint` + /v1/chat/completions (below the endpoint's own path), resolved once. */
   readonly completionsUrl: URL;
+  /** The gateway's `/v1/understanding`, below the endpoint's path like `completionsUrl`. */
+  readonly understandingUrl: URL;
   readonly globalRouting: boolean;
   /** Callers may send `transcript_id` (the gateway then reads transcripts of the key's account). */
   readonly transcriptAccess: boolean;
   /** Allowed ids in the order the operator gave them (for `GET /v1/models`). */
   readonly allowedModels: readonly string[];
   readonly allowedModelSet: ReadonlySet<string>;
+  /** Per allowed model: where it is served, global routing, upstream streaming, prices. */
+  readonly modelRules: ReadonlyMap<string, ModelRule>;
   readonly apiKeySecretArn?: string;
   readonly maxBodyBytes: number;
   readonly upstreamTimeoutMs: number;
@@ -52,19 +58,48 @@ export function loadConfig(env: Env): RouterConfig {
     throw new RouterConfigError(`${ENV.ALLOWED_MODELS} must list at least one model id`);
   }
 
+  let modelRules: Map<string, ModelRule>;
+  try {
+    modelRules = env[ENV.MODEL_RULES] ? decodeModelRules(env[ENV.MODEL_RULES]!) : new Map();
+  } catch (err) {
+    throw new RouterConfigError(`${ENV.MODEL_RULES} is not valid: ${(err as Error).message}`);
+  }
+  for (const id of allowedModels) {
+    if (!modelRules.has(id)) {
+      const fallback = bundledRule(id, region);
+      if (fallback) modelRules.set(id, fallback);
+    }
+  }
+
   return {
     region,
     endpoint,
     completionsUrl: completionsUrlOf(endpoint),
+    understandingUrl: urlBelow(endpoint, UNDERSTANDING_PATH),
     globalRouting,
     transcriptAccess,
     allowedModels,
     allowedModelSet: new Set(allowedModels),
+    modelRules,
     apiKeySecretArn: env[ENV.API_KEY_SECRET_ARN] || undefined,
     maxBodyBytes: parsePositiveInt(env[ENV.MAX_BODY_BYTES], DEFAULTS.maxBodyBytes, ENV.MAX_BODY_BYTES),
     upstreamTimeoutMs: parsePositiveInt(env[ENV.UPSTREAM_TIMEOUT_MS], DEFAULTS.upstreamTimeoutMs, ENV.UPSTREAM_TIMEOUT_MS),
     egressProxy: parseEgressProxy(env[ENV.EGRESS_PROXY]),
   };
+}
+
+/**
+ * The rule for an allowed id the environment has none for (an allow-list
+ * entry that was a deploy-time token, or an environment written by hand):
+ * the bundled catalog's entry, or for an id it does not list but whose
+ * provider prefix it knows, the most cautious rule: US only, no global
+ * routing, streaming emulated, no price. Anything else gets no rule and is refused.
+ */
+function bundledRule(id: string, region: RegionCode): ModelRule | undefined {
+  const entry = findModel(id);
+  if (entry && !entry.retired) return ruleOf(entry, region);
+  const provider = entry ? undefined : providerOf(id);
+  return provider ? { provider: provider.id, regions: ['us'], global: false, stream: false } : undefined;
 }
 
 function parseEndpoint(raw: string, region: RegionCode, custom: boolean): URL {
@@ -97,8 +132,12 @@ function parseEndpoint(raw: string, region: RegionCode, custom: boolean): URL {
  * (resolving the absolute path against the URL would drop `/llm`).
  */
 function completionsUrlOf(endpoint: URL): URL {
+  return urlBelow(endpoint, CHAT_COMPLETIONS_PATH);
+}
+
+function urlBelow(endpoint: URL, path: string): URL {
   const url = new URL(endpoint.href);
-  url.pathname = `${endpoint.pathname.replace(/\/+$/, '')}${CHAT_COMPLETIONS_PATH}`;
+  url.pathname = `${endpoint.pathname.replace(/\/+$/, '')}${path}`;
   return url;
 }
 

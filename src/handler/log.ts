@@ -51,6 +51,7 @@ export class RequestLog {
       time_to_first_token_ms: round(f.timeToFirstTokenMs),
       input_tokens: f.inputTokens,
       output_tokens: f.outputTokens,
+      cost_usd: f.costUsd,
       upstream_attempts: f.upstreamAttempts,
       upstream_request_id: truncate(f.upstreamRequestId),
       reject_reason: f.rejectReason,
@@ -59,7 +60,6 @@ export class RequestLog {
       error_detail: f.errorDetail,
       client_aborted: f.clientAborted,
       tenant: f.tenant,
-      cost_usd: f.costUsd,
       tenant_store_error: f.tenantStoreError,
       cold_start: f.coldStart,
     };

@@ -22,13 +22,13 @@ export interface RequestOutcome {
   timeToFirstTokenMs?: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** Estimated USD for the request (tokens times the catalog's price for the region used). */
+  costUsd?: number;
   upstreamAttempts?: number;
   coldStart: boolean;
   clientAborted?: boolean;
   /** The caller's tenant (configured ids only, so the `Tenant` dimension stays bounded). */
   tenant?: string;
-  /** What the request cost, USD (tenant routers). */
-  costUsd?: number;
 }
 
 /**
@@ -78,6 +78,7 @@ export class RouterMetrics {
     if (o.timeToFirstTokenMs !== undefined) m.addMetric(METRIC.TIME_TO_FIRST_TOKEN, MetricUnit.Milliseconds, o.timeToFirstTokenMs);
     if (o.inputTokens !== undefined) m.addMetric(METRIC.INPUT_TOKENS, MetricUnit.Count, o.inputTokens);
     if (o.outputTokens !== undefined) m.addMetric(METRIC.OUTPUT_TOKENS, MetricUnit.Count, o.outputTokens);
+    // CloudWatch has no currency unit; the metric's name carries it.
     if (o.costUsd !== undefined) m.addMetric(METRIC.COST_USD, MetricUnit.NoUnit, o.costUsd);
     m.publishStoredMetrics();
   }

@@ -1,21 +1,27 @@
 import { RouterConfig } from './config';
 import { Rejection, reject } from './errors';
-import { GLOBAL_MODEL_REGION, MAX_FALLBACKS, ProviderEntry } from '../catalog/catalog';
-import { providerOf, servesProvider } from '../catalog/lookup';
+import { GLOBAL_MODEL_REGION, MAX_FALLBACKS } from '../catalog/catalog';
+import { TokenPrice } from '../catalog/model-catalog';
+import { ModelRule, priceAsRouted } from '../catalog/model-rules';
 
 /** A request that satisfies every policy, ready to go upstream. */
 export interface Forward {
   readonly kind: 'forward';
   readonly model: string;
-  readonly provider: ProviderEntry;
+  /** The model's provider id (the `Provider` metric dimension). */
+  readonly provider: string;
   /** The caller asked for `stream: true`. */
   readonly stream: boolean;
   /** The upstream itself streams this request (otherwise the router emulates SSE). */
   readonly upstreamStream: boolean;
   /** The request goes upstream with `model_region: "global"`. */
   readonly global: boolean;
+  /** USD per token for the model as routed (in-region or global), when the catalog prices it. */
+  readonly price?: TokenPrice;
   /** The exact JSON sent upstream: re-serialised, so duplicate keys cannot reach it. */
   readonly upstreamBody: string;
+  /** Where it goes upstream. @default the chat completions URL */
+  readonly url?: URL;
 }
 
 export type Decision = Forward | (Rejection & { readonly kind: 'reject'; readonly model?: string });
@@ -47,19 +53,9 @@ export const MAX_JSON_DEPTH = 128;
  * Pure: nothing here performs I/O, so a rejection can never reach the upstream.
  */
 export function decide(rawBody: string, config: RouterConfig): Decision {
-  if (exceedsDepth(rawBody, MAX_JSON_DEPTH)) {
-    return rejected(reject(400, 'bad_request', `The request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels.`, 'body_too_deep'));
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(rawBody);
-  } catch {
-    return rejected(reject(400, 'bad_request', 'The request body is not valid JSON.', 'invalid_json'));
-  }
-  if (!isPlainObject(parsed)) {
-    return rejected(reject(400, 'bad_request', 'The request body must be a JSON object.', 'invalid_json'));
-  }
-  const body = parsed;
+  const parsed = parseRequestObject(rawBody);
+  if ('status' in parsed) return rejected(parsed);
+  const body = parsed.body;
 
   const shapeError = checkShape(body);
   if (shapeError) return rejected(shapeError);
@@ -78,11 +74,11 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
     }
   }
 
-  // Allow-list and region, for the primary model and every fallback.
-  const providers = new Map<string, ProviderEntry>();
+  // Allow-list and region, for the primary model and every fallback: each by its own catalog rule.
+  const rules = new Map<string, ModelRule>();
   for (const [id, param] of [[model, 'model'] as const, ...fallbacks.map((f, i) => [f.model as string, `fallbacks[${i}].model`] as const)]) {
-    const provider = providerOf(id);
-    if (!config.allowedModelSet.has(id) || !provider) {
+    const rule = config.modelRules.get(id);
+    if (!config.allowedModelSet.has(id) || !rule) {
       return rejected(
         reject(
           403,
@@ -94,19 +90,14 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
         model,
       );
     }
-    if (!servesProvider(config.region, provider)) {
+    // Residency is absolute: only a model the region's endpoint lists, whatever the allow-list says.
+    if (!rule.regions.includes(config.region)) {
       return rejected(
-        reject(
-          403,
-          'residency',
-          `Model ${JSON.stringify(id)} (${provider.name}) is not served in region ${config.region}.`,
-          'model_not_allowed',
-          param,
-        ),
+        reject(403, 'residency', `Model ${JSON.stringify(id)} (${rule.provider}) is not served in region ${config.region}.`, 'model_not_allowed', param),
         model,
       );
     }
-    providers.set(id, provider);
+    rules.set(id, rule);
   }
 
   // model_region, as sent by the caller, at the top level and in each fallback override.
@@ -115,34 +106,62 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
     ...fallbacks.map((f, i) => [f, f.model as string, `fallbacks[${i}].model_region`] as [Record<string, unknown>, string, string]),
   ];
   for (const [target, id, param] of targets) {
-    const problem = checkModelRegion(target, providers.get(id)!, config, param);
+    const problem = checkModelRegion(target, id, rules.get(id)!, config, param);
     if (problem) return rejected(problem, model);
   }
 
-  // With global routing on, the router opts in for every provider that accepts it.
+  // With global routing on, the router opts in for exactly the models whose entry accepts it:
+  // the gateway answers 200 to an ineligible global request, so it cannot be left to refuse.
   if (config.globalRouting) {
     for (const [target, id] of targets) {
-      if (providers.get(id)!.globalRouting) target.model_region = GLOBAL_MODEL_REGION;
+      if (rules.get(id)!.global) target.model_region = GLOBAL_MODEL_REGION;
     }
   }
 
-  const provider = providers.get(model)!;
+  const rule = rules.get(model)!;
   const stream = body.stream === true;
-  const upstreamStream = stream && provider.upstreamStreaming;
+  const upstreamStream = stream && rule.stream;
   if (stream && !upstreamStream) {
-    // The upstream does not stream this provider: ask for a complete answer and emulate SSE.
+    // The upstream does not stream this model: ask for a complete answer and emulate SSE.
     delete body.stream;
     delete body.stream_options;
   }
+  const global = body.model_region === GLOBAL_MODEL_REGION;
   return {
     kind: 'forward',
     model,
-    provider,
+    provider: rule.provider,
     stream,
     upstreamStream,
-    global: body.model_region === GLOBAL_MODEL_REGION,
+    global,
+    price: priceAsRouted(rule, global),
     upstreamBody: JSON.stringify(body),
   };
+}
+
+/**
+ * The body as a JSON object, or the 400 that refuses it. Nesting is bounded
+ * before parsing: serialising a deeply nested value again overflows the stack.
+ */
+export function parseRequestObject(rawBody: string): { body: Record<string, unknown> } | Rejection {
+  if (exceedsDepth(rawBody, MAX_JSON_DEPTH)) {
+    return reject(400, 'bad_request', `The request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels.`, 'body_too_deep');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawBody);
+  } catch {
+    return reject(400, 'bad_request', 'The request body is not valid JSON.', 'invalid_json');
+  }
+  if (!isPlainObject(parsed)) {
+    return reject(400, 'bad_request', 'The request body must be a JSON object.', 'invalid_json');
+  }
+  return { body: parsed };
+}
+
+/** A key that a case-insensitive decoder would read as a routing field without being spelled exactly. */
+export function checkRoutingKeys(target: Record<string, unknown>): Rejection | undefined {
+  return checkKeys(target, '');
 }
 
 function checkShape(body: Record<string, unknown>): Rejection | undefined {
@@ -242,7 +261,8 @@ function exceedsDepth(text: string, limit: number): boolean {
 
 function checkModelRegion(
   target: Record<string, unknown>,
-  provider: ProviderEntry,
+  id: string,
+  rule: ModelRule,
   config: RouterConfig,
   param: string,
 ): Rejection | undefined {
@@ -257,8 +277,8 @@ function checkModelRegion(
   if (!config.globalRouting) {
     return reject(403, 'global_routing', `Global routing is not enabled on this router (${param}).`, 'global_routing_disabled', param);
   }
-  if (!provider.globalRouting) {
-    return reject(403, 'global_routing', `${provider.name} does not accept global routing (${param}).`, 'global_routing_unsupported', param);
+  if (!rule.global) {
+    return reject(403, 'global_routing', `Model ${JSON.stringify(id)} does not accept global routing (${param}).`, 'global_routing_unsupported', param);
   }
   return undefined;
 }

@@ -55,7 +55,7 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
 
   try {
     const send = (apiKey: string) => sendWithRetries({
-      url: config.completionsUrl,
+      url: decision.url ?? config.completionsUrl,
       apiKey,
       body: decision.upstreamBody,
       stream: decision.upstreamStream,

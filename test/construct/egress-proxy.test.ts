@@ -48,3 +48,21 @@ describe('the egressProxy prop', () => {
     expect(text).not.toContain('s3cret');
   });
 });
+
+describe('the 4 KB environment check counts every variable', () => {
+  // 300 ids of a known provider the catalog does not list (accepted on a US router, no rules):
+  // the list alone fits; the proxy URL, another variable, tips the total over Lambda's limit.
+  const ids = Array.from({ length: 300 }, (_, i) => `gpt-x-${String(i).padStart(4, '0')}`);
+  const proxy = `http://${'p'.repeat(60)}.${'q'.repeat(60)}.corp.example:3128`;
+
+  test('a list that fits on its own is accepted', () => {
+    const { stack, secret } = newStack();
+    expect(errorOf(() => routerIn(stack, secret, 'R', { allowedModels: ids }))).toBe('');
+  });
+
+  test('the same list with a long egressProxy URL is refused, naming the list and the fix', () => {
+    const { stack, secret } = newStack();
+    expect(errorOf(() => routerIn(stack, secret, 'R', { allowedModels: ids, egressProxy: proxy })))
+      .toMatch(/allowedModels: \(300 models\) need \d+ bytes of the function's 4 KB environment \(every variable.*Fix: list fewer models/);
+  });
+});

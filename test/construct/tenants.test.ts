@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { functionEnv, newStack, routerIn } from './helpers';
-import { RouterAuthorization, RouterDashboard, TenantIdentity, TenantStoreFailureMode } from '../../src';
+import { GatewayCatalog, RouterAuthorization, RouterDashboard, TenantIdentity, TenantStoreFailureMode } from '../../src';
 
 const MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gpt-5-mini'];
 
@@ -23,7 +25,7 @@ describe('a router without tenants', () => {
     template.resourceCountIs('AWS::CloudWatch::InsightRule', 0);
     expect(Object.keys(functionEnv(template)).sort()).toEqual([
       'LLM_GATEWAY_ALLOWED_MODELS', 'LLM_GATEWAY_API_KEY_SECRET_ARN', 'LLM_GATEWAY_ENDPOINT', 'LLM_GATEWAY_GLOBAL_ROUTING',
-      'LLM_GATEWAY_MAX_BODY_BYTES', 'LLM_GATEWAY_REGION', 'LLM_GATEWAY_TRANSCRIPT_ACCESS', 'LLM_GATEWAY_UPSTREAM_TIMEOUT_MS',
+      'LLM_GATEWAY_MAX_BODY_BYTES', 'LLM_GATEWAY_MODEL_RULES', 'LLM_GATEWAY_REGION', 'LLM_GATEWAY_TRANSCRIPT_ACCESS', 'LLM_GATEWAY_UPSTREAM_TIMEOUT_MS',
       'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME',
     ]);
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('dynamodb:');
@@ -160,6 +162,16 @@ describe('synth-time errors name the prop, the value and the fix', () => {
       .toThrow(/Fix: choose from claude-sonnet-4-6, claude-haiku-4-5-20251001, gpt-5-mini, or add it to the router's allowedModels/);
   });
 
+  test('the router\'s catalog (GatewayCatalog) explains an id: a model it has retired points to the live one the router allows', () => {
+    const { stack, secret } = newStack();
+    // A user catalog in which gpt-5.1 is retired (test/catalog/fixtures); the bundled catalog lists it live.
+    const expected = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'catalog', 'fixtures', 'catalog.expected.json'), 'utf8'));
+    const catalog = GatewayCatalog.fromJson(JSON.stringify({ schema: 1, source: 'test fixture', generatedAt: '2026-10-20T12:00:00.000Z', pricesNote: 'test', ...expected }));
+    const router = routerIn(stack, secret, 'Router', { allowedModels: ['gpt-5.5', 'claude-opus-4-7'], catalog, authorization: RouterAuthorization.apiKey() });
+    expect(() => router.addTenant('a', { identity: TenantIdentity.apiKey(), allowedModels: ['gpt-5.1'] }))
+      .toThrow('allowedModels: "gpt-5.1" is not in the router\'s allowedModels; a tenant\'s list is a subset of its router\'s, and it is retired (catalog of 2026-10-20T12:00:00.000Z). Fix: use "gpt-5.5"');
+  });
+
   test('transcript access wider than the router\'s; a missing identity; a second default; a bad limit; a bad id', () => {
     const { router } = setup();
     expect(() => router.addTenant('a', { identity: TenantIdentity.apiKey(), transcriptAccess: true })).toThrow(/transcriptAccess: true is wider than the router's/);
@@ -171,35 +183,54 @@ describe('synth-time errors name the prop, the value and the fix', () => {
     expect(() => router.addTenant('team a', { identity: TenantIdentity.apiKey() })).toThrow(/tenant id: "team a" is not 1-64 letters/);
   });
 
-  test('more tenants than the function\'s environment can hold', () => {
-    const { router } = setup();
-    const add = (i: number) => router.addTenant(`team-${i}`, { identity: TenantIdentity.apiKey(), allowedModels: MODELS, monthlyBudgetUsd: 100, dailyTokenLimit: 1_000_000 });
-    for (let i = 0; i < 10; i++) add(i);
-    expect(() => { for (let i = 10; i < 40; i++) add(i); })
-      .toThrow(/tenants: \d+ tenants need about \d+ bytes of the function's environment, more than the 3072 bytes left of Lambda's 4 KB/);
-  });
-
-  test('the router\'s own variables (transcript access, an egress proxy) still fit beside a full 3 KB tenants document', () => {
-    const { router } = setup({ transcriptAccess: true, egressProxy: 'http://proxy.corp.example.com:3128' });
-    router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 100 });
-    const others: number = (router as any).tenantStore.otherEnvironmentBytes;
-    expect(others).toBeGreaterThan(500);
-    expect(others + 3072).toBeLessThanOrEqual(4096);
-  });
-
-  test('a router whose own variables are large leaves the tenants less than 3 KB, and says how much', () => {
-    // Credentials in the proxy URL (warned about at synth) make the router's own environment large.
-    const { router } = setup({ egressProxy: `http://svc:${'p'.repeat(1200)}@proxy.corp.example.com:3128` });
-    const add = (i: number) => router.addTenant(`team-${i}`, { identity: TenantIdentity.apiKey(), allowedModels: MODELS, monthlyBudgetUsd: 100 });
-    let error: Error | undefined;
-    try {
-      for (let i = 0; i < 40; i++) add(i);
-    } catch (err) {
-      error = err as Error;
+  /** Adds tenants (each with its own allow-list and limits) until synth refuses one: how many fit, and the refusal. */
+  function capacity(props: Record<string, unknown> = {}): { fitted: number; message: string } {
+    const { router } = setup(props);
+    for (let i = 0; i < 60; i++) {
+      try {
+        router.addTenant(`team-${i}`, { identity: TenantIdentity.apiKey(), allowedModels: MODELS, monthlyBudgetUsd: 100, dailyTokenLimit: 1_000_000 });
+      } catch (err) {
+        return { fitted: i, message: (err as Error).message };
+      }
     }
-    const room = Number(/more than the (\d+) bytes left of Lambda's 4 KB \(the router's own variables take about (\d+)\)/.exec(error?.message ?? '')?.[1]);
-    expect(room).toBeGreaterThan(0);
-    expect(room).toBeLessThan(3072);
+    return { fitted: 60, message: '' };
+  }
+
+  /** The refusal's account of the environment: total and its parts. */
+  function accountOf(message: string) {
+    const m = /need (\d+) bytes of the function's 4 KB environment \(every variable: the allow-list and its rules (\d+), the tenants document (\d+), the rest (\d+)\)/.exec(message);
+    expect(m).not.toBeNull();
+    const [total, models, tenants, rest] = m!.slice(1).map(Number);
+    return { total, models, tenants, rest };
+  }
+
+  test('more tenants than the function\'s environment can hold: one check over every variable, naming the parts and the fix', () => {
+    const { fitted, message } = capacity();
+    expect(fitted).toBeGreaterThanOrEqual(10);
+    expect(message).toMatch(new RegExp(`tenants: ${fitted + 1} tenants need \\d+ bytes of the function's 4 KB environment \\(every variable.*Fix: split tenants across routers`));
+    const { total, models, tenants, rest } = accountOf(message);
+    expect(models + tenants + rest).toBe(total);
+    expect(total).toBeGreaterThan(4096);
+    // The refused tenant is what tipped it over: without it the rest fit.
+    expect(total - tenants / (fitted + 1)).toBeLessThanOrEqual(4096 + 200);
+  });
+
+  test('the router\'s own variables count in the same check: a longer allow-list (its model rules) or an egress proxy leaves room for fewer tenants', () => {
+    const plain = capacity();
+    const moreModels = capacity({ allowedModels: [...MODELS, 'claude-opus-4-6', 'gpt-5', 'gpt-5-nano', 'gemini-2.5-pro', 'gemini-2.5-flash'] });
+    expect(moreModels.fitted).toBeLessThan(plain.fitted);
+    expect(accountOf(moreModels.message).models).toBeGreaterThan(accountOf(plain.message).models);
+    const proxied = capacity({ transcriptAccess: true, egressProxy: 'http://proxy.corp.example.com:3128' });
+    expect(proxied.fitted).toBeLessThanOrEqual(plain.fitted);
+    expect(accountOf(proxied.message).rest).toBeGreaterThan(accountOf(plain.message).rest);
+  });
+
+  test('a router whose own variables are large leaves the tenants less room, and says how much the rest takes', () => {
+    // Credentials in the proxy URL (warned about at synth) make the router's own environment large.
+    const large = capacity({ egressProxy: `http://svc:${'p'.repeat(1200)}@proxy.corp.example.com:3128` });
+    expect(large.fitted).toBeGreaterThan(0);
+    expect(large.fitted).toBeLessThan(capacity().fitted);
+    expect(accountOf(large.message).rest).toBeGreaterThan(1200);
   });
 });
 

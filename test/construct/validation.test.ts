@@ -72,13 +72,13 @@ describe('synth-time validation', () => {
     expect(text).not.toMatch(/"gpt-7".*Did you mean/);
   });
 
-  test('global routing with no provider that accepts it warns', () => {
+  test('global routing with no model that accepts it warns', () => {
     const { stack, secret } = newStack();
     routerIn(stack, secret, 'R', { globalRouting: true, allowedModels: ['qwen3-32B'] });
-    expect(warnings(stack).join('\n')).toMatch(/no model in allowedModels belongs to a provider that accepts global routing/);
+    expect(warnings(stack).join('\n')).toMatch(/no model in allowedModels accepts global routing/);
   });
 
-  test('global routing with a provider that accepts it does not warn', () => {
+  test('global routing with a model that accepts it does not warn', () => {
     const { stack, secret } = newStack();
     routerIn(stack, secret, 'R', { globalRouting: true, allowedModels: ['qwen3-32B', 'claude-opus-4-7'] });
     expect(warnings(stack).join('\n')).not.toMatch(/global routing/);

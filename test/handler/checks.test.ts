@@ -83,7 +83,8 @@ describe('request checks, in order', () => {
     expect(rejected(decide('{"model":"claude-sonnet-4-6","model_region":"global"}', us))).toMatchObject({ status: 403, code: 'global_routing_disabled' });
     const r = rejected(decide('{"model":"qwen3-32B","model_region":"global"}', usGlobal));
     expect(r).toMatchObject({ status: 403, code: 'global_routing_unsupported' });
-    expect(r.message).toContain('Alibaba Cloud Qwen does not accept global routing');
+    // Per model now: the catalog entry, not the provider, decides.
+    expect(r.message).toContain('Model "qwen3-32B" does not accept global routing');
   });
 
   test('6. with global routing on, the router adds model_region for accepting providers only (also in fallbacks)', () => {

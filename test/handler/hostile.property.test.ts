@@ -4,7 +4,7 @@ import type * as https from 'node:https';
 import { Readable } from 'node:stream';
 import * as fc from 'fast-check';
 import { GATEWAY_ENDPOINTS } from '../../src/catalog/catalog';
-import { modelsServedIn, providerOf } from '../../src/catalog/lookup';
+import { findModel, modelsServedIn } from '../../src/catalog/lookup';
 import { routerEnvironment } from '../../src/emulator/config';
 import { createRouterHandler } from '../../src/handler/app';
 import { loadConfig, RouterConfigError } from '../../src/handler/config';
@@ -167,7 +167,7 @@ describe('an EU router against hostile requests (the real EU endpoint, network i
       expect(allModelRegions(out.body)).toEqual([]);
       for (const id of routedModels(out.body)) {
         expect(EU_ALLOWED).toContain(id);
-        expect(providerOf(id)!.regions).toContain('eu');
+        expect(findModel(id)!.regions).toContain('eu');
       }
       expect(out.headers.authorization).toBe('eu-key');
     }), { numRuns: 300 });
@@ -179,16 +179,16 @@ describe('a US router with global routing against hostile requests', () => {
   const handler = createRouterHandler(env, { apiKeyProvider: async () => 'us-key' });
   const net = useInterceptedUpstream();
 
-  test('every forwarded request satisfies every policy, global exactly where the provider accepts it', async () => {
+  test('every forwarded request satisfies every policy, global exactly where the model entry accepts it', async () => {
     await fc.assert(fc.asyncProperty(requestArb(US_ALLOWED), async (request) => {
       const { res, out } = await sendOne(handler, net(), JSON.stringify(request));
       if (!out) return;
       expect(out.url.origin).toBe(GATEWAY_ENDPOINTS.us);
       expect(US_ALLOWED).toContain(out.body.model);
-      expect(out.body.model_region === 'global').toBe(providerOf(out.body.model)!.globalRouting);
+      expect(out.body.model_region === 'global').toBe(findModel(out.body.model)!.global);
       for (const f of out.body.fallbacks ?? []) {
         expect(US_ALLOWED).toContain(f.model);
-        expect(f.model_region === 'global').toBe(providerOf(f.model)!.globalRouting);
+        expect(f.model_region === 'global').toBe(findModel(f.model)!.global);
       }
       expect(res.headers['x-llm-gateway-region']).toBe(out.body.model_region === 'global' ? 'global' : 'us');
     }), { numRuns: 300 });

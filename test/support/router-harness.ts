@@ -33,7 +33,12 @@ export async function startRouter(
   // Handler tests reach the handler's own checks (which stand even for requests
   // API Gateway's checks do not cover); the emulator's parity tests turn API
   // Gateway's routing and validator on.
-  const server = createEmulatorServer({ handler, timeoutMs: options.timeoutMs, apiGatewayChecks: options.apiGatewayChecks ?? false });
+  const server = createEmulatorServer({
+    handler,
+    timeoutMs: options.timeoutMs,
+    apiGatewayChecks: options.apiGatewayChecks ?? false,
+    transcriptAccess: settings.transcriptAccess,
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'caller-credential', maxRetries: 0, timeout: options.clientTimeoutMs ?? 20_000 });

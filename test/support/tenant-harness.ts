@@ -2,28 +2,38 @@ import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { LocalDynamo } from './dynamo';
 import { TEST_KEY } from './router-harness';
+import { BUNDLED_CATALOG, CatalogData, parseCatalog, TokenPrice } from '../../src/catalog/model-catalog';
 import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { LocalRouterSettings, routerEnvironment } from '../../src/emulator/config';
 import { lambdaContext, proxyEvent, splitPrelude } from '../../src/emulator/runtime-shim';
 import { localClientConfig } from '../../src/emulator/tenant-store';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
 import type { ApiKeyProvider } from '../../src/handler/secret';
-import type { PriceOf } from '../../src/handler/tenants/prices';
 
 /** A router handler with tenants, its table in dynalite, built from the same environment the construct sets. */
 export async function tenantRouter(
   dynamo: LocalDynamo,
   specs: TenantSpec[],
   settings: Partial<LocalRouterSettings> & { endpoint: string },
-  opts: { priceOf?: PriceOf; storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider } = {},
+  opts: { storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider } = {},
 ): Promise<{ handler: StreamingHandler; table: string }> {
   const table = await dynamo.table();
   const env = routerEnvironment({ region: 'us', ...settings, tenants: { specs, table, storeFailure: opts.storeFailure } });
   const handler = createRouterHandler(env, {
     apiKeyProvider: opts.apiKeyProvider ?? (async () => TEST_KEY),
-    tenants: { dynamoDbClientConfig: { ...localClientConfig(opts.storeEndpoint ?? dynamo.endpoint), maxAttempts: 1 }, priceOf: opts.priceOf },
+    tenants: { dynamoDbClientConfig: { ...localClientConfig(opts.storeEndpoint ?? dynamo.endpoint), maxAttempts: 1 } },
   });
   return { handler, table };
+}
+
+/**
+ * A user catalog (as `catalog fetch` writes one): the bundled catalog with
+ * test prices for some models in the US region, USD per token. Tenants are
+ * charged from the router's catalog, so tests set prices the way a user does.
+ */
+export function catalogWithUsPrices(prices: Record<string, TokenPrice>): CatalogData {
+  const models = BUNDLED_CATALOG.models.map((m) => (prices[m.id] ? { ...m, prices: { ...m.prices, us: prices[m.id] } } : m));
+  return parseCatalog(JSON.parse(JSON.stringify({ ...BUNDLED_CATALOG, source: 'test prices', models })), 'test catalog');
 }
 
 export interface CallOptions {

@@ -4,7 +4,7 @@ import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { LocalDynamo } from '../support/dynamo';
 import { FakeGateway, RecordedRequest, sseEvent, waitUntil } from '../support/fake-gateway';
 import { StdoutCapture } from '../support/stdout-capture';
-import { call, CallResult, tenantRouter } from '../support/tenant-harness';
+import { call, CallResult, catalogWithUsPrices, tenantRouter } from '../support/tenant-harness';
 
 const stdout = StdoutCapture.install();
 afterAll(() => stdout.restore());
@@ -55,6 +55,9 @@ async function behaviour(req: RecordedRequest, res: ServerResponse): Promise<voi
   res.end('data: [DONE]\n\n');
 }
 
+/** Test prices in a user catalog: 1 micro-USD per input token, 2 per output token (gpt-5-mini, in-region US). */
+const TEST_PRICES = catalogWithUsPrices({ 'gpt-5-mini': { input: 1e-6, output: 2e-6 } });
+
 function statuses(results: CallResult[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of results) {
@@ -68,7 +71,7 @@ describe('tenant budgets under concurrency (handler + dynalite + fake gateway)',
   test('daily tokens: a wave of 32 with successes, upstream errors, timeouts and aborts settles exactly; the remainder admits exactly what fits', async () => {
     const LIMIT = 8_374;
     const { handler, table } = await tenantRouter(dynamo, [{ id: 'team-a', who: { k: 'key', v: 'key-team-a' }, tok: LIMIT }],
-      { endpoint: gateway.url, allowedModels: ['gpt-5-mini'], upstreamTimeoutMs: 2_000 }, { priceOf: () => ({ inputPerToken: 1e-6, outputPerToken: 2e-6 }) });
+      { endpoint: gateway.url, allowedModels: ['gpt-5-mini'], upstreamTimeoutMs: 2_000, catalog: TEST_PRICES });
     const ledger = new TenantLedger(dynamo.client, sdk, table);
 
     // Wave 1: 32 concurrent, 8 of each outcome; 32 x 197 = 6,304 fits in 8,374, so all are admitted.
@@ -117,9 +120,8 @@ describe('tenant budgets under concurrency (handler + dynalite + fake gateway)',
   test('monthly USD: 40 concurrent requests against room for 33 admit 33, and settled spend stays under the budget', async () => {
     // Test prices: 1 micro-USD per input token, 2 per output token.
     // Worst case 97 x 1 + 100 x 2 = 297 micro-USD; an answer costs 90 x 1 + 100 x 2 = 290.
-    const priceOf = () => ({ inputPerToken: 1e-6, outputPerToken: 2e-6 });
     const { handler, table } = await tenantRouter(dynamo, [{ id: 'team-usd', who: { k: 'key', v: 'key-usd' }, usd: 0.01 }],
-      { endpoint: gateway.url, allowedModels: ['gpt-5-mini'] }, { priceOf });
+      { endpoint: gateway.url, allowedModels: ['gpt-5-mini'], catalog: TEST_PRICES });
     const ledger = new TenantLedger(dynamo.client, sdk, table);
     const wave = Array.from({ length: 40 }, () => call(handler, { body: body('ok'), identity: { apiKeyId: 'key-usd' } }));
     await waitUntil(() => gateway.requests.length === 33, 5_000);

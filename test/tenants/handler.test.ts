@@ -1,9 +1,14 @@
+import * as sdk from '@aws-sdk/client-dynamodb';
 import { TenantSpec } from '../../src/catalog/tenants-schema';
+import { routerEnvironment } from '../../src/emulator/config';
+import { loadConfig } from '../../src/handler/config';
 import { shapeOf } from '../../src/handler/tenants/estimate';
+import { TenantLedger } from '../../src/handler/tenants/ledger';
+import { worstPrice } from '../../src/handler/tenants/prices';
 import { LocalDynamo } from '../support/dynamo';
 import { FakeGateway, respondWith } from '../support/fake-gateway';
 import { StdoutCapture } from '../support/stdout-capture';
-import { call, tenantRouter } from '../support/tenant-harness';
+import { call, catalogWithUsPrices, tenantRouter } from '../support/tenant-harness';
 
 const stdout = StdoutCapture.install();
 afterAll(() => stdout.restore());
@@ -154,10 +159,54 @@ describe('when the tenant store cannot be reached', () => {
   });
 });
 
+describe('POST /v1/understanding on a router with tenants (and transcript access)', () => {
+  const UNDERSTANDING = { transcript_id: 'tr_0123', speech_understanding: { request: { translation: { target_languages: ['de'] } } } };
+  const understanding = { method: 'POST', path: '/v1/understanding', body: UNDERSTANDING };
+  const specs: TenantSpec[] = [
+    { id: 'notes', who: { k: 'key', v: 'kid-notes' }, usd: 0.000001, rpm: 2 },
+    { id: 'no-transcripts', who: { k: 'key', v: 'kid-nt' }, tx: false },
+  ];
+  const settings = { allowedModels: ROUTER_MODELS, transcriptAccess: true };
+
+  test('an unknown caller gets 403 unknown_tenant, and nothing goes upstream', async () => {
+    const { handler } = await tenantRouter(dynamo, specs, { ...settings, endpoint: gateway.url });
+    const res = await call(handler, { ...understanding, identity: { apiKeyId: 'kid-other' } });
+    expect(res.status).toBe(403);
+    expect(res.json.error.code).toBe('unknown_tenant');
+    expect(gateway.requests).toHaveLength(0);
+  });
+
+  test('a tenant without transcript access gets 403 transcript_access_disabled, and nothing goes upstream', async () => {
+    const { handler } = await tenantRouter(dynamo, specs, { ...settings, endpoint: gateway.url });
+    const res = await call(handler, { ...understanding, identity: { apiKeyId: 'kid-nt' } });
+    expect(res.status).toBe(403);
+    expect(res.json.error).toMatchObject({ code: 'transcript_access_disabled', type: 'permission_error' });
+    expect(gateway.requests).toHaveLength(0);
+    expect(lastLog()).toMatchObject({ tenant: 'no-transcripts', reject_reason: 'transcript_access' });
+  });
+
+  test('a tenant with access is served without a USD reservation (the route names no model to price), and counted against its rate limit', async () => {
+    const { handler, table } = await tenantRouter(dynamo, specs, { ...settings, endpoint: gateway.url });
+    const ledger = new TenantLedger(dynamo.client, sdk, table);
+    // A budget far below any chat request's worst case: understanding is not priced, so it is not refused for it.
+    const first = await call(handler, { ...understanding, identity: { apiKeyId: 'kid-notes' } });
+    expect(first.status).toBe(200);
+    expect(gateway.requests.map((r) => r.path)).toEqual(['/v1/understanding']);
+    expect(await ledger.usage('notes')).toEqual({ usdNanos: 0, usdCommittedNanos: 0, tokensToday: 0, tokensCommittedToday: 0, inFlight: 0 });
+    expect((await call(handler, { ...understanding, identity: { apiKeyId: 'kid-notes' } })).status).toBe(200);
+    // rpm 2 for the route, counted like a model: the third in the minute is refused.
+    const third = await call(handler, { ...understanding, identity: { apiKeyId: 'kid-notes' } });
+    expect(third.status).toBe(429);
+    expect(third.json.error.code).toBe('tenant_rate_limited');
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+    expect(gateway.requests).toHaveLength(2);
+  });
+});
+
 describe('tenant metrics', () => {
   test('a tenant request adds the (service, Tenant) set, with tokens and cost, and no Powertools warning', async () => {
-    const { handler } = await tenantRouter(dynamo, TENANTS, { endpoint: gateway.url, allowedModels: ROUTER_MODELS, routerName: 'shared' },
-      { priceOf: () => ({ inputPerToken: 0.000001, outputPerToken: 0.000004 }) });
+    const catalog = catalogWithUsPrices({ 'claude-haiku-4-5-20251001': { input: 0.000001, output: 0.000004 } });
+    const { handler } = await tenantRouter(dynamo, TENANTS, { endpoint: gateway.url, allowedModels: ROUTER_MODELS, routerName: 'shared', catalog });
     await call(handler, { body: chat('claude-haiku-4-5-20251001'), identity: { apiKeyId: 'kid-search' } });
     const doc = stdout.emf.at(-1);
     expect(doc._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'Region'], ['service'], ['service', 'Provider', 'Model'], ['service', 'Tenant']]);
@@ -168,9 +217,37 @@ describe('tenant metrics', () => {
   });
 });
 
+describe('the worst-case price: the catalog\'s, for the region each attempt is routed to', () => {
+  // The bundled catalog's prices (src/catalog/models.json, read by hand), USD per token:
+  // claude-sonnet-4-6 us 3.3e-6 / 1.65e-5, global 3e-6 / 1.5e-5; gpt-5-mini us 2.75e-7 / 2.2e-6, global 2.5e-7 / 2e-6.
+  const rules = loadConfig(routerEnvironment({ region: 'us', globalRouting: true, allowedModels: ['claude-sonnet-4-6', 'gpt-5-mini'] })).modelRules;
+  const known = ['claude-sonnet-4-6', 'gpt-5-mini'];
+  // The environment carries USD per million tokens: compared to 15 decimals (far below a nano-dollar per token).
+  const expectPrice = (p: { input: number; output: number } | undefined, input: number, output: number) => {
+    expect(p!.input).toBeCloseTo(input, 15);
+    expect(p!.output).toBeCloseTo(output, 15);
+  };
+
+  test('in-region and global attempts are priced at their own region\'s price', () => {
+    expectPrice(worstPrice(rules, [{ model: 'claude-sonnet-4-6', global: false }], known), 3.3e-6, 1.65e-5);
+    expectPrice(worstPrice(rules, [{ model: 'claude-sonnet-4-6', global: true }], known), 3e-6, 1.5e-5);
+    expectPrice(worstPrice(rules, [{ model: 'gpt-5-mini', global: true }], known), 2.5e-7, 2e-6);
+  });
+
+  test('the dearest attempt decides, and an unpriced model is charged the dearest known price', () => {
+    expectPrice(worstPrice(rules, [{ model: 'gpt-5-mini', global: true }, { model: 'claude-sonnet-4-6', global: true }], known), 3e-6, 1.5e-5);
+    expectPrice(worstPrice(rules, [{ model: 'gpt-5-mini', global: false }, { model: 'not-in-the-catalog', global: false }], known), 3.3e-6, 1.65e-5);
+  });
+
+  test('the upstream body says which attempts go global (a fallback inherits the request\'s model_region)', () => {
+    expect(shapeOf('{"model":"a","model_region":"global","fallbacks":[{"model":"b"},{"model":"c","model_region":"x"}]}').attempts)
+      .toEqual([{ model: 'a', global: true }, { model: 'b', global: true }, { model: 'c', global: false }]);
+  });
+});
+
 describe('the worst-case estimate', () => {
   test('input is one token per upstream byte; output is the largest max_tokens (or max_completion_tokens) of any attempt times n', () => {
-    expect(shapeOf('{"model":"a","messages":[]}')).toEqual({ models: ['a'], inputTokens: 27, outputTokens: 1_000, transcript: false });
+    expect(shapeOf('{"model":"a","messages":[]}')).toEqual({ models: ['a'], attempts: [{ model: 'a', global: false }], inputTokens: 27, outputTokens: 1_000, transcript: false });
     expect(shapeOf('{"model":"a","max_tokens":50,"n":3}').outputTokens).toBe(150);
     expect(shapeOf('{"model":"a","max_completion_tokens":70,"max_tokens":50}').outputTokens).toBe(70);
     expect(shapeOf('{"model":"a","max_tokens":50,"fallbacks":[{"model":"b"},{"model":"c","transcript_id":"t"}]}'))

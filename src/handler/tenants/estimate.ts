@@ -1,3 +1,6 @@
+import type { Attempt } from './prices';
+import { GLOBAL_MODEL_REGION } from '../../catalog/catalog';
+
 /**
  * The worst case a request can cost, computed from the body the router
  * sends upstream, before anything is sent: what a tenant's budget reserves.
@@ -21,6 +24,8 @@ export const INPUT_TOKENS_PER_BYTE = 1;
 export interface RequestShape {
   /** The primary model and every fallback's. */
   readonly models: readonly string[];
+  /** The same attempts, each with where it is routed (`model_region: "global"`, its own or inherited). */
+  readonly attempts: readonly Attempt[];
   /** Worst-case input tokens. */
   readonly inputTokens: number;
   /** Worst-case output tokens: the largest limit any attempt may use, times the choices asked for. */
@@ -42,7 +47,8 @@ export function shapeOf(upstreamBody: string): RequestShape {
     outputTokens = Math.max(outputTokens, limit * choices);
   }
   return {
-    models: [body.model as string, ...fallbacks.map((f) => f.model as string)],
+    models: attempts.map((a) => a.model as string),
+    attempts: attempts.map((a) => ({ model: a.model as string, global: a.model_region === GLOBAL_MODEL_REGION })),
     inputTokens: Math.ceil(Buffer.byteLength(upstreamBody, 'utf8') * INPUT_TOKENS_PER_BYTE),
     outputTokens,
     transcript: 'transcript_id' in body || fallbacks.some((f) => 'transcript_id' in f),

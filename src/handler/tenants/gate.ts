@@ -2,10 +2,13 @@ import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import { shapeOf } from './estimate';
 import { TenantDirectory } from './identify';
 import { Amount, Reservation, ReserveResult, Sdk, TenantLedger } from './ledger';
-import { costNanoUsd, PriceOf, provisionalPriceOf, TokenPrice, worstPrice } from './prices';
+import { costNanoUsd, toNanoUsd, worstPrice } from './prices';
+import { UNDERSTANDING_PATH } from '../../catalog/catalog';
 import { ENV } from '../../catalog/env';
+import type { TokenPrice } from '../../catalog/model-catalog';
 import { parseTenants, TenantSpec } from '../../catalog/tenants-schema';
 import type { RouterConfig } from '../config';
+import { estimateCostUsd } from '../cost';
 import { reject, Rejection } from '../errors';
 import type { Forward } from '../policy';
 import type { RequestContext } from '../request-context';
@@ -13,8 +16,6 @@ import type { RequestContext } from '../request-context';
 export interface TenantGateOptions {
   /** Merged into the DynamoDB client's configuration (the emulator's and the tests' local endpoint). @default the Lambda's */
   readonly dynamoDbClientConfig?: DynamoDb.DynamoDBClientConfig;
-  /** Token prices. @default provisionalPriceOf (until the catalog carries prices) */
-  readonly priceOf?: PriceOf;
 }
 
 /** A refusal with the headers it needs (`Retry-After`). */
@@ -60,7 +61,7 @@ export class TenantGate {
     // Bounded: a store that cannot be reached (a VPC without a DynamoDB route) fails fast, not at the function's timeout.
     const requestHandler = { connectionTimeout: STORE_CONNECT_TIMEOUT_MS, requestTimeout: STORE_REQUEST_TIMEOUT_MS };
     const client = new sdk.DynamoDBClient({ maxAttempts: 2, requestHandler, ...options.dynamoDbClientConfig });
-    return new TenantGate(tenants, new TenantLedger(client, sdk, table), config, env[ENV.TENANT_STORE_FAILURE] === 'open', options.priceOf ?? provisionalPriceOf);
+    return new TenantGate(tenants, new TenantLedger(client, sdk, table), config, env[ENV.TENANT_STORE_FAILURE] === 'open');
   }
 
   readonly directory: TenantDirectory;
@@ -70,7 +71,6 @@ export class TenantGate {
     readonly ledger: TenantLedger,
     private readonly config: RouterConfig,
     private readonly failOpen: boolean,
-    private readonly priceOf: PriceOf,
   ) {
     this.directory = new TenantDirectory(tenants);
   }
@@ -98,8 +98,8 @@ export class TenantGate {
     const policy = this.policy(tenant, shape.models, shape.transcript);
     if (policy) return { kind: 'reject', ...policy, headers: {} };
 
-    const region = decision.global ? 'global' : this.config.region;
-    const price = worstPrice(this.priceOf, shape.models, region, this.config.allowedModels);
+    // The catalog's prices as the handler's rules carry them (what decision.price comes from), each attempt as routed.
+    const price = worstPrice(this.config.modelRules, shape.attempts, this.config.allowedModels);
     if (tenant.usd !== undefined && !price) {
       return refusal(503, 'budget_unavailable', `No price is known for ${shape.models.join(', ')}, so tenant ${tenant.id}'s budget cannot be applied.`, 'budget_unavailable', 60);
     }
@@ -166,10 +166,39 @@ export class TenantGate {
   }
 
   /**
-   * Closes the reservation once the answer has ended. Reported usage settles
-   * it; an answer that reached the caller without usage (a client abort, a
+   * Admits a `POST /v1/understanding` request: it reads a transcript by
+   * design, so only a tenant with transcript access may send it, and it
+   * counts against the tenant's rate limit (under the route, as if it were a
+   * model). It names no model, so nothing prices it: no USD reservation and
+   * nothing to settle.
+   */
+  async admitUnderstanding({ fields }: RequestContext): Promise<TenantRefusal | Admission> {
+    const tenant = this.directory.byId.get(fields.tenant!)!;
+    if (tenant.tx === false) {
+      const message = `POST /v1/understanding reads a transcript: tenant ${tenant.id} has no transcript access.`;
+      return { kind: 'reject', ...reject(403, 'transcript_access', message, 'transcript_access_disabled'), headers: {} };
+    }
+    if (tenant.rpm !== undefined) {
+      const rate = await this.ledger.countRequest(tenant.id, UNDERSTANDING_PATH, tenant.rpm).catch(() => undefined);
+      if (!rate) {
+        fields.tenantStoreError = 'admit';
+        if (!this.failOpen) return refusal(503, 'budget_unavailable', 'The tenant budget store cannot be reached; the router fails closed.', 'budget_unavailable', 1);
+      }
+      const refused = rate && this.refusalOf(tenant, rate, undefined, UNDERSTANDING_PATH);
+      if (refused) return refused;
+    }
+    return { kind: 'admit', settle: async () => undefined };
+  }
+
+  /**
+   * Closes the reservation once the answer has ended, at the request's cost:
+   * `fields.costUsd`, which the handler computes from the reported usage and
+   * the catalog's price for the model as routed (the `cost_usd` log field
+   * and the `CostUsd` metric). Reported usage of a model the catalog does not
+   * price is charged at the reservation's price, and that becomes its cost.
+   * An answer that reached the caller without usage (a client abort, a
    * stream cut at the deadline, an upstream timeout, an invalid 2xx answer)
-   * settles at the estimate, since the gateway may have billed it; an
+   * is charged the estimate, since the gateway may have billed it; an
    * upstream error status, an upstream that could not be reached, or a
    * router fault before anything was sent (an unreadable gateway key)
    * releases it. Never throws: the caller's answer is already complete.
@@ -182,13 +211,13 @@ export class TenantGate {
     const nothingBilled = !reported && (errorStatus || neverSent || (fields.upstreamError === 'unreachable' && res.status >= 500));
     let actual: Amount;
     if (reported) {
-      const input = fields.inputTokens ?? 0;
-      const output = fields.outputTokens ?? 0;
-      actual = { usdNanos: price ? costNanoUsd(price, input, output) : 0, tokens: input + output };
+      fields.costUsd ??= estimateCostUsd(price, fields.inputTokens, fields.outputTokens);
+      const tokens = (fields.inputTokens ?? 0) + (fields.outputTokens ?? 0);
+      actual = { usdNanos: fields.costUsd !== undefined ? toNanoUsd(fields.costUsd) : 0, tokens };
     } else {
       actual = nothingBilled ? { usdNanos: 0, tokens: 0 } : estimate;
+      if (price) fields.costUsd = actual.usdNanos / 1e9;
     }
-    if (price) fields.costUsd = actual.usdNanos / 1e9;
     if (!reservation) return;
     try {
       await this.ledger.settle(reservation, actual);
