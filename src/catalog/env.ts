@@ -39,6 +39,13 @@ export const ENV = Object.freeze({
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Router name: the `service` dimension of every metric (Powertools' own variable). */
   SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
+  // Tenants (issue 15): set only on routers that have tenants (catalog/tenants-schema.ts).
+  /** The tenants document, compact JSON. */
+  TENANTS: 'LLM_GATEWAY_TENANTS',
+  /** The DynamoDB table of tenant budgets and rate limits. */
+  TENANT_TABLE: 'LLM_GATEWAY_TENANT_TABLE',
+  /** `closed` (default: 503 when the table cannot be reached) or `open` (admit unmetered). */
+  TENANT_STORE_FAILURE: 'LLM_GATEWAY_TENANT_STORE_FAILURE',
 });
 
 /** Defaults shared by the construct and the handler. */
@@ -88,6 +95,35 @@ export interface RouterEnvironmentSettings {
   readonly serviceName: string;
   /** HTTP forward proxy URL for the gateway connections. @default direct */
   readonly egressProxy?: string;
+  /** A router with tenants: their document, budget table and failure mode. @default no tenants (no tenant variables) */
+  readonly tenants?: TenantEnvironmentSettings;
+}
+
+/** What the tenant store adds to the function's environment (src/catalog/tenants-schema.ts describes the document). */
+export interface TenantEnvironmentSettings {
+  /** The tenants document, compact JSON (`encodeTenants`). */
+  readonly tenants: string;
+  /** The budget table's name. */
+  readonly table: string;
+  /** `closed` (default) or `open`. */
+  readonly storeFailure?: TenantStoreFailure;
+}
+
+/** What the handler does when the tenant store cannot be reached. */
+export type TenantStoreFailure = 'closed' | 'open';
+
+/** Lambda's limit on a function's environment: all keys and values together. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/**
+ * The variables a router with tenants adds to its own: part of
+ * `buildRouterEnvironment`, and added by the construct on its own when the
+ * first tenant creates the store (after the function exists).
+ */
+export function buildTenantEnvironment(s: TenantEnvironmentSettings): Record<string, string> {
+  const env: Record<string, string> = { [ENV.TENANTS]: s.tenants, [ENV.TENANT_TABLE]: s.table };
+  if (s.storeFailure === 'open') env[ENV.TENANT_STORE_FAILURE] = 'open';
+  return env;
 }
 
 /**
@@ -111,5 +147,6 @@ export function buildRouterEnvironment(s: RouterEnvironmentSettings): Record<str
   env[ENV.SERVICE_NAME] = s.serviceName;
   if (s.customEndpoint) env[ENV.CUSTOM_ENDPOINT] = 'true';
   if (s.egressProxy !== undefined) env[ENV.EGRESS_PROXY] = s.egressProxy;
+  if (s.tenants) Object.assign(env, buildTenantEnvironment(s.tenants));
   return env;
 }

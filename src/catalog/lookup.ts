@@ -94,7 +94,8 @@ function differsOnlyInDigits(a: string, b: string): boolean {
   return true;
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance (also used for tenant allow-list suggestions). */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prevDiagonal = row[0];

@@ -13,7 +13,7 @@ export const METRIC = Object.freeze({
   OUTPUT_TOKENS: 'OutputTokens',
   COLD_START: 'ColdStart',
   CLIENT_ABORTED: 'ClientAborted',
-  /** Estimated USD: the gateway's reported tokens times the catalog's price for the region used. */
+  /** Estimated USD: the gateway's reported tokens times the catalog's price for the region used; a tenant's budget is charged the same amount. */
   COST_USD: 'CostUsd',
   /** Failures of the router itself (its secret, its configuration, a bug): never the caller's or the gateway's. */
   ROUTER_ERRORS: 'RouterErrors',
@@ -27,6 +27,8 @@ export const DIMENSION = Object.freeze({
   MODEL: 'Model',
   REASON: 'Reason',
   ERROR_CLASS: 'ErrorClass',
+  /** A configured tenant's id (bounded: only tenants the construct declared). */
+  TENANT: 'Tenant',
 });
 
 /** Why a request was refused before anything went upstream (the `Reason` dimension). */
@@ -40,6 +42,15 @@ export const REJECT_REASONS = Object.freeze([
   'transcript_access',
   'not_found',
   'method_not_allowed',
+  // Tenants (issue 15).
+  /** The router has tenants and the caller matches none (and there is no default tenant). */
+  'unknown_tenant',
+  /** The tenant's monthly USD budget or daily token limit has no room for the request's worst case. */
+  'budget_exceeded',
+  /** The tenant's requests per minute for the model are used up. */
+  'tenant_rate_limited',
+  /** The tenant store could not be reached and the router fails closed. */
+  'budget_unavailable',
 ] as const);
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

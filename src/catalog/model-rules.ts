@@ -44,6 +44,15 @@ export function ruleOf(entry: ModelEntry, region: RegionCode): ModelRule {
   };
 }
 
+/**
+ * USD per token for a request routed by `rule`, in-region or with
+ * `model_region: "global"`: the one lookup behind the handler's
+ * `decision.price` (the cost it logs) and a tenant's reservation.
+ */
+export function priceAsRouted(rule: ModelRule, global: boolean): TokenPrice | undefined {
+  return global ? rule.globalPrice : rule.price;
+}
+
 /** The environment value for the catalog's entries of `ids` (ids the catalog does not list are left out). */
 export function encodeModelRules(catalog: CatalogData, region: RegionCode, ids: readonly string[]): string {
   const out: Record<string, Record<string, Encoded>> = {};

@@ -1,5 +1,5 @@
 import { RegionCode } from './catalog';
-import { caseVariantOf, closestKnownModel, findModel, liveReplacementFor, modelsServedIn, providerNamesServedIn, providerOf } from './lookup';
+import { caseVariantOf, closestKnownModel, editDistance, findModel, liveReplacementFor, modelsServedIn, providerNamesServedIn, providerOf } from './lookup';
 import { BUNDLED_CATALOG, CatalogData } from './model-catalog';
 
 /*
@@ -247,4 +247,40 @@ export function checkTimeouts(timeoutMs: number, upstreamMs: number | undefined,
       'lower upstreamTimeout or raise timeout');
   }
   return upstream;
+}
+
+/**
+ * A tenant's allow-list: a non-empty subset of its router's, each id
+ * literal. An id outside the router's list is refused with the router's
+ * catalog's help: the router's id it is a slip of (letter case, a typo the
+ * catalog recognises), the live model that replaces a retired one, or else
+ * the router's list to choose from.
+ */
+export function checkTenantModels(
+  models: readonly string[] | undefined, routerModels: readonly string[], region: RegionCode, catalog: CatalogData = BUNDLED_CATALOG,
+): string[] {
+  if (models === undefined) return [...routerModels];
+  if (models.length === 0) {
+    throw new RuleViolation('allowedModels', '[]', 'is empty, so the tenant could use no model', 'omit allowedModels to give the tenant the router\'s list, or list at least one id');
+  }
+  const problem = 'is not in the router\'s allowedModels; a tenant\'s list is a subset of its router\'s';
+  const choose = `choose from ${routerModels.join(', ')}, or add it to the router's allowedModels`;
+  for (const id of models) {
+    if (routerModels.includes(id)) continue;
+    const quoted = JSON.stringify(id);
+    const entry = findModel(id, catalog);
+    // What the catalog says was meant, kept only when the router allows it; otherwise the nearest of the router's own ids.
+    const meant = entry ? undefined : caseVariantOf(id, catalog) ?? closestKnownModel(id, catalog);
+    const near = routerModels.find((m) => m.toLowerCase() === id.toLowerCase())
+      ?? (meant !== undefined && routerModels.includes(meant) ? meant : undefined)
+      ?? routerModels.map((m) => [m, editDistance(id, m)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0]?.[0];
+    if (entry?.retired) {
+      const live = liveReplacementFor(entry, region, catalog);
+      throw new RuleViolation('allowedModels', quoted, `${problem}, and it is retired (catalog of ${catalog.generatedAt})`,
+        live && routerModels.includes(live) ? `use ${JSON.stringify(live)}` : choose);
+    }
+    if (near) throw new RuleViolation('allowedModels', quoted, problem, `did you mean ${JSON.stringify(near)}?`);
+    throw new RuleViolation('allowedModels', quoted, problem, choose);
+  }
+  return [...models];
 }

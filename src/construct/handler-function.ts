@@ -5,9 +5,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { checkEnvironmentSize } from './environment-size';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
-import { propError } from './validation';
 import { buildRouterEnvironment } from '../catalog/env';
 import { encodeModelRules } from '../catalog/model-rules';
 import { RouterFunction } from '../handler/router-function';
@@ -49,27 +49,8 @@ export function createHandlerFunction(
     ...wildcards.length > 0 ? { 'AwsSolutions-IAM5[Resource::*]': `Resource "*" only where AWS allows nothing narrower: ${wildcards.join('; ')}.` } : {},
   });
 
-  const models = settings.allowedModels;
-  // The catalog's rules for exactly the validated models: what the handler enforces.
-  // A whole-list token has no ids yet: the handler falls back to the bundled catalog's rules.
-  const literalIds = Token.isUnresolved(models) ? [] : models.filter((id) => !Token.isUnresolved(id));
-  const modelRules = encodeModelRules(settings.catalog, settings.code, literalIds);
-  const environment = buildRouterEnvironment({
-    region: settings.code,
-    endpoint: settings.endpoint,
-    customEndpoint: settings.customEndpoint,
-    globalRouting: settings.globalRouting,
-    transcriptAccess: settings.transcriptAccess,
-    allowedModels: joinModels(models),
-    modelRules,
-    apiKeySecretArn: secret.secretArn,
-    maxBodyBytes: settings.maxBodyBytes,
-    upstreamTimeoutMs: settings.upstreamTimeout.toMilliseconds(),
-    metricsNamespace: settings.metricsNamespace,
-    serviceName: settings.routerName,
-    egressProxy: settings.egressProxy,
-  });
-  checkEnvironmentSize(scope, models, environment);
+  const environment = routerFunctionEnvironment(settings, secret);
+  checkEnvironmentSize(scope, environment, { prop: 'allowedModels', models: settings.allowedModels });
   const fn = new RouterFunction(scope, 'Handler', {
     role,
     architecture,
@@ -89,28 +70,30 @@ export function createHandlerFunction(
   return fn;
 }
 
-/** Lambda's limit on a function's environment: every key and value, 4 KB in all. */
-const LAMBDA_ENVIRONMENT_BYTES = 4 * 1024;
-/** What a deploy-time value (the secret's ARN, a joined token list) is counted as until it resolves. */
-const TOKEN_RESERVE_BYTES = 256;
-
 /**
- * Lambda allows 4 KB of environment in all, keys and values. The model list
- * and its rules are the part that grows, but every variable counts (an
- * egress proxy URL, the transcript flag...); deploy-time values are counted
- * at a generous estimate, so a deployment never fails on the limit.
+ * The function's environment (without tenants: the tenant store adds its
+ * variables, from the same `buildTenantEnvironment`, with the first tenant).
  */
-function checkEnvironmentSize(scope: Construct, models: string[], environment: Record<string, string>): void {
-  let bytes = 0;
-  for (const [key, value] of Object.entries(environment)) {
-    bytes += Buffer.byteLength(key, 'utf8');
-    bytes += Token.isUnresolved(value) ? Buffer.byteLength(value.replace(/\$\{Token\[[^\]]*\]\}/g, ''), 'utf8') + TOKEN_RESERVE_BYTES : Buffer.byteLength(value, 'utf8');
-  }
-  if (bytes > LAMBDA_ENVIRONMENT_BYTES) {
-    throw propError(scope, 'allowedModels', Token.isUnresolved(models) ? '(a deploy-time list)' : `(${models.length} models)`,
-      `need ${bytes} bytes of the function's 4 KB environment (every variable, with the allow-list and its rules the part that grows)`,
-      'list fewer models in allowedModels');
-  }
+export function routerFunctionEnvironment(settings: RouterSettings, secret: secretsmanager.ISecret): Record<string, string> {
+  const models = settings.allowedModels;
+  // The catalog's rules for exactly the validated models: what the handler enforces.
+  // A whole-list token has no ids yet: the handler falls back to the bundled catalog's rules.
+  const literalIds = Token.isUnresolved(models) ? [] : models.filter((id) => !Token.isUnresolved(id));
+  return buildRouterEnvironment({
+    region: settings.code,
+    endpoint: settings.endpoint,
+    customEndpoint: settings.customEndpoint,
+    globalRouting: settings.globalRouting,
+    transcriptAccess: settings.transcriptAccess,
+    allowedModels: joinModels(models),
+    modelRules: encodeModelRules(settings.catalog, settings.code, literalIds),
+    apiKeySecretArn: secret.secretArn,
+    maxBodyBytes: settings.maxBodyBytes,
+    upstreamTimeoutMs: settings.upstreamTimeout.toMilliseconds(),
+    metricsNamespace: settings.metricsNamespace,
+    serviceName: settings.routerName,
+    egressProxy: settings.egressProxy,
+  });
 }
 
 const VPC_ACCESS_ACTIONS = [

@@ -5,6 +5,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { MetricRegion } from './region';
 import { IRouterMetrics } from './router-metrics';
+import type { RouterTenant } from './tenant';
+import { tenantSpendWidgets } from './tenant-dashboard';
 import { METRIC, REJECT_REASONS, ROUTER_ERROR_CLASSES, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
 
 /**
@@ -298,5 +300,10 @@ export class RouterDashboard extends Construct {
       }),
     );
     this.dashboard.addWidgets(new cloudwatch.GraphWidget({ title: 'Router errors by class', left: routerFailedBy, width: 8 }));
+  }
+
+  /** Adds a row of per-tenant spend graphs (daily spend and its running sum against each tenant's monthly budget). */
+  public addTenants(tenants: RouterTenant[]): void {
+    this.dashboard.addWidgets(...tenantSpendWidgets(tenants));
   }
 }

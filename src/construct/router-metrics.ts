@@ -40,6 +40,14 @@ export interface RouterMetricOptions extends cloudwatch.MetricOptions {
    * @default - all classes
    */
   readonly errorClass?: string;
+
+  /**
+   * A tenant id, for the per-tenant dimension set (service, Tenant). Only
+   * tenants declared on the router appear. Cannot be combined with the
+   * other options above.
+   * @default - all callers
+   */
+  readonly tenant?: string;
 }
 
 /**
@@ -185,16 +193,17 @@ export class RouterMetricFactory implements IRouterMetrics {
   }
 
   public metric(metricName: string, props: RouterMetricOptions = {}): cloudwatch.Metric {
-    const { metricRegion, model, reason, errorClass, ...options } = props;
-    const narrowing = [metricRegion, model, reason, errorClass].filter((v) => v !== undefined);
+    const { metricRegion, model, reason, errorClass, tenant, ...options } = props;
+    const narrowing = [metricRegion, model, reason, errorClass, tenant].filter((v) => v !== undefined);
     if (narrowing.length > 1) {
-      throw propError(this.scope, 'metric options', JSON.stringify({ metricRegion, model, reason, errorClass }),
-        'combine dimensions the handler does not write together', 'pass only one of metricRegion, model, reason and errorClass');
+      throw propError(this.scope, 'metric options', JSON.stringify({ metricRegion, model, reason, errorClass, tenant }),
+        'combine dimensions the handler does not write together', 'pass only one of metricRegion, model, reason, errorClass and tenant');
     }
     const dimensionsMap: Record<string, string> = { [DIMENSION.SERVICE]: this.routerName };
     if (metricRegion !== undefined) dimensionsMap[DIMENSION.REGION] = metricRegion;
     if (reason !== undefined) dimensionsMap[DIMENSION.REASON] = reason;
     if (errorClass !== undefined) dimensionsMap[DIMENSION.ERROR_CLASS] = errorClass;
+    if (tenant !== undefined) dimensionsMap[DIMENSION.TENANT] = tenant;
     if (model !== undefined) {
       const provider = providerOf(model, this.catalog._data);
       if (!provider) {

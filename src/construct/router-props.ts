@@ -7,6 +7,7 @@ import { RouterAuthorization } from './authorization';
 import { RouterDeploymentProps } from './deployment-props';
 import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion } from './region';
+import { TenantStoreFailureMode } from './tenant-store';
 
 /**
  * Properties of an `LlmGatewayRouter`. Networking, private access,
@@ -172,6 +173,14 @@ export interface LlmGatewayRouterProps extends RouterDeploymentProps {
    * @default - no web ACL
    */
   readonly webAclArn?: string;
+
+  /**
+   * What the router does when its tenants' budget table cannot be reached
+   * (only routers with tenants have one). Failing closed refuses requests
+   * with 503 `budget_unavailable`; failing open serves them unmetered.
+   * @default TenantStoreFailureMode.FAIL_CLOSED
+   */
+  readonly tenantStoreFailureMode?: TenantStoreFailureMode;
 
   /**
    * The model catalog to validate `allowedModels` with and whose per-model

@@ -1,6 +1,7 @@
-import { Annotations, ArnFormat, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { RouterAuthorization, RouterAuthorizationType } from './authorization';
-import { createHandlerFunction } from './handler-function';
+import { createHandlerFunction, routerFunctionEnvironment } from './handler-function';
 import { acknowledgeRules } from './nag';
 import { RouterAlarmOptions, RouterAlarms } from './observability';
 import { GatewayRegion, MetricRegion } from './region';
@@ -16,7 +17,11 @@ import { acknowledgeStageRules, addRoutes, createRestApi } from './rest-api';
 import { IRouterMetrics, RouterMetricFactory, RouterMetricOptions } from './router-metrics';
 import { LlmGatewayRouterProps } from './router-props';
 import { resolveSettings } from './settings';
+import { RouterTenant, TenantHost, TenantOptions } from './tenant';
+import { TenantStore, TenantStoreFailureMode } from './tenant-store';
 import { propError } from './validation';
+import { RegionCode } from '../catalog/catalog';
+import { CatalogData } from '../catalog/model-catalog';
 
 /**
  * An API Gateway REST API and a streaming Lambda proxy in front of the
@@ -72,6 +77,11 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
 
   private readonly authorization: RouterAuthorization;
   private readonly methods: apigw.Method[];
+  /** Tenants (src/construct/tenant.ts): what the store needs, and the store once a tenant exists. */
+  private readonly tenantStoreProps: { removalPolicy: RemovalPolicy; failureMode: TenantStoreFailureMode; routerEnvironment: Record<string, string> };
+  /** The region's code and the catalog the allow-list was validated with: tenants' lists are checked against the same. */
+  private readonly catalogScope: { code: RegionCode; catalog: CatalogData };
+  private tenantStore?: TenantStore;
 
   constructor(scope: Construct, id: string, props: LlmGatewayRouterProps) {
     super(scope, id);
@@ -125,6 +135,54 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     });
     this.url = this.restApi.url;
     this.openAiBaseUrl = props.domainName ? `${customDomainUrl(props.domainName)}v1` : `${this.restApi.url}v1`;
+    this.catalogScope = { code: settings.code, catalog: settings.catalog };
+    this.tenantStoreProps = {
+      removalPolicy: settings.removalPolicy,
+      failureMode: props.tenantStoreFailureMode ?? TenantStoreFailureMode.FAIL_CLOSED,
+      // What the function's environment holds before tenants: the tenants document must fit beside it.
+      routerEnvironment: routerFunctionEnvironment(settings, props.apiKeySecret),
+    };
+  }
+
+  /**
+   * Adds a team to the router, with its own callers, allow-list, budget and
+   * rate limit. Once a router has tenants, callers that match none are
+   * refused (403 `unknown_tenant`) unless a tenant is the `defaultTenant`.
+   * The first tenant creates the router's budget table.
+   */
+  public addTenant(id: string, options: TenantOptions = {}): RouterTenant {
+    return new RouterTenant(this, `Tenant-${id}`, { ...options, tenantId: id, router: this });
+  }
+
+  /** The budget table, once the router has tenants. */
+  public get tenantTable(): dynamodb.ITable | undefined {
+    return this.tenantStore?.table;
+  }
+
+  /** @internal */
+  public _tenantHost(): TenantHost {
+    this.tenantStore ??= new TenantStore(this, 'Tenants', {
+      handler: this.handler,
+      logGroup: this.logGroup,
+      routerName: this.routerName,
+      ...this.tenantStoreProps,
+    });
+    return {
+      allowedModels: this.allowedModels,
+      region: this.catalogScope.code,
+      catalog: this.catalogScope.catalog,
+      transcriptAccess: this.transcriptAccess,
+      authorizationType: this.authorization.type,
+      metrics: this.metrics,
+      store: this.tenantStore,
+      issueApiKey: (keyId) => {
+        // Not bound to the stage (addApiKey's keys are): the function's environment names the key,
+        // and a key that depended on the stage would make the function depend on its own API.
+        const key = new apigw.ApiKey(this, keyId, { description: `Tenant key of router ${this.routerName}` });
+        this.usagePlan!.addApiKey(key);
+        return key;
+      },
+    };
   }
 
   /**

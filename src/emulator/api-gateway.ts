@@ -31,6 +31,11 @@ export function apiGatewayAnswer(
   return undefined;
 }
 
+/** API Gateway's answer when an API key is required and the request has none it knows (checked before the request validator). */
+export function invalidApiKeyAnswer(): GatewayAnswer {
+  return gatewayError(403, 'INVALID_API_KEY', 'Forbidden', 'ForbiddenException');
+}
+
 function gatewayError(status: number, responseType: string, message: string, amznErrorType: string): GatewayAnswer {
   return {
     status,

@@ -5,8 +5,9 @@ import { CATALOG_USAGE, runCatalogCommand } from './catalog-command';
 import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
-import { CatalogData, parseCatalog } from '../catalog/model-catalog';
-import { RuleViolation, splitModelList } from '../catalog/rules';
+import { prepareLocalTenants } from './tenants';
+import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
+import { checkTenantModels, RuleViolation, splitModelList } from '../catalog/rules';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 
@@ -26,6 +27,10 @@ Options:
   --timeout-ms N           simulated Lambda timeout (default 300000)
   --egress-proxy URL       reach the gateway through this HTTP forward proxy (CONNECT)
   --catalog FILE           model catalog (from \`catalog fetch\`; default: the bundled one)
+  --tenants FILE           tenants: {"tenants":[{"id","apiKey","allowedModels","monthlyBudgetUsd",
+                           "dailyTokenLimit","requestsPerMinutePerModel"}]}; callers send x-api-key
+  --dynamodb-endpoint URL  the tenants' DynamoDB (default: an embedded in-memory dynalite)
+  --tenant-table NAME      the tenants' table there, created if missing (default llm-gateway-router-tenants)
 
 The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.
 
@@ -41,7 +46,7 @@ const FLAG_OF: Record<string, string> = {
   egressProxy: '--egress-proxy',
 };
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'catalog') {
     runCatalogCommand(argv.slice(1)).then((code) => process.exit(code), (err: Error) => fail(err.message.split('\n')[0]));
     return;
@@ -75,15 +80,29 @@ function main(argv: string[]): void {
     upstreamTimeoutMs: optionalInt(values['upstream-timeout-ms'], '--upstream-timeout-ms'),
     egressProxy: values['egress-proxy'],
   }, timeoutMs);
-  const env = routerEnvironment(settings);
+  const tenants = values.tenants !== undefined
+    ? await prepareLocalTenants(values.tenants, values['dynamodb-endpoint'], values['tenant-table']!).catch((err: Error) => fail(err.message))
+    : undefined;
+  const env = routerEnvironment({ ...settings, tenants: tenants && { specs: tenants.specs, table: tenants.table } });
+  for (const t of tenants?.specs ?? []) {
+    // As synth checks addTenant: a subset of the router's list, explained with the router's catalog.
+    try {
+      checkTenantModels(t.m, splitModelList(env.LLM_GATEWAY_ALLOWED_MODELS), region, catalog ?? BUNDLED_CATALOG);
+    } catch (err) {
+      fail(`--tenants ${values.tenants}: tenant ${t.id}: ${(err as Error).message}`);
+    }
+  }
 
   installLambdaRuntimeShim();
   // The same bundle that is deployed to Lambda.
   if (!fs.existsSync(BUNDLE_PATH)) fail(`the handler bundle ${BUNDLE_PATH} is missing: run \`npx projen bundle\` (or \`npm run build\`) first`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bundle = require(BUNDLE_PATH);
-  const handler = bundle.createRouterHandler(env, { apiKeyProvider: async () => apiKey });
-  const server = createEmulatorServer({ handler, timeoutMs, transcriptAccess: settings.transcriptAccess });
+  const handler = bundle.createRouterHandler(env, {
+    apiKeyProvider: async () => apiKey,
+    tenants: tenants && { dynamoDbClientConfig: tenants.dynamoDbClientConfig },
+  });
+  const server = createEmulatorServer({ handler, timeoutMs, apiKeyIds: tenants?.apiKeyIds, transcriptAccess: settings.transcriptAccess });
   const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
   server.once('error', (err: NodeJS.ErrnoException) => {
     fail(err.code === 'EADDRINUSE' ? `cannot listen on ${values.host}:${port}: the port is in use (choose another with --port)` : `cannot listen on ${values.host}:${port}: ${err.message}`);
@@ -92,9 +111,10 @@ function main(argv: string[]): void {
     // The bound port (which differs from --port 0).
     const bound = (server.address() as { port: number }).port;
     console.log(`llm-gateway-router (${region}${env.LLM_GATEWAY_GLOBAL_ROUTING === 'true' ? ', global routing' : ''}) on http://${values.host}:${bound}/v1 -> ${env.LLM_GATEWAY_ENDPOINT}`);
+    if (tenants) console.log(`tenants: ${tenants.specs.map((t) => t.id).join(', ')}; ${tenants.storeDescription}`);
     console.log(`allowed models: ${env.LLM_GATEWAY_ALLOWED_MODELS}`);
   });
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => server.close(() => void (tenants?.close() ?? Promise.resolve()).then(() => process.exit(0)));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
@@ -137,6 +157,9 @@ function parseFlagsOrThrow(argv: string[]) {
       'timeout-ms': { type: 'string', default: '300000' },
       'egress-proxy': { type: 'string' },
       'catalog': { type: 'string' },
+      'tenants': { type: 'string' },
+      'dynamodb-endpoint': { type: 'string' },
+      'tenant-table': { type: 'string', default: 'llm-gateway-router-tenants' },
       'help': { type: 'boolean', default: false },
     },
   });
@@ -154,4 +177,4 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-main(process.argv.slice(2));
+void main(process.argv.slice(2));

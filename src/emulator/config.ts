@@ -4,6 +4,7 @@ import { modelsServedIn } from '../catalog/lookup';
 import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
 import { encodeModelRules } from '../catalog/model-rules';
 import { checkAllowedModels, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning } from '../catalog/rules';
+import { encodeTenants, TenantSpec, TenantStoreFailure } from '../catalog/tenants-schema';
 
 export interface LocalRouterSettings {
   readonly region: RegionCode;
@@ -21,6 +22,8 @@ export interface LocalRouterSettings {
   readonly catalog?: CatalogData;
   /** HTTP forward proxy for the gateway connections. @default direct */
   readonly egressProxy?: string;
+  /** Tenants, and the table that holds their budgets. @default none */
+  readonly tenants?: { readonly specs: readonly TenantSpec[]; readonly table: string; readonly storeFailure?: TenantStoreFailure };
 }
 
 /** The environment the construct would give the Lambda, for the same settings. */
@@ -39,6 +42,7 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
     upstreamTimeoutMs: s.upstreamTimeoutMs,
     serviceName: s.routerName ?? `local-${s.region}`,
     egressProxy: s.egressProxy,
+    tenants: s.tenants && { tenants: encodeTenants(s.tenants.specs), table: s.tenants.table, storeFailure: s.tenants.storeFailure },
   });
 }
 

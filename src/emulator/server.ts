@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { apiGatewayAnswer } from './api-gateway';
+import { apiGatewayAnswer, invalidApiKeyAnswer } from './api-gateway';
 import { lambdaContext, proxyEvent, splitPrelude } from './runtime-shim';
 import { apiRoutes } from '../catalog/api-contract';
 
@@ -22,6 +22,12 @@ export interface EmulatorOptions {
    * @default true
    */
   readonly apiGatewayChecks?: boolean;
+  /**
+   * API key authorization (tenants): x-api-key value -> key id. Requests without a known key
+   * get API Gateway's 403; others carry the key's id in `requestContext.identity.apiKeyId`.
+   * @default no API keys
+   */
+  readonly apiKeyIds?: ReadonlyMap<string, string>;
   /**
    * The router has transcript access, so its API also has
    * `POST /v1/understanding` (as the construct adds it).
@@ -46,12 +52,29 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const body = Buffer.concat(chunks);
-      const answer = options.apiGatewayChecks === false ? undefined : apiGatewayAnswer(routes, req.method ?? 'GET', url.pathname, req.headers['content-type'], body);
+      const checks = options.apiGatewayChecks !== false;
+      const answer = checks ? apiGatewayAnswer(routes, req.method ?? 'GET', url.pathname, req.headers['content-type'], body) : undefined;
+      // Unknown routes are answered before authentication; the key is checked before the request validator.
+      if (answer && answer.status === 403) {
+        res.writeHead(answer.status, answer.headers).end(answer.body);
+        return;
+      }
+      let apiKeyId: string | undefined;
+      if (options.apiKeyIds) {
+        // API Gateway checks the key against the usage plan before the function runs.
+        apiKeyId = options.apiKeyIds.get(String(req.headers['x-api-key'] ?? ''));
+        if (!apiKeyId) {
+          const forbidden = invalidApiKeyAnswer();
+          res.writeHead(forbidden.status, forbidden.headers).end(forbidden.body);
+          return;
+        }
+      }
       if (answer) {
         res.writeHead(answer.status, answer.headers).end(answer.body);
         return;
       }
       const event = toProxyEvent(req, url, body, resources, options.stageName ?? 'prod');
+      if (apiKeyId) (event.requestContext as { identity?: object }).identity = { apiKeyId };
       const context = lambdaContext(timeoutMs);
       const stream = new PassThrough();
       relay(stream, res);

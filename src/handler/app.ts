@@ -1,18 +1,19 @@
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { loadConfig, RouterConfig } from './config';
+import { estimateCostUsd } from './cost';
 import { describeError, OpenAiErrorBody, RejectReason, reject, RouterFault, routerFaultBody } from './errors';
 import { RequestLog, RequestLogFields } from './log';
 import { RouterMetrics } from './metrics';
-import { decide } from './policy';
-import { decideUnderstanding } from './understanding';
+import { decide, Forward } from './policy';
 import { proxy } from './relay';
 import type { RequestContext, Router } from './request-context';
 import { ResponseWriter } from './response-writer';
 import { ApiKeyCache, ApiKeyProvider, secretsManagerKeyProvider } from './secret';
+import { Admission, TenantGate, TenantGateOptions, TenantRefusal } from './tenants/gate';
+import { decideUnderstanding } from './understanding';
 import { CHAT_COMPLETIONS_PATH, MODELS_PATH, UNDERSTANDING_PATH } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
-import type { TokenPrice } from '../catalog/model-catalog';
 
 /** The Lambda streaming handler's signature (what `awslambda.streamifyResponse` wraps). */
 export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Writable, context: Context) => Promise<void>;
@@ -20,6 +21,8 @@ export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Wri
 export interface RouterHandlerOptions {
   /** Where the gateway key comes from. @default Secrets Manager, from `LLM_GATEWAY_API_KEY_SECRET_ARN` */
   readonly apiKeyProvider?: ApiKeyProvider;
+  /** The tenant store's client configuration and prices (routers with tenants). @default the Lambda's */
+  readonly tenants?: TenantGateOptions;
 }
 
 /**
@@ -38,7 +41,8 @@ export function createRouterHandler(env: Readonly<Record<string, string | undefi
     const config = loadConfig(env);
     const provider = options.apiKeyProvider
       ?? (config.apiKeySecretArn ? secretsManagerKeyProvider(config.apiKeySecretArn) : missingKey);
-    router = { config, keys: new ApiKeyCache(classifyKeyFailures(provider)), metrics, log };
+    const tenants = TenantGate.fromEnv(env, config, options.tenants);
+    router = { config, keys: new ApiKeyCache(classifyKeyFailures(provider)), metrics, log, tenants };
   } catch (err) {
     configError = describeError(err);
   }
@@ -93,12 +97,18 @@ function fail(res: ResponseWriter, fields: RequestLogFields, fault: RouterFault)
 
 async function dispatch(ctx: RequestContext): Promise<void> {
   const { event: { httpMethod }, fields: { route } } = ctx;
+  // Tenants: a caller that matches none is refused on every route.
+  const unknownTenant = ctx.router.tenants?.identify(ctx);
+  if (unknownTenant) {
+    refuse(ctx, unknownTenant);
+    return;
+  }
   if (route === CHAT_COMPLETIONS_PATH) {
     if (httpMethod !== 'POST') methodNotAllowed(ctx, 'POST');
     else await chatCompletions(ctx);
   } else if (route === MODELS_PATH) {
     if (httpMethod !== 'GET') methodNotAllowed(ctx, 'GET');
-    else ctx.res.json(200, listModels(ctx.router.config));
+    else ctx.res.json(200, listModels(ctx.router.config, ctx.router.tenants?.modelsFor(ctx.fields.tenant) ?? ctx.router.config.allowedModels));
   } else if (route === UNDERSTANDING_PATH) {
     if (httpMethod !== 'POST') methodNotAllowed(ctx, 'POST');
     else await understanding(ctx);
@@ -130,7 +140,8 @@ async function understanding(ctx: RequestContext): Promise<void> {
     refuse(ctx, decision);
     return;
   }
-  await proxy(ctx, decision);
+  // Tenants: transcript access and the rate limit (the route has no model to price or budget).
+  await forward(ctx, decision, ctx.router.tenants?.admitUnderstanding(ctx));
 }
 
 /** Admits a chat completion (size, then policy) and hands it to the relay. */
@@ -148,26 +159,39 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
   fields.model = decision.model;
   fields.provider = decision.provider;
   res.region = decision.global ? 'global' : config.region;
-  await proxy(ctx, decision);
-  fields.costUsd = estimateCostUsd(decision.price, fields.inputTokens, fields.outputTokens);
+  // Tenants: the tenant's policy, budget and rate limit, before a byte goes upstream.
+  await forward(ctx, decision, ctx.router.tenants?.admit(ctx, decision));
 }
 
 /**
- * The request's estimated cost: the gateway's reported tokens times the
- * catalog's price for the region the request was routed to (in-region or
- * global). Undefined when the gateway reported no usage or the catalog has no price.
+ * Sends an admitted request upstream: after the tenant's admission (when the
+ * router has tenants), and then, whatever the outcome, the request's cost
+ * from the reported usage and the catalog's price as routed, which is also
+ * what settles the tenant's reservation.
  */
-export function estimateCostUsd(price: TokenPrice | undefined, inputTokens?: number, outputTokens?: number): number | undefined {
-  if (!price || (inputTokens === undefined && outputTokens === undefined)) return undefined;
-  const cost = (inputTokens ?? 0) * price.input + (outputTokens ?? 0) * price.output;
-  // Twelve significant digits: enough for a sum over millions of requests, without float noise in the log.
-  return Number(cost.toPrecision(12));
+async function forward(ctx: RequestContext, decision: Forward, admitting?: Promise<TenantRefusal | Admission>): Promise<void> {
+  const { fields } = ctx;
+  const admission = await admitting;
+  if (admission?.kind === 'reject') {
+    refuse(ctx, admission, admission.headers);
+    return;
+  }
+  try {
+    await proxy(ctx, decision);
+  } catch (err) {
+    // A router fault is answered before settling, so the caller does not wait on the ledger.
+    fail(ctx.res, fields, RouterFault.of(err));
+  } finally {
+    fields.costUsd = estimateCostUsd(decision.price, fields.inputTokens, fields.outputTokens);
+    // After the caller's last byte: settle (or release) whatever the outcome, at that cost.
+    await admission?.settle();
+  }
 }
 
-function listModels(config: RouterConfig) {
+function listModels(config: RouterConfig, allowedModels: readonly string[]) {
   return {
     object: 'list',
-    data: config.allowedModels.map((id) => ({ id, object: 'model', created: 0, owned_by: config.modelRules.get(id)?.provider ?? 'unknown' })),
+    data: allowedModels.map((id) => ({ id, object: 'model', created: 0, owned_by: config.modelRules.get(id)?.provider ?? 'unknown' })),
   };
 }
 

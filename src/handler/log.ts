@@ -8,11 +8,15 @@ export interface RequestLogFields extends RequestOutcome {
   /** The caller's model id, even when refused (it may not be on the allow-list). */
   requestedModel?: string;
   upstreamRequestId?: string;
+  /** The tenant store failed: on admission (`admit`, the request went unmetered or was refused) or on settlement (`settle`). */
+  tenantStoreError?: 'admit' | 'settle';
   /**
    * What went wrong, for the operator: a router fault's detail or an upstream
    * connection error. Never returned to the caller; never request content.
    */
   errorDetail?: string;
+  /** The HTTP status the gateway answered with (tenants settle on it). Not logged. */
+  upstreamStatus?: number;
 }
 
 /**
@@ -55,6 +59,8 @@ export class RequestLog {
       router_error: f.routerError,
       error_detail: f.errorDetail,
       client_aborted: f.clientAborted,
+      tenant: f.tenant,
+      tenant_store_error: f.tenantStoreError,
       cold_start: f.coldStart,
     };
     this.write(`${JSON.stringify(line)}\n`);

@@ -27,6 +27,8 @@ export interface RequestOutcome {
   upstreamAttempts?: number;
   coldStart: boolean;
   clientAborted?: boolean;
+  /** The caller's tenant (configured ids only, so the `Tenant` dimension stays bounded). */
+  tenant?: string;
 }
 
 /**
@@ -60,6 +62,10 @@ export class RouterMetrics {
     const upstreamError = o.routerError ? undefined : o.upstreamError;
     const errorClass = o.routerError ?? upstreamError;
     if (errorClass) m.addDimensions({ [DIMENSION.ERROR_CLASS]: errorClass });
+    // (service, Tenant), not (service, Region, Tenant) or (service, Tenant, Reason): Powertools
+    // warns whenever a key appears in two sets. Per-tenant regions, models and reasons come
+    // from the log line (Contributor Insights, Logs Insights) instead.
+    if (o.tenant) m.addDimensions({ [DIMENSION.TENANT]: o.tenant });
 
     m.addMetric(METRIC.REQUESTS, MetricUnit.Count, 1);
     if (o.coldStart) m.addMetric(METRIC.COLD_START, MetricUnit.Count, 1);

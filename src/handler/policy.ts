@@ -2,7 +2,7 @@ import { RouterConfig } from './config';
 import { Rejection, reject } from './errors';
 import { GLOBAL_MODEL_REGION, MAX_FALLBACKS } from '../catalog/catalog';
 import { TokenPrice } from '../catalog/model-catalog';
-import { ModelRule } from '../catalog/model-rules';
+import { ModelRule, priceAsRouted } from '../catalog/model-rules';
 
 /** A request that satisfies every policy, ready to go upstream. */
 export interface Forward {
@@ -134,7 +134,7 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
     stream,
     upstreamStream,
     global,
-    price: global ? rule.globalPrice : rule.price,
+    price: priceAsRouted(rule, global),
     upstreamBody: JSON.stringify(body),
   };
 }

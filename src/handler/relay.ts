@@ -81,6 +81,7 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
     fields.upstreamAttempts = attempts;
     const relay: Relay = { ...ctx, decision, deadline, streamDeadline, redactor: new KeyRedactor(usedKeys), attempts };
     const status = response.statusCode ?? 502;
+    fields.upstreamStatus = status;
 
     if (status >= 400) {
       await passUpstreamError(relay, response, status);

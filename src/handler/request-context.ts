@@ -4,6 +4,7 @@ import type { RequestLog, RequestLogFields } from './log';
 import type { RouterMetrics } from './metrics';
 import type { ResponseWriter } from './response-writer';
 import type { ApiKeyCache } from './secret';
+import type { TenantGate } from './tenants/gate';
 
 /** What lives for the whole execution environment: built once from the environment. */
 export interface Router {
@@ -11,6 +12,8 @@ export interface Router {
   readonly keys: ApiKeyCache;
   readonly metrics: RouterMetrics;
   readonly log: RequestLog;
+  /** Present only on routers with tenants (src/handler/tenants). */
+  readonly tenants?: TenantGate;
 }
 
 /**

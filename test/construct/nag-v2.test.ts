@@ -3,7 +3,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag-v2';
 import { IConstruct } from 'constructs';
 import { EU_ENV, newStack, routerIn } from './helpers';
-import { GatewayRegion, RouterAuthorization } from '../../src';
+import { GatewayRegion, RouterAuthorization, TenantIdentity } from '../../src';
 import { CDK_NAG_V2_METADATA_KEY } from '../../src/construct/nag';
 
 /*
@@ -51,6 +51,16 @@ describe('cdk-nag 2 AwsSolutions', () => {
     });
     routerIn(stack, secret, 'Cognito', { authorization: RouterAuthorization.cognito([pool]) });
     expect(findings(stack).filter((f) => !f.includes('/Pool'))).toEqual([]);
+  });
+
+  test('a router with tenants (budget table, tenant keys, Contributor Insights rules) has no unsuppressed findings', () => {
+    const { stack, secret } = newStack({ env: EU_ENV });
+    suppressFixtureSecret(secret);
+    const router = routerIn(stack, secret, 'Tenanted', { region: GatewayRegion.EU, authorization: RouterAuthorization.apiKey() });
+    router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 100, requestsPerMinutePerModel: 10 });
+    router.addTenant('rest', { defaultTenant: true, dailyTokenLimit: 100_000 });
+    expect(router.tenantTable).toBeDefined();
+    expect(findings(stack)).toEqual([]);
   });
 
   test('the suppressions are scoped: a router with none() still reports missing authorization', () => {

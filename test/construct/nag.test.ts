@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EU_ENV, newStack, routerIn } from './helpers';
-import { GatewayRegion, RouterAuthorization } from '../../src';
+import { GatewayRegion, RouterAuthorization, TenantIdentity } from '../../src';
 import { ACKNOWLEDGED_RULES_METADATA_KEY } from '../../src/construct/nag';
 
 function findings(scope: import('constructs').IConstruct) {
@@ -32,6 +32,16 @@ describe('cdk-nag AwsSolutions', () => {
     Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret.' });
     const router = routerIn(stack, secret, 'Eu', { region: GatewayRegion.EU, authorization: RouterAuthorization.apiKey() });
     router.addApiKey('TeamA');
+    expect(findings(app)).toEqual([]);
+  });
+
+  test('a router with tenants (budget table, tenant keys, Contributor Insights rules) has no unacknowledged findings', () => {
+    const { app, stack, secret } = newStack({ env: EU_ENV });
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture secret.' });
+    const router = routerIn(stack, secret, 'Tenanted', { region: GatewayRegion.EU, authorization: RouterAuthorization.apiKey() });
+    router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 100, requestsPerMinutePerModel: 10 });
+    router.addTenant('rest', { defaultTenant: true, dailyTokenLimit: 100_000 });
+    expect(router.tenantTable).toBeDefined();
     expect(findings(app)).toEqual([]);
   });
 

@@ -1,10 +1,10 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { loadConfig } from '../../src/handler/config';
+import { GatewayRegion } from '../../src';
 import { routerEnvironment } from '../../src/emulator/config';
+import { loadConfig } from '../../src/handler/config';
 import { EU_ENV, newStack, routerIn } from '../construct/helpers';
 import { FakeGateway } from '../support/fake-gateway';
 import { rawRequest, startRouter, TEST_KEY } from '../support/router-harness';
-import { GatewayRegion } from '../../src';
 
 // The gateway's transcript-based API (AssemblyAI/assemblyai-api-spec, llm-gateway.yml: POST /v1/understanding).
 const REQUEST = { transcript_id: 'tr_0123', speech_understanding: { request: { translation: { target_languages: ['de'] } } } };

@@ -1,0 +1,202 @@
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import { RouterAuthorizationType } from './authorization';
+import type { LlmGatewayRouter } from './router';
+import type { RouterMetricFactory, RouterMetricOptions } from './router-metrics';
+import { TenantIdentity } from './tenant-identity';
+import { TenantStore } from './tenant-store';
+import { applyRule, propError } from './validation';
+import { RegionCode } from '../catalog/catalog';
+import { METRIC } from '../catalog/metrics-schema';
+import { CatalogData } from '../catalog/model-catalog';
+import { checkTenantModels } from '../catalog/rules';
+import { TENANT_ID_PATTERN, TenantSpec } from '../catalog/tenants-schema';
+
+/**
+ * A tenant's policy: who its callers are and what they may spend. Limits
+ * left out are not enforced.
+ */
+export interface TenantOptions {
+  /**
+   * How the tenant's callers are recognised. Must fit the router's
+   * authorization, and no two tenants may share one.
+   * @default - none: allowed only for the default tenant
+   */
+  readonly identity?: TenantIdentity;
+
+  /**
+   * Model ids the tenant may use: a subset of the router's `allowedModels`.
+   * @default - the router's allowed models
+   */
+  readonly allowedModels?: string[];
+
+  /**
+   * Budget per calendar month (UTC), in USD, at the price of the region each
+   * request is routed to. Strict: a request is admitted only if its worst
+   * case fits beside settled spend and requests in flight.
+   * @default - no budget
+   */
+  readonly monthlyBudgetUsd?: number;
+
+  /**
+   * Input plus output tokens (as the gateway reports them) per UTC day, strict like the budget.
+   * @default - no limit
+   */
+  readonly dailyTokenLimit?: number;
+
+  /**
+   * Requests per minute per model (a fixed UTC minute): the tenant's share of
+   * the gateway's account-wide limit (30 per model on paid plans).
+   * @default - no limit
+   */
+  readonly requestsPerMinutePerModel?: number;
+
+  /**
+   * Whether the tenant may send `transcript_id`. Never wider than the router's `transcriptAccess`.
+   * @default - the router's transcriptAccess
+   */
+  readonly transcriptAccess?: boolean;
+
+  /**
+   * Apply this tenant's policy to callers that match no tenant (instead of
+   * refusing them with 403 `unknown_tenant`). At most one per router.
+   * @default false
+   */
+  readonly defaultTenant?: boolean;
+}
+
+/**
+ * Properties of a `RouterTenant`.
+ */
+export interface RouterTenantProps extends TenantOptions {
+  /** The router the tenant belongs to. */
+  readonly router: LlmGatewayRouter;
+  /** The tenant's id: 1-64 letters, digits, ".", "_" or "-". It appears in metrics and logs. */
+  readonly tenantId: string;
+}
+
+// Internal to the construct: not exported from the package's index.
+/** What a tenant needs to know about its router. */
+export interface TenantHost {
+  readonly allowedModels: string[];
+  /** The router's region and the catalog its allow-list was validated with. */
+  readonly region: RegionCode;
+  readonly catalog: CatalogData;
+  readonly transcriptAccess: boolean;
+  readonly authorizationType: RouterAuthorizationType;
+  readonly metrics: RouterMetricFactory;
+  readonly store: TenantStore;
+  issueApiKey(id: string): apigw.IApiKey;
+}
+
+/**
+ * One team on a shared router: its callers, allow-list, budget, rate limit
+ * and metrics. Usually created with `router.addTenant()`.
+ *
+ * @example
+ * declare const router: LlmGatewayRouter;
+ * const search = router.addTenant('search', {
+ *   identity: TenantIdentity.apiKey(),
+ *   allowedModels: ['claude-haiku-4-5-20251001'],
+ *   monthlyBudgetUsd: 200,
+ *   requestsPerMinutePerModel: 10,
+ * });
+ */
+export class RouterTenant extends Construct {
+  /** The tenant's id: the `Tenant` metric dimension and the `tenant` log field. */
+  public readonly tenantId: string;
+  /** The API key the router issued for the tenant, or the one it was given. */
+  public readonly apiKey?: apigw.IApiKey;
+  /** The monthly budget in USD, if any. */
+  public readonly monthlyBudgetUsd?: number;
+  /** The daily token limit, if any. */
+  public readonly dailyTokenLimit?: number;
+  /** The model ids the tenant may use. */
+  public readonly allowedModels: string[];
+
+  private readonly metrics: RouterMetricFactory;
+
+  constructor(scope: Construct, id: string, props: RouterTenantProps) {
+    super(scope, id);
+    const { tenantId, router, ...options } = props;
+    const host = router._tenantHost();
+    if (!TENANT_ID_PATTERN.test(tenantId)) {
+      throw propError(this, 'tenant id', JSON.stringify(tenantId), 'is not 1-64 letters, digits, ".", "_" or "-" starting with a letter or digit', 'use a short id such as "search-team"');
+    }
+    this.tenantId = tenantId;
+    this.metrics = host.metrics;
+    // The router's own catalog (GatewayCatalog) explains an id outside the router's list.
+    this.allowedModels = applyRule(this, () => checkTenantModels(options.allowedModels, host.allowedModels, host.region, host.catalog));
+    for (const [prop, value] of [['monthlyBudgetUsd', options.monthlyBudgetUsd], ['dailyTokenLimit', options.dailyTokenLimit], ['requestsPerMinutePerModel', options.requestsPerMinutePerModel]] as const) {
+      if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw propError(this, prop, String(value), 'is not a positive number', `pass a positive ${prop}, or omit it for no limit`);
+    }
+    for (const prop of ['dailyTokenLimit', 'requestsPerMinutePerModel'] as const) {
+      const value = options[prop];
+      if (value !== undefined && !Number.isInteger(value)) throw propError(this, prop, String(value), 'is not a whole number', 'round it');
+    }
+    if (options.transcriptAccess === true && !host.transcriptAccess) {
+      throw propError(this, 'transcriptAccess', 'true', 'is wider than the router\'s (transcriptAccess is off on the router)', 'enable transcriptAccess on the router first, or drop it from the tenant');
+    }
+    if (!options.identity && !options.defaultTenant) {
+      throw propError(this, 'identity', '(none)', 'is required unless the tenant is the default tenant', 'pass identity: TenantIdentity.apiKey() (or the factory that fits the router\'s authorization)');
+    }
+    let who: TenantSpec['who'];
+    let dedupe: string | undefined;
+    let description = '(none)';
+    if (options.identity) {
+      if (options.identity.authorizationType !== host.authorizationType) {
+        throw propError(this, 'identity', `a ${options.identity.authorizationType} identity`, `does not fit the router's ${host.authorizationType} authorization, so no caller could ever match it`,
+          `use the TenantIdentity factory for ${host.authorizationType} (apiKey for API_KEY, iamPrincipal for IAM, cognitoClaim for COGNITO, authorizerPrincipal for CUSTOM)`);
+      }
+      const resolved = options.identity._resolve(() => host.issueApiKey(`TenantKey-${tenantId}`));
+      who = resolved.spec;
+      dedupe = resolved.dedupe;
+      description = resolved.description;
+      this.apiKey = resolved.apiKey;
+    }
+    this.monthlyBudgetUsd = options.monthlyBudgetUsd;
+    this.dailyTokenLimit = options.dailyTokenLimit;
+    host.store.add(this, {
+      id: tenantId,
+      who,
+      // The router's list is the default: omitted, it costs no environment space.
+      m: options.allowedModels !== undefined ? this.allowedModels : undefined,
+      usd: options.monthlyBudgetUsd,
+      tok: options.dailyTokenLimit,
+      rpm: options.requestsPerMinutePerModel,
+      tx: options.transcriptAccess,
+      def: options.defaultTenant || undefined,
+    }, dedupe, description);
+  }
+
+  /** Any of the router's metrics, for this tenant's requests. @default sum over 5 minutes */
+  public metric(metricName: string, props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metric(metricName, { ...props, tenant: this.tenantId });
+  }
+
+  /** The tenant's requests (every outcome). @default sum over 5 minutes */
+  public metricRequests(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.REQUESTS, props);
+  }
+
+  /** The tenant's refused requests (by reason: the log's `reject_reason`, or the TenantRejections Contributor Insights rule). @default sum over 5 minutes */
+  public metricRejected(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.REJECTED, props);
+  }
+
+  /** Input tokens the gateway reported for the tenant. @default sum over 5 minutes */
+  public metricInputTokens(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.INPUT_TOKENS, props);
+  }
+
+  /** Output tokens the gateway reported for the tenant. @default sum over 5 minutes */
+  public metricOutputTokens(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.OUTPUT_TOKENS, props);
+  }
+
+  /** What the tenant's requests cost, USD, as charged to its budget. @default sum over 5 minutes */
+  public metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.COST_USD, props);
+  }
+}

@@ -1,0 +1,250 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { functionEnv, newStack, routerIn } from './helpers';
+import { GatewayCatalog, RouterAuthorization, RouterDashboard, TenantIdentity, TenantStoreFailureMode } from '../../src';
+
+const MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gpt-5-mini'];
+
+/** The tenants document as CloudFormation will resolve it, with deploy-time values shown as their intrinsics. */
+function tenantsDoc(template: Template): any {
+  const raw = functionEnv(template).LLM_GATEWAY_TENANTS;
+  if (typeof raw === 'string') return JSON.parse(raw);
+  const parts: unknown[] = raw['Fn::Join'][1];
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : `<${JSON.stringify(p).replace(/"/g, "'")}>`)).join(''));
+}
+
+describe('a router without tenants', () => {
+  test('synthesizes exactly as before: no table, no tenant variables, no DynamoDB permission, no Contributor Insights rule', () => {
+    const { stack, secret } = newStack();
+    routerIn(stack, secret, 'Router', { allowedModels: MODELS });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::CloudWatch::InsightRule', 0);
+    expect(Object.keys(functionEnv(template)).sort()).toEqual([
+      'LLM_GATEWAY_ALLOWED_MODELS', 'LLM_GATEWAY_API_KEY_SECRET_ARN', 'LLM_GATEWAY_ENDPOINT', 'LLM_GATEWAY_GLOBAL_ROUTING',
+      'LLM_GATEWAY_MAX_BODY_BYTES', 'LLM_GATEWAY_MODEL_RULES', 'LLM_GATEWAY_REGION', 'LLM_GATEWAY_TRANSCRIPT_ACCESS', 'LLM_GATEWAY_UPSTREAM_TIMEOUT_MS',
+      'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME',
+    ]);
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('dynamodb:');
+  });
+});
+
+describe('a router with API-key tenants', () => {
+  const { stack, secret } = newStack();
+  const router = routerIn(stack, secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey(), routerName: 'shared' });
+  const search = router.addTenant('search', {
+    identity: TenantIdentity.apiKey(),
+    allowedModels: ['claude-haiku-4-5-20251001'],
+    monthlyBudgetUsd: 200,
+    dailyTokenLimit: 2_000_000,
+    requestsPerMinutePerModel: 10,
+  });
+  const ownKey = new apigw.ApiKey(stack, 'AnalyticsKey');
+  router.usagePlan!.addApiKey(ownKey);
+  router.addTenant('analytics', { identity: TenantIdentity.apiKey(ownKey), monthlyBudgetUsd: 50 });
+  router.addTenant('everyone-else', { defaultTenant: true, allowedModels: ['gpt-5-mini'], requestsPerMinutePerModel: 2 });
+  const template = Template.fromStack(stack);
+
+  test('one budget table: on demand, point-in-time recovery, encrypted, TTL on expires_at, retained like the logs', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  test('the function may GetItem and UpdateItem on that table, and nothing else in DynamoDB', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const dynamo = statements.filter((s: any) => JSON.stringify(s.Action).includes('dynamodb:'));
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0]).toEqual({ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RouterTenantsTable[0-9A-F]+$/), 'Arn'] } });
+  });
+
+  test('the tenants reach the handler in its environment, keys by id, with the table name', () => {
+    const env = functionEnv(template);
+    expect(JSON.stringify(env.LLM_GATEWAY_TENANT_TABLE)).toMatch(/"Ref":"RouterTenantsTable/);
+    expect(env.LLM_GATEWAY_TENANT_STORE_FAILURE).toBeUndefined();
+    const doc = tenantsDoc(template);
+    expect(doc.v).toBe(1);
+    expect(doc.t).toHaveLength(3);
+    expect(doc.t[0]).toMatchObject({ id: 'search', m: ['claude-haiku-4-5-20251001'], usd: 200, tok: 2_000_000, rpm: 10, who: { k: 'key' } });
+    expect(doc.t[0].who.v).toMatch(/^<\{'Ref':'RouterTenantKeysearch/);
+    expect(doc.t[1]).toEqual({ id: 'analytics', usd: 50, who: { k: 'key', v: expect.stringMatching(/^<\{'Ref':'AnalyticsKey/) } });
+    expect(doc.t[2]).toEqual({ id: 'everyone-else', def: true, m: ['gpt-5-mini'], rpm: 2 });
+  });
+
+  test('a tenant without a key gets one issued into the router\'s usage plan', () => {
+    expect(search.apiKey).toBeDefined();
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 2);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
+  });
+
+  test('Contributor Insights rules over the function\'s log group: top tenants by cost, by model, and rejections by reason', () => {
+    const rules = Object.values(template.findResources('AWS::CloudWatch::InsightRule')).map((r: any) => r.Properties);
+    expect(rules.map((r) => r.RuleName)).toEqual(['shared-tenants-by-cost', 'shared-tenant-models-by-cost', 'shared-tenant-rejections']);
+    const body = JSON.stringify(rules[1].RuleBody);
+    expect(body).toContain('\\"Keys\\":[\\"$.tenant\\",\\"$.model\\"]');
+    expect(body).toContain('\\"ValueOf\\":\\"$.cost_usd\\"');
+    expect(body).toContain('\\"AggregateOn\\":\\"Sum\\"');
+    expect(body).toMatch(/"Ref":"RouterHandlerLogs/);
+  });
+
+  test('tenant metrics read the (service, Tenant) dimension set', () => {
+    const metric = search.metricCostUsd();
+    expect(metric.metricName).toBe('CostUsd');
+    expect(metric.dimensions).toEqual({ service: 'shared', Tenant: 'search' });
+    expect(router.metricRequests({ tenant: 'search' }).dimensions).toEqual({ service: 'shared', Tenant: 'search' });
+    expect(() => router.metricRequests({ tenant: 'search', model: 'gpt-5-mini' })).toThrow(/pass only one of/);
+  });
+});
+
+describe('IAM tenants', () => {
+  test('a role (its assumed-role sessions) and a user are passed as ARNs to compare at run time', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Router', { allowedModels: MODELS, tenantStoreFailureMode: TenantStoreFailureMode.FAIL_OPEN });
+    const role = new iam.Role(stack, 'MlRole', { assumedBy: new iam.AccountRootPrincipal() });
+    const user = new iam.User(stack, 'FinBot');
+    router.addTenant('ml', { identity: TenantIdentity.iamPrincipal(role), dailyTokenLimit: 1_000_000 });
+    router.addTenant('finance', { identity: TenantIdentity.iamPrincipal(user), monthlyBudgetUsd: 10 });
+    const template = Template.fromStack(stack);
+    const doc = tenantsDoc(template);
+    expect(doc.t[0].who).toEqual({ k: 'role', v: expect.stringMatching(/^<\{'Fn::GetAtt':\['MlRole[0-9A-F]+','Arn'\]\}>$/) });
+    expect(doc.t[1].who).toEqual({ k: 'user', v: expect.stringMatching(/^<\{'Fn::GetAtt':\['FinBot[0-9A-F]+','Arn'\]\}>$/) });
+    expect(functionEnv(template).LLM_GATEWAY_TENANT_STORE_FAILURE).toBe('open');
+  });
+});
+
+describe('synth-time errors name the prop, the value and the fix', () => {
+  function setup(props: Parameters<typeof routerIn>[3] = {}) {
+    const { stack, secret } = newStack();
+    return { stack, router: routerIn(stack, secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey(), ...props }) };
+  }
+
+  test('an identity that does not fit the router\'s authorization', () => {
+    const { stack, router } = setup();
+    const role = new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(() => router.addTenant('ml', { identity: TenantIdentity.iamPrincipal(role) }))
+      .toThrow('Platform/Router/Tenant-ml: identity: a IAM identity does not fit the router\'s API_KEY authorization, so no caller could ever match it. Fix: use the TenantIdentity factory for API_KEY');
+    expect(() => router.addTenant('sup', { identity: TenantIdentity.cognitoClaim('custom:team', 'support') })).toThrow(/a COGNITO identity does not fit/);
+  });
+
+  test('two tenants with one identity', () => {
+    const { stack, router } = setup();
+    const key = new apigw.ApiKey(stack, 'Shared');
+    router.addTenant('a', { identity: TenantIdentity.apiKey(key) });
+    expect(() => router.addTenant('b', { identity: TenantIdentity.apiKey(key) })).toThrow(/identity: API key already identifies tenant a; one caller cannot belong to two tenants/);
+    const { router: custom } = setup({ authorization: RouterAuthorization.custom({ authorizerId: 'x', authorizationType: apigw.AuthorizationType.CUSTOM } as any) });
+    custom.addTenant('p1', { identity: TenantIdentity.authorizerPrincipal('partner-7') });
+    expect(() => custom.addTenant('p2', { identity: TenantIdentity.authorizerPrincipal('partner-7') })).toThrow(/already identifies tenant p1/);
+  });
+
+  test('a key bound to the stage (router.addApiKey) would make a dependency cycle', () => {
+    const { router } = setup();
+    expect(() => router.addTenant('a', { identity: TenantIdentity.apiKey(router.addApiKey('Bound')) }))
+      .toThrow(/is bound to an API stage .* \(a dependency cycle\)\. Fix: omit the key/);
+  });
+
+  test('a model outside the router\'s allow-list, with a suggestion', () => {
+    const { router } = setup();
+    expect(() => router.addTenant('a', { identity: TenantIdentity.apiKey(), allowedModels: ['claude-sonet-4-6'] }))
+      .toThrow('Platform/Router/Tenant-a: allowedModels: "claude-sonet-4-6" is not in the router\'s allowedModels; a tenant\'s list is a subset of its router\'s. Fix: did you mean "claude-sonnet-4-6"?');
+    expect(() => router.addTenant('b', { identity: TenantIdentity.apiKey(), allowedModels: ['gemini-2.5-pro'] }))
+      .toThrow(/Fix: choose from claude-sonnet-4-6, claude-haiku-4-5-20251001, gpt-5-mini, or add it to the router's allowedModels/);
+  });
+
+  test('the router\'s catalog (GatewayCatalog) explains an id: a model it has retired points to the live one the router allows', () => {
+    const { stack, secret } = newStack();
+    // A user catalog in which gpt-5.1 is retired (test/catalog/fixtures); the bundled catalog lists it live.
+    const expected = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'catalog', 'fixtures', 'catalog.expected.json'), 'utf8'));
+    const catalog = GatewayCatalog.fromJson(JSON.stringify({ schema: 1, source: 'test fixture', generatedAt: '2026-10-20T12:00:00.000Z', pricesNote: 'test', ...expected }));
+    const router = routerIn(stack, secret, 'Router', { allowedModels: ['gpt-5.5', 'claude-opus-4-7'], catalog, authorization: RouterAuthorization.apiKey() });
+    expect(() => router.addTenant('a', { identity: TenantIdentity.apiKey(), allowedModels: ['gpt-5.1'] }))
+      .toThrow('allowedModels: "gpt-5.1" is not in the router\'s allowedModels; a tenant\'s list is a subset of its router\'s, and it is retired (catalog of 2026-10-20T12:00:00.000Z). Fix: use "gpt-5.5"');
+  });
+
+  test('transcript access wider than the router\'s; a missing identity; a second default; a bad limit; a bad id', () => {
+    const { router } = setup();
+    expect(() => router.addTenant('a', { identity: TenantIdentity.apiKey(), transcriptAccess: true })).toThrow(/transcriptAccess: true is wider than the router's/);
+    expect(() => router.addTenant('b', {})).toThrow(/identity: \(none\) is required unless the tenant is the default tenant/);
+    router.addTenant('d1', { defaultTenant: true });
+    expect(() => router.addTenant('d2', { defaultTenant: true })).toThrow(/defaultTenant: true but tenant d1 is already the default tenant/);
+    expect(() => router.addTenant('c', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: -5 })).toThrow(/monthlyBudgetUsd: -5 is not a positive number/);
+    expect(() => router.addTenant('e', { identity: TenantIdentity.apiKey(), dailyTokenLimit: 10.5 })).toThrow(/dailyTokenLimit: 10.5 is not a whole number/);
+    expect(() => router.addTenant('team a', { identity: TenantIdentity.apiKey() })).toThrow(/tenant id: "team a" is not 1-64 letters/);
+  });
+
+  /** Adds tenants (each with its own allow-list and limits) until synth refuses one: how many fit, and the refusal. */
+  function capacity(props: Record<string, unknown> = {}): { fitted: number; message: string } {
+    const { router } = setup(props);
+    for (let i = 0; i < 60; i++) {
+      try {
+        router.addTenant(`team-${i}`, { identity: TenantIdentity.apiKey(), allowedModels: MODELS, monthlyBudgetUsd: 100, dailyTokenLimit: 1_000_000 });
+      } catch (err) {
+        return { fitted: i, message: (err as Error).message };
+      }
+    }
+    return { fitted: 60, message: '' };
+  }
+
+  /** The refusal's account of the environment: total and its parts. */
+  function accountOf(message: string) {
+    const m = /need (\d+) bytes of the function's 4 KB environment \(every variable: the allow-list and its rules (\d+), the tenants document (\d+), the rest (\d+)\)/.exec(message);
+    expect(m).not.toBeNull();
+    const [total, models, tenants, rest] = m!.slice(1).map(Number);
+    return { total, models, tenants, rest };
+  }
+
+  test('more tenants than the function\'s environment can hold: one check over every variable, naming the parts and the fix', () => {
+    const { fitted, message } = capacity();
+    expect(fitted).toBeGreaterThanOrEqual(10);
+    expect(message).toMatch(new RegExp(`tenants: ${fitted + 1} tenants need \\d+ bytes of the function's 4 KB environment \\(every variable.*Fix: split tenants across routers`));
+    const { total, models, tenants, rest } = accountOf(message);
+    expect(models + tenants + rest).toBe(total);
+    expect(total).toBeGreaterThan(4096);
+    // The refused tenant is what tipped it over: without it the rest fit.
+    expect(total - tenants / (fitted + 1)).toBeLessThanOrEqual(4096 + 200);
+  });
+
+  test('the router\'s own variables count in the same check: a longer allow-list (its model rules) or an egress proxy leaves room for fewer tenants', () => {
+    const plain = capacity();
+    const moreModels = capacity({ allowedModels: [...MODELS, 'claude-opus-4-6', 'gpt-5', 'gpt-5-nano', 'gemini-2.5-pro', 'gemini-2.5-flash'] });
+    expect(moreModels.fitted).toBeLessThan(plain.fitted);
+    expect(accountOf(moreModels.message).models).toBeGreaterThan(accountOf(plain.message).models);
+    const proxied = capacity({ transcriptAccess: true, egressProxy: 'http://proxy.corp.example.com:3128' });
+    expect(proxied.fitted).toBeLessThanOrEqual(plain.fitted);
+    expect(accountOf(proxied.message).rest).toBeGreaterThan(accountOf(plain.message).rest);
+  });
+
+  test('a router whose own variables are large leaves the tenants less room, and says how much the rest takes', () => {
+    // Credentials in the proxy URL (warned about at synth) make the router's own environment large.
+    const large = capacity({ egressProxy: `http://svc:${'p'.repeat(1200)}@proxy.corp.example.com:3128` });
+    expect(large.fitted).toBeGreaterThan(0);
+    expect(large.fitted).toBeLessThan(capacity().fitted);
+    expect(accountOf(large.message).rest).toBeGreaterThan(1200);
+  });
+});
+
+describe('the dashboard', () => {
+  test('shows each tenant\'s spend against its monthly budget', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey(), routerName: 'shared' });
+    const search = router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 200 });
+    const dashboard = new RouterDashboard(stack, 'Dash', { routers: [router] });
+    dashboard.addTenants([search]);
+    const body = JSON.stringify(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard')).replace(/\\/g, '');
+    expect(body).toContain('Tenant search: spend vs budget');
+    expect(body).toContain('RUNNING_SUM(cost)');
+    expect(body).toContain('"CostUsd","Tenant","search","service","shared"');
+    expect(body).toContain('"value":200,"label":"monthly budget 200 USD"');
+  });
+});

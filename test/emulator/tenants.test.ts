@@ -1,0 +1,102 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FakeGateway } from '../support/fake-gateway';
+import { rawRequest } from '../support/router-harness';
+
+const CLI = path.join(__dirname, '..', '..', 'src', 'emulator', 'cli.ts');
+
+function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, ASSEMBLYAI_API_KEY: 'cli-key', TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`emulator did not start: ${out}`)), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`emulator exited ${code}: ${out}`));
+    });
+    child.stdout!.on('data', () => {
+      const match = /on (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out);
+      if (match && out.includes('allowed models:')) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve({ child, url: match[1], output: () => out });
+      }
+    });
+  });
+}
+
+describe('serve --tenants', () => {
+  let gateway: FakeGateway;
+  let file: string;
+  beforeAll(async () => {
+    gateway = await FakeGateway.start();
+    file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tenants-')), 'tenants.json');
+    fs.writeFileSync(file, JSON.stringify({
+      tenants: [
+        { id: 'search', apiKey: 'search-secret-key', allowedModels: ['claude-haiku-4-5-20251001'], requestsPerMinutePerModel: 1 },
+        { id: 'ml', apiKey: 'ml-secret-key', dailyTokenLimit: 1_500 },
+      ],
+    }));
+  });
+  afterAll(() => gateway.close());
+
+  test('x-api-key picks the tenant, as the key id does deployed; policy, rate and budget apply; the store is an embedded dynalite', async () => {
+    const { child, url, output } = await serve(['--tenants', file, '--endpoint', gateway.url, '--allowed-models', 'claude-sonnet-4-6,claude-haiku-4-5-20251001']);
+    try {
+      expect(output()).toMatch(/tenants: search, ml; tenant budgets: embedded in-memory DynamoDB \(dynalite\) at http:\/\/127\.0\.0\.1:\d+/);
+      const post = (key: string | undefined, body: unknown) =>
+        rawRequest(`${url}/v1/chat/completions`, 'POST', JSON.stringify(body), key ? { 'x-api-key': key } : {});
+      const chat = (model: string, extra = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
+
+      const noKey = await post(undefined, chat('claude-haiku-4-5-20251001'));
+      expect(noKey.status).toBe(403);
+      expect(JSON.parse(noKey.body).error.code).toBe('INVALID_API_KEY');
+
+      const secondsLeft = 60 - new Date().getUTCSeconds();
+      if (secondsLeft < 3) await new Promise((resolve) => setTimeout(resolve, secondsLeft * 1000 + 100));
+      expect((await post('search-secret-key', chat('claude-haiku-4-5-20251001'))).status).toBe(200);
+      const limited = await post('search-secret-key', chat('claude-haiku-4-5-20251001'));
+      expect(limited.status).toBe(429);
+      expect(JSON.parse(limited.body).error.code).toBe('tenant_rate_limited');
+      expect(JSON.parse((await post('search-secret-key', chat('claude-sonnet-4-6'))).body).error.code).toBe('model_not_allowed');
+
+      // 1,500 tokens a day: the default 1,000 output tokens plus the body fit; 2,000 do not.
+      expect((await post('ml-secret-key', chat('claude-sonnet-4-6'))).status).toBe(200);
+      const over = await post('ml-secret-key', chat('claude-sonnet-4-6', { max_tokens: 2_000 }));
+      expect(over.status).toBe(429);
+      expect(JSON.parse(over.body).error.code).toBe('budget_exceeded');
+      expect(gateway.requests).toHaveLength(2);
+      // The log names tenants, never their keys.
+      expect(output()).toContain('"tenant":"ml"');
+      expect(output()).not.toContain('secret-key');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 40_000);
+
+  test('a bad tenants file is refused at startup with the problem', async () => {
+    const bad = path.join(path.dirname(file), 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ tenants: [{ id: 'a', apiKey: 'k' }, { id: 'b', apiKey: 'k' }] }));
+    await expect(serve(['--tenants', bad])).rejects.toThrow(/two tenants share one apiKey/);
+  });
+});
+
+describe('the embedded store without dynalite', () => {
+  test('says how to install it or pass --dynamodb-endpoint', async () => {
+    jest.resetModules();
+    jest.doMock('dynalite', () => {
+      throw new Error('Cannot find module \'dynalite\'');
+    }, { virtual: true });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startEmbeddedDynamoDb } = require('../../src/emulator/tenant-store') as typeof import('../../src/emulator/tenant-store');
+    await expect(startEmbeddedDynamoDb()).rejects.toThrow('the embedded tenant store needs dynalite: run `npm install --save-dev dynalite`, or pass --dynamodb-endpoint URL');
+    jest.dontMock('dynalite');
+  });
+});

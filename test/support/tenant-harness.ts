@@ -1,0 +1,90 @@
+import { PassThrough } from 'node:stream';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { LocalDynamo } from './dynamo';
+import { TEST_KEY } from './router-harness';
+import { BUNDLED_CATALOG, CatalogData, parseCatalog, TokenPrice } from '../../src/catalog/model-catalog';
+import type { TenantSpec } from '../../src/catalog/tenants-schema';
+import { LocalRouterSettings, routerEnvironment } from '../../src/emulator/config';
+import { lambdaContext, proxyEvent, splitPrelude } from '../../src/emulator/runtime-shim';
+import { localClientConfig } from '../../src/emulator/tenant-store';
+import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
+import type { ApiKeyProvider } from '../../src/handler/secret';
+
+/** A router handler with tenants, its table in dynalite, built from the same environment the construct sets. */
+export async function tenantRouter(
+  dynamo: LocalDynamo,
+  specs: TenantSpec[],
+  settings: Partial<LocalRouterSettings> & { endpoint: string },
+  opts: { storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider } = {},
+): Promise<{ handler: StreamingHandler; table: string }> {
+  const table = await dynamo.table();
+  const env = routerEnvironment({ region: 'us', ...settings, tenants: { specs, table, storeFailure: opts.storeFailure } });
+  const handler = createRouterHandler(env, {
+    apiKeyProvider: opts.apiKeyProvider ?? (async () => TEST_KEY),
+    tenants: { dynamoDbClientConfig: { ...localClientConfig(opts.storeEndpoint ?? dynamo.endpoint), maxAttempts: 1 } },
+  });
+  return { handler, table };
+}
+
+/**
+ * A user catalog (as `catalog fetch` writes one): the bundled catalog with
+ * test prices for some models in the US region, USD per token. Tenants are
+ * charged from the router's catalog, so tests set prices the way a user does.
+ */
+export function catalogWithUsPrices(prices: Record<string, TokenPrice>): CatalogData {
+  const models = BUNDLED_CATALOG.models.map((m) => (prices[m.id] ? { ...m, prices: { ...m.prices, us: prices[m.id] } } : m));
+  return parseCatalog(JSON.parse(JSON.stringify({ ...BUNDLED_CATALOG, source: 'test prices', models })), 'test catalog');
+}
+
+export interface CallOptions {
+  readonly body?: unknown;
+  readonly method?: string;
+  readonly path?: string;
+  /** requestContext.identity fields (apiKeyId, userArn). */
+  readonly identity?: Record<string, string>;
+  /** requestContext.authorizer. */
+  readonly authorizer?: Record<string, unknown>;
+  /** Hang up as soon as the first body bytes arrive. */
+  readonly abortOnFirstBytes?: boolean;
+  /** The function's remaining time when the request arrives. @default 60 s */
+  readonly timeoutMs?: number;
+}
+
+export interface CallResult {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly json: any;
+}
+
+/** Invokes the streaming handler in-process with an authenticated request context, as API Gateway would. */
+export async function call(handler: StreamingHandler, o: CallOptions = {}): Promise<CallResult> {
+  const event: APIGatewayProxyEvent = proxyEvent({
+    method: o.method ?? 'POST',
+    path: o.path ?? '/v1/chat/completions',
+    headers: { 'content-type': 'application/json' },
+    body: o.body === undefined ? null : typeof o.body === 'string' ? o.body : JSON.stringify(o.body),
+  });
+  (event.requestContext as any).identity = { sourceIp: '10.0.0.1', ...o.identity };
+  (event.requestContext as any).authorizer = o.authorizer ?? null;
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => {
+    chunks.push(c);
+    if (o.abortOnFirstBytes) {
+      const split = splitPrelude(Buffer.concat(chunks));
+      if (split && split.body.length > 0) stream.destroy();
+    }
+  });
+  await handler(event, stream, lambdaContext(o.timeoutMs ?? 60_000));
+  const split = splitPrelude(Buffer.concat(chunks));
+  if (!split) throw new Error('no prelude in handler output');
+  const body = split.body.toString('utf8');
+  let json: any;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
+  return { status: split.prelude.statusCode!, headers: split.prelude.headers!, body, json };
+}
