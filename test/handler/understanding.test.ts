@@ -5,10 +5,15 @@ import { loadConfig } from '../../src/handler/config';
 import { EU_ENV, newStack, routerIn } from '../construct/helpers';
 import { FakeGateway } from '../support/fake-gateway';
 import { rawRequest, startRouter, TEST_KEY } from '../support/router-harness';
+import { StdoutCapture } from '../support/stdout-capture';
 
 // The gateway's transcript-based API (AssemblyAI/assemblyai-api-spec, llm-gateway.yml: POST /v1/understanding).
 const REQUEST = { transcript_id: 'tr_0123', speech_understanding: { request: { translation: { target_languages: ['de'] } } } };
 const ANSWER = { request_id: 'u-1', speech_understanding: { response: { translation: { status: 'success' } } } };
+
+// The handler's metrics and log lines, kept out of the test output.
+const stdout = StdoutCapture.install();
+afterAll(() => stdout.restore());
 
 describe('POST /v1/understanding', () => {
   let gateway: FakeGateway;
