@@ -18,16 +18,20 @@ new r.LlmGatewayRouter(stack, 'Ent', {
   apiKeySecret: key, region: r.GatewayRegion.EU, tracing: true, reservedConcurrentExecutions: 100, cloudWatchRole: true,
   egressProxy: 'http://proxy.corp.example:3128', transcriptAccess: true, removalPolicy: require('aws-cdk-lib').RemovalPolicy.DESTROY,
 });
+// Tenants: the budget table and the tenant policy.
+us.addTenant('Analytics', { identity: r.TenantIdentity.apiKey(), monthlyBudgetUsd: 100, dailyTokenLimit: 1000000, requestsPerMinutePerModel: 10 });
 new r.RouterDashboard(stack, 'D', { routers: [us, eu] });
 const agn = new Stack(app, 'Agnostic');
 new r.LlmGatewayRouter(agn, 'Eu', { apiKeySecret: new secretsmanager.Secret(agn, 'K'), region: r.GatewayRegion.EU });
 const asm = app.synth();
 const t = asm.getStackByName('S').template;
 const methods = Object.values(t.Resources).filter((x) => x.Type === 'AWS::ApiGateway::Method');
+const tables = Object.values(t.Resources).filter((x) => x.Type === 'AWS::DynamoDB::Table');
+console.log('tenant tables', tables.length, 'point-in-time recovery', tables.map((x) => JSON.stringify(x.Properties.PointInTimeRecoverySpecification)));
 console.log('methods', methods.length, 'transfer modes', [...new Set(methods.map((m) => m.Properties.Integration.ResponseTransferMode))]);
 const rules = Object.keys(asm.getStackByName('Agnostic').template.Rules);
 console.log('resources', Object.keys(t.Resources).length, 'agnostic rules', rules);
-if (methods.length !== 6 || methods.some((m) => m.Properties.Integration.ResponseTransferMode !== 'STREAM') || !rules.some((r) => r.includes('EuResidencyRule'))) {
+if (tables.length !== 1 || !tables[0].Properties.PointInTimeRecoverySpecification || methods.length !== 7 || methods.some((m) => m.Properties.Integration.ResponseTransferMode !== 'STREAM') || !rules.some((r) => r.includes('EuResidencyRule'))) {
   console.error('unexpected template on the minimum aws-cdk-lib');
   process.exit(1);
 }
