@@ -24,6 +24,8 @@ export class LlmPlatformStack extends Stack {
       apiKeySecret: gatewayKey,
       routerName: 'platform-us',
       globalRouting: true,
+      // The account's API Gateway logging role: one owner per account and region.
+      cloudWatchRole: true,
     });
 
     // EU: data stays in the EU; only the models the EU endpoint serves, chosen explicitly.
@@ -31,6 +33,8 @@ export class LlmPlatformStack extends Stack {
       apiKeySecret: gatewayKey,
       routerName: 'platform-eu',
       region: GatewayRegion.EU,
+      // The US router above owns the account's API Gateway logging role.
+      cloudWatchRole: false,
       allowedModels: ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gemini-2.5-flash'],
       authorization: RouterAuthorization.apiKey({
         throttle: { rateLimit: 10, burstLimit: 20 },
