@@ -1,54 +1,15 @@
-import { EventEmitter } from 'node:events';
-import type * as http from 'node:http';
-import type * as https from 'node:https';
-import { Readable } from 'node:stream';
 import * as fc from 'fast-check';
 import { routerEnvironment } from '../../src/emulator/config';
 import { createRouterHandler } from '../../src/handler/app';
 import { loadConfig, RouterConfigError } from '../../src/handler/config';
-import { completion, sseEvent } from '../support/fake-gateway';
 import { invoke, InvokeResult } from '../support/in-process';
+import { interceptUpstream, Sent } from '../support/intercept-upstream';
 import '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
 
 const stdout = StdoutCapture.install();
 afterAll(() => stdout.restore());
 afterEach(() => stdout.clear());
-
-/** What left the router: every upstream request, recorded instead of sent. */
-interface Sent {
-  url: URL;
-  headers: http.OutgoingHttpHeaders;
-  body: any;
-}
-
-/**
- * Replaces the network: `https.request` and `http.request` record the
- * request and answer 200 with a completion, so the real EU endpoint can be
- * configured and every byte that would leave is inspected.
- */
-function interceptUpstream(): { sent: Sent[]; restore: () => void } {
-  const sent: Sent[] = [];
-  const fake = ((url: URL, options: http.RequestOptions) => {
-    const req = new EventEmitter() as any;
-    req.destroy = () => undefined;
-    req.end = (payload: Buffer) => {
-      const body = JSON.parse(payload.toString('utf8'));
-      sent.push({ url: new URL(String(url)), headers: options.headers as http.OutgoingHttpHeaders, body });
-      // A stream request gets an event stream, anything else one completion.
-      const streamed = body.stream === true;
-      const res = Readable.from([Buffer.from(streamed ? `${sseEvent(body.model, 'hi')}${sseEvent(body.model, null)}data: [DONE]\n\n` : JSON.stringify(completion(body.model)))]) as any;
-      res.statusCode = 200;
-      res.headers = { 'content-type': streamed ? 'text/event-stream' : 'application/json' };
-      process.nextTick(() => req.emit('response', res));
-    };
-    return req;
-  }) as unknown as typeof https.request;
-  // The module objects themselves (an `import * as` namespace is a read-only copy).
-  const spies = [jest.spyOn(jest.requireActual<typeof https>('node:https'), 'request').mockImplementation(fake),
-    jest.spyOn(jest.requireActual<typeof http>('node:http'), 'request').mockImplementation(fake)];
-  return { sent, restore: () => spies.forEach((s) => s.mockRestore()) };
-}
 
 /*
  * Expected values are literal facts from the gateway's documentation
