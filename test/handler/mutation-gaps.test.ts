@@ -4,8 +4,8 @@
  * Expected values are literals: OpenAI's error types, the documented
  * defaults (1 MiB, 120 s, 10 s cooldown), the gateway's endpoints.
  */
-import { errorBody, normalizeUpstreamError, reject, typeForStatus } from '../../src/handler/errors';
 import { loadConfig, RouterConfigError } from '../../src/handler/config';
+import { errorBody, normalizeUpstreamError, reject, typeForStatus } from '../../src/handler/errors';
 import { KeyRedactor } from '../../src/handler/redact';
 import { ApiKeyCache } from '../../src/handler/secret';
 
