@@ -12,7 +12,9 @@ export function secretsManagerKeyProvider(secretArn: string): ApiKeyProvider {
   return async () => {
     if (!client) {
       // Provided by the Lambda runtime (kept out of the bundle); a devDependency here for types and tests.
-      const sdk = await import('@aws-sdk/client-secrets-manager');
+      // A lazy require rather than import(): the bundle is CommonJS either way, and jest can mock a require.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const sdk: typeof import('@aws-sdk/client-secrets-manager') = require('@aws-sdk/client-secrets-manager');
       client = new sdk.SecretsManagerClient({}) as unknown as typeof client;
       command = new sdk.GetSecretValueCommand({ SecretId: secretArn });
     }
