@@ -1,35 +1,15 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { serve as serveCli } from '../support/cli';
 import { FakeGateway } from '../support/fake-gateway';
 import { rawRequest } from '../support/router-harness';
 
-const CLI = path.join(__dirname, '..', '..', 'src', 'emulator', 'cli.ts');
-
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ASSEMBLYAI_API_KEY: 'cli-key', TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`emulator did not start: ${out}`)), 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`emulator exited ${code}: ${out}`));
-    });
-    child.stdout!.on('data', () => {
-      const match = /on (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out);
-      if (match && out.includes('allowed models:')) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, url: match[1], output: () => out });
-      }
-    });
-  });
+/** The emulator as a user starts it (test/support/cli.ts), answering at its root URL. */
+async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const { child, baseURL, output } = await serveCli(args, { ASSEMBLYAI_API_KEY: 'cli-key' });
+  return { child, url: baseURL.replace(/\/v1$/, ''), output };
 }
 
 describe('serve --tenants', () => {
