@@ -69,12 +69,18 @@ describe('KeyRedactor', () => {
     const clean = Buffer.from('{"ok":true}');
     expect(r.buffer(clean)).toBe(clean);
     expect(r.buffer(Buffer.from('{"k":"sekret-key"}')).toString()).toBe('{"k":"[REDACTED]"}');
+    // A key with a quote has two forms; either one alone is redacted.
+    const quoted = new KeyRedactor(['se"kret']);
+    expect(quoted.buffer(Buffer.from('raw se"kret')).toString()).toBe('raw [REDACTED]');
+    expect(quoted.buffer(Buffer.from('{"k":"se\\"kret"}')).toString()).toBe('{"k":"[REDACTED]"}');
   });
 
   test('headers: values redacted, a header whose name carries the key (any case) dropped, others kept', () => {
     const r = new KeyRedactor(['AbC123Key']);
     expect(r.headers({ 'x-ratelimit-remaining': '5', 'x-ratelimit-abc123key': '1', 'retry-after': 'AbC123Key then 2' }))
       .toEqual({ 'x-ratelimit-remaining': '5', 'retry-after': '[REDACTED] then 2' });
+    // A key with a quote: a name carrying either form is dropped.
+    expect(new KeyRedactor(['Ab"C1']).headers({ 'x-ab"c1': '1', 'x-ab\\"c1': '2', 'x-ok': '3' })).toEqual({ 'x-ok': '3' });
   });
 });
 
