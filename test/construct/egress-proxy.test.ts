@@ -1,15 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
+import { errorOf, EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
 import { GatewayRegion } from '../../src';
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-    return '';
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
 
 describe('the egressProxy prop', () => {
   test('reaches the function as LLM_GATEWAY_EGRESS_PROXY; the endpoint stays the region\'s gateway', () => {

@@ -30,3 +30,13 @@ export function functionEnv(template: Template, descriptionFragment = 'LLM Gatew
 export function warnings(stack: Stack): string[] {
   return Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => String(w.entry.data));
 }
+
+/** The synth error's text, or '' when there is none. */
+export function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

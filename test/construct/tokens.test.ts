@@ -1,20 +1,10 @@
 import { CfnParameter, Duration, Fn } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
+import { errorOf, EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
 import { GatewayRegion } from '../../src';
 import { splitModelList } from '../../src/catalog/rules';
 import { loadConfig } from '../../src/handler/config';
-
-/** The synth error's text, or '' when there is none. */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-    return '';
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
 
 describe('deploy-time values (tokens) in props', () => {
   test('a CommaDelimitedList parameter is passed through, joined at deploy time, with a warning', () => {
