@@ -1,7 +1,9 @@
 import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { LocalDynamo } from './dynamo';
+import { FakeGateway, respondWith } from './fake-gateway';
 import { TEST_KEY } from './router-harness';
+import { StdoutCapture } from './stdout-capture';
 import { BUNDLED_CATALOG, CatalogData, parseCatalog, TokenPrice } from '../../src/catalog/model-catalog';
 import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { LocalRouterSettings, routerEnvironment } from '../../src/emulator/config';
@@ -9,6 +11,38 @@ import { lambdaContext, proxyEvent, splitPrelude } from '../../src/emulator/runt
 import { localClientConfig } from '../../src/emulator/tenant-store';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
 import type { ApiKeyProvider } from '../../src/handler/secret';
+
+export interface TenantTestServices {
+  readonly stdout: StdoutCapture;
+  readonly dynamo: LocalDynamo;
+  readonly gateway: FakeGateway;
+}
+
+/**
+ * Registers the jest hooks a tenant suite needs: a captured stdout, dynalite
+ * and a fake gateway for the whole file, the gateway's record and behaviour
+ * and the captured lines reset before each test. Read the fields inside tests
+ * (they are set in beforeAll).
+ */
+export function tenantTestServices(): TenantTestServices {
+  const stdout = StdoutCapture.install();
+  const services = { stdout } as { stdout: StdoutCapture; dynamo: LocalDynamo; gateway: FakeGateway };
+  beforeAll(async () => {
+    services.dynamo = await LocalDynamo.start();
+    services.gateway = await FakeGateway.start();
+  });
+  afterAll(async () => {
+    await services.gateway?.close();
+    await services.dynamo?.close();
+    stdout.restore();
+  });
+  beforeEach(() => {
+    services.gateway.requests.length = 0;
+    services.gateway.behaviour = respondWith();
+    stdout.clear();
+  });
+  return services;
+}
 
 /** A router handler with tenants, its table in dynalite, built from the same environment the construct sets. */
 export async function tenantRouter(

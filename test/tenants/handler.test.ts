@@ -5,29 +5,10 @@ import { loadConfig } from '../../src/handler/config';
 import { shapeOf } from '../../src/handler/tenants/estimate';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { worstPrice } from '../../src/handler/tenants/prices';
-import { LocalDynamo } from '../support/dynamo';
-import { FakeGateway, respondWith } from '../support/fake-gateway';
-import { StdoutCapture } from '../support/stdout-capture';
-import { call, catalogWithUsPrices, tenantRouter } from '../support/tenant-harness';
+import { call, catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
-const stdout = StdoutCapture.install();
-afterAll(() => stdout.restore());
-
-let dynamo: LocalDynamo;
-let gateway: FakeGateway;
-beforeAll(async () => {
-  dynamo = await LocalDynamo.start();
-  gateway = await FakeGateway.start();
-});
-afterAll(async () => {
-  await gateway.close();
-  await dynamo.close();
-});
-beforeEach(() => {
-  gateway.requests.length = 0;
-  gateway.behaviour = respondWith();
-  stdout.clear();
-});
+const services = tenantTestServices();
+const { stdout } = services;
 
 const ROUTER_MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gpt-5-mini'];
 const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
@@ -49,7 +30,7 @@ describe('tenant identity', () => {
     ['a Cognito claim', { authorizer: { claims: { 'sub': 'u-1', 'custom:team': 'support' } } }, 'support'],
     ['a custom authorizer principal', { authorizer: { principalId: 'partner-7' } }, 'partners'],
   ])('%s identifies the tenant, whose id (never the credential) is logged', async (_name, who, tenant) => {
-    const { handler } = await tenantRouter(dynamo, TENANTS, { endpoint: gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, TENANTS, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const res = await call(handler, { body: chat('claude-haiku-4-5-20251001'), ...who });
     expect(res.status).toBe(200);
     expect(lastLog()).toMatchObject({ tenant, status: 200 });
@@ -64,18 +45,18 @@ describe('tenant identity', () => {
     ['an unknown API key', { identity: { apiKeyId: 'kid-other' } }],
     ['a claim with another value', { authorizer: { claims: { 'custom:team': 'Support' } } }],
   ])('%s: 403 unknown_tenant on every route, and nothing goes upstream', async (_name, who) => {
-    const { handler } = await tenantRouter(dynamo, TENANTS, { endpoint: gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, TENANTS, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const res = await call(handler, { body: chat('claude-sonnet-4-6'), ...who });
     expect(res.status).toBe(403);
     expect(res.json).toEqual({ error: { message: 'This router serves named tenants only, and the caller matches none of them.', type: 'permission_error', param: null, code: 'unknown_tenant' } });
     expect((await call(handler, { method: 'GET', path: '/v1/models', ...who })).status).toBe(403);
-    expect(gateway.requests).toHaveLength(0);
+    expect(services.gateway.requests).toHaveLength(0);
     expect(lastLog()).toMatchObject({ reject_reason: 'unknown_tenant' });
     expect(lastLog()).not.toHaveProperty('tenant');
   });
 
   test('a default tenant takes callers that match no tenant, with its own policy', async () => {
-    const { handler } = await tenantRouter(dynamo, [...TENANTS, { id: 'everyone-else', def: true, m: ['gpt-5-mini'] }], { endpoint: gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, [...TENANTS, { id: 'everyone-else', def: true, m: ['gpt-5-mini'] }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     expect((await call(handler, { body: chat('gpt-5-mini') })).status).toBe(200);
     expect(lastLog()).toMatchObject({ tenant: 'everyone-else' });
     expect((await call(handler, { body: chat('claude-sonnet-4-6') })).json.error.code).toBe('model_not_allowed');
@@ -84,31 +65,31 @@ describe('tenant identity', () => {
 
 describe('tenant policy, before anything goes upstream', () => {
   test('the tenant\'s allow-list applies to the model and to every fallback; GET /v1/models lists only the tenant\'s', async () => {
-    const { handler } = await tenantRouter(dynamo, TENANTS, { endpoint: gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, TENANTS, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const who = { identity: { apiKeyId: 'kid-search' } };
     const primary = await call(handler, { body: chat('claude-sonnet-4-6'), ...who });
     expect(primary.status).toBe(403);
     expect(primary.json.error).toMatchObject({ code: 'model_not_allowed', param: 'model', message: 'Model "claude-sonnet-4-6" is not allowed for tenant search. Allowed models: claude-haiku-4-5-20251001.' });
     const fallback = await call(handler, { body: chat('claude-haiku-4-5-20251001', { fallbacks: [{ model: 'gpt-5-mini' }] }), ...who });
     expect(fallback.json.error).toMatchObject({ code: 'model_not_allowed', param: 'fallbacks[0].model' });
-    expect(gateway.requests).toHaveLength(0);
+    expect(services.gateway.requests).toHaveLength(0);
     const models = await call(handler, { method: 'GET', path: '/v1/models', ...who });
     expect(models.json.data.map((m: any) => m.id)).toEqual(['claude-haiku-4-5-20251001']);
   });
 
   test('transcript access is refused to a tenant without it, on a router that has it', async () => {
-    const { handler } = await tenantRouter(dynamo, [{ id: 'no-tx', who: { k: 'key', v: 'k1' }, tx: false }, { id: 'tx', who: { k: 'key', v: 'k2' } }],
-      { endpoint: gateway.url, allowedModels: ROUTER_MODELS, transcriptAccess: true });
+    const { handler } = await tenantRouter(services.dynamo, [{ id: 'no-tx', who: { k: 'key', v: 'k1' }, tx: false }, { id: 'tx', who: { k: 'key', v: 'k2' } }],
+      { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS, transcriptAccess: true });
     const body = chat('claude-sonnet-4-6', { transcript_id: 't-1' });
     const refused = await call(handler, { body, identity: { apiKeyId: 'k1' } });
     expect(refused.status).toBe(403);
     expect(refused.json.error.code).toBe('transcript_access_disabled');
-    expect(gateway.requests).toHaveLength(0);
+    expect(services.gateway.requests).toHaveLength(0);
     expect((await call(handler, { body, identity: { apiKeyId: 'k2' } })).status).toBe(200);
   });
 
   test('requests per minute per model: 429 tenant_rate_limited with Retry-After, per model', async () => {
-    const { handler } = await tenantRouter(dynamo, TENANTS, { endpoint: gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, TENANTS, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const who = { authorizer: { principalId: 'partner-7' } };
     // Two per minute: keep clear of a minute boundary so all three land in one minute.
     const secondsLeft = 60 - new Date().getUTCSeconds();
@@ -121,17 +102,17 @@ describe('tenant policy, before anything goes upstream', () => {
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(gateway.requests).toHaveLength(2);
+    expect(services.gateway.requests).toHaveLength(2);
     expect((await call(handler, { body: chat('claude-haiku-4-5-20251001'), ...who })).status).toBe(200);
   });
 
   test('a worst case larger than the whole budget is refused, counting a fallback\'s larger max_tokens', async () => {
-    const { handler } = await tenantRouter(dynamo, [{ id: 'small', who: { k: 'key', v: 'k' }, tok: 1_500 }], { endpoint: gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, [{ id: 'small', who: { k: 'key', v: 'k' }, tok: 1_500 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const body = chat('claude-sonnet-4-6', { max_tokens: 100, fallbacks: [{ model: 'claude-haiku-4-5-20251001', max_tokens: 5_000 }] });
     const res = await call(handler, { body, identity: { apiKeyId: 'k' } });
     expect(res.status).toBe(429);
     expect(res.json.error.message).toBe('Budget exceeded: this request\'s worst case alone exceeds tenant small\'s daily limit of 1500 tokens; lower max_tokens or shorten the prompt.');
-    expect(gateway.requests).toHaveLength(0);
+    expect(services.gateway.requests).toHaveLength(0);
     // Without the fallback the same tenant is served.
     expect((await call(handler, { body: chat('claude-sonnet-4-6', { max_tokens: 100 }), identity: { apiKeyId: 'k' } })).status).toBe(200);
   });
@@ -142,19 +123,19 @@ describe('when the tenant store cannot be reached', () => {
   const budgeted: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 10 }];
 
   test('the router fails closed by default: 503 budget_unavailable, nothing upstream', async () => {
-    const { handler } = await tenantRouter(dynamo, budgeted, { endpoint: gateway.url, allowedModels: ROUTER_MODELS }, down);
+    const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, down);
     const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
     expect(res.status).toBe(503);
     expect(res.json.error).toEqual({ message: 'The tenant budget store cannot be reached; the router fails closed.', type: 'api_error', param: null, code: 'budget_unavailable' });
-    expect(gateway.requests).toHaveLength(0);
+    expect(services.gateway.requests).toHaveLength(0);
     expect(lastLog()).toMatchObject({ tenant: 'team', reject_reason: 'budget_unavailable', tenant_store_error: 'admit' });
   });
 
   test('a router that opts into failing open serves the request unmetered and says so in the log', async () => {
-    const { handler } = await tenantRouter(dynamo, budgeted, { endpoint: gateway.url, allowedModels: ROUTER_MODELS }, { ...down, storeFailure: 'open' });
+    const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { ...down, storeFailure: 'open' });
     const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
     expect(res.status).toBe(200);
-    expect(gateway.requests).toHaveLength(1);
+    expect(services.gateway.requests).toHaveLength(1);
     expect(lastLog()).toMatchObject({ tenant: 'team', status: 200, tenant_store_error: 'admit' });
   });
 });
@@ -169,29 +150,29 @@ describe('POST /v1/understanding on a router with tenants (and transcript access
   const settings = { allowedModels: ROUTER_MODELS, transcriptAccess: true };
 
   test('an unknown caller gets 403 unknown_tenant, and nothing goes upstream', async () => {
-    const { handler } = await tenantRouter(dynamo, specs, { ...settings, endpoint: gateway.url });
+    const { handler } = await tenantRouter(services.dynamo, specs, { ...settings, endpoint: services.gateway.url });
     const res = await call(handler, { ...understanding, identity: { apiKeyId: 'kid-other' } });
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe('unknown_tenant');
-    expect(gateway.requests).toHaveLength(0);
+    expect(services.gateway.requests).toHaveLength(0);
   });
 
   test('a tenant without transcript access gets 403 transcript_access_disabled, and nothing goes upstream', async () => {
-    const { handler } = await tenantRouter(dynamo, specs, { ...settings, endpoint: gateway.url });
+    const { handler } = await tenantRouter(services.dynamo, specs, { ...settings, endpoint: services.gateway.url });
     const res = await call(handler, { ...understanding, identity: { apiKeyId: 'kid-nt' } });
     expect(res.status).toBe(403);
     expect(res.json.error).toMatchObject({ code: 'transcript_access_disabled', type: 'permission_error' });
-    expect(gateway.requests).toHaveLength(0);
+    expect(services.gateway.requests).toHaveLength(0);
     expect(lastLog()).toMatchObject({ tenant: 'no-transcripts', reject_reason: 'transcript_access' });
   });
 
   test('a tenant with access is served without a USD reservation (the route names no model to price), and counted against its rate limit', async () => {
-    const { handler, table } = await tenantRouter(dynamo, specs, { ...settings, endpoint: gateway.url });
-    const ledger = new TenantLedger(dynamo.client, sdk, table);
+    const { handler, table } = await tenantRouter(services.dynamo, specs, { ...settings, endpoint: services.gateway.url });
+    const ledger = new TenantLedger(services.dynamo.client, sdk, table);
     // A budget far below any chat request's worst case: understanding is not priced, so it is not refused for it.
     const first = await call(handler, { ...understanding, identity: { apiKeyId: 'kid-notes' } });
     expect(first.status).toBe(200);
-    expect(gateway.requests.map((r) => r.path)).toEqual(['/v1/understanding']);
+    expect(services.gateway.requests.map((r) => r.path)).toEqual(['/v1/understanding']);
     expect(await ledger.usage('notes')).toEqual({ usdNanos: 0, usdCommittedNanos: 0, tokensToday: 0, tokensCommittedToday: 0, inFlight: 0 });
     expect((await call(handler, { ...understanding, identity: { apiKeyId: 'kid-notes' } })).status).toBe(200);
     // rpm 2 for the route, counted like a model: the third in the minute is refused.
@@ -199,14 +180,14 @@ describe('POST /v1/understanding on a router with tenants (and transcript access
     expect(third.status).toBe(429);
     expect(third.json.error.code).toBe('tenant_rate_limited');
     expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
-    expect(gateway.requests).toHaveLength(2);
+    expect(services.gateway.requests).toHaveLength(2);
   });
 });
 
 describe('tenant metrics', () => {
   test('a tenant request adds the (service, Tenant) set, with tokens and cost, and no Powertools warning', async () => {
     const catalog = catalogWithUsPrices({ 'claude-haiku-4-5-20251001': { input: 0.000001, output: 0.000004 } });
-    const { handler } = await tenantRouter(dynamo, TENANTS, { endpoint: gateway.url, allowedModels: ROUTER_MODELS, routerName: 'shared', catalog });
+    const { handler } = await tenantRouter(services.dynamo, TENANTS, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS, routerName: 'shared', catalog });
     await call(handler, { body: chat('claude-haiku-4-5-20251001'), identity: { apiKeyId: 'kid-search' } });
     const doc = stdout.emf.at(-1);
     expect(doc._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'Region'], ['service'], ['service', 'Provider', 'Model'], ['service', 'Tenant']]);

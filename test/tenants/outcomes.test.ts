@@ -1,10 +1,8 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
 import { TenantSpec } from '../../src/catalog/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
-import { LocalDynamo } from '../support/dynamo';
-import { FakeGateway, respondWith, sseEvent } from '../support/fake-gateway';
-import { StdoutCapture } from '../support/stdout-capture';
-import { call, tenantRouter } from '../support/tenant-harness';
+import { sseEvent } from '../support/fake-gateway';
+import { call, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
  * The settlement runs for every way a request can end after admission,
@@ -14,24 +12,8 @@ import { call, tenantRouter } from '../support/tenant-harness';
  * upstream error statuses, upstream timeouts and client aborts.)
  */
 
-const stdout = StdoutCapture.install();
-afterAll(() => stdout.restore());
-
-let dynamo: LocalDynamo;
-let gateway: FakeGateway;
-beforeAll(async () => {
-  dynamo = await LocalDynamo.start();
-  gateway = await FakeGateway.start();
-});
-afterAll(async () => {
-  await gateway.close();
-  await dynamo.close();
-});
-beforeEach(() => {
-  gateway.requests.length = 0;
-  gateway.behaviour = respondWith();
-  stdout.clear();
-});
+const services = tenantTestServices();
+const { stdout } = services;
 
 const TEAM: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, tok: 1_000_000 }];
 const ID = { apiKeyId: 'k' };
@@ -41,13 +23,13 @@ const lastLog = () => stdout.records.filter((r: any) => r.message === 'request')
 const estimateOf = (rawBody: string) => Buffer.byteLength(rawBody, 'utf8') + 100;
 
 async function routerWithLedger(opts: Parameters<typeof tenantRouter>[3] = {}) {
-  const { handler, table } = await tenantRouter(dynamo, TEAM, { endpoint: gateway.url, allowedModels: ['gpt-5-mini'] }, opts);
-  return { handler, ledger: new TenantLedger(dynamo.client, sdk, table) };
+  const { handler, table } = await tenantRouter(services.dynamo, TEAM, { endpoint: services.gateway.url, allowedModels: ['gpt-5-mini'] }, opts);
+  return { handler, ledger: new TenantLedger(services.dynamo.client, sdk, table) };
 }
 
 describe('tenant settlement on the relay\'s and the router\'s failures', () => {
   test('a stream cut at the function\'s deadline (deadline_exceeded) settles at the estimate, nothing left in flight', async () => {
-    gateway.behaviour = (_req, res) => {
+    services.gateway.behaviour = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(sseEvent('gpt-5-mini', 'Hel'));
       // Never ends: the router cuts the stream 1 s before the function's deadline.
@@ -57,11 +39,11 @@ describe('tenant settlement on the relay\'s and the router\'s failures', () => {
     expect(res.status).toBe(200);
     expect(res.body).toContain('deadline_exceeded');
     expect(lastLog()).toMatchObject({ tenant: 'team', upstream_error: 'deadline' });
-    expect(await ledger.usage('team')).toMatchObject({ tokensToday: estimateOf(gateway.requests[0].rawBody), inFlight: 0 });
+    expect(await ledger.usage('team')).toMatchObject({ tokensToday: estimateOf(services.gateway.requests[0].rawBody), inFlight: 0 });
   });
 
   test('an invalid answer with status 200 (502 upstream_invalid_response) settles at the estimate: the gateway may have billed it', async () => {
-    gateway.behaviour = (_req, res) => {
+    services.gateway.behaviour = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('not json');
     };
@@ -69,7 +51,7 @@ describe('tenant settlement on the relay\'s and the router\'s failures', () => {
     const res = await call(handler, { body: chat(false), identity: ID });
     expect(res.status).toBe(502);
     expect(res.json.error.code).toBe('upstream_invalid_response');
-    expect(await ledger.usage('team')).toMatchObject({ tokensToday: estimateOf(gateway.requests[0].rawBody), inFlight: 0 });
+    expect(await ledger.usage('team')).toMatchObject({ tokensToday: estimateOf(services.gateway.requests[0].rawBody), inFlight: 0 });
   });
 
   test('a router fault before anything went upstream (unreadable key) releases the reservation, and the metrics carry both sets without a Powertools warning', async () => {
@@ -77,7 +59,7 @@ describe('tenant settlement on the relay\'s and the router\'s failures', () => {
     const res = await call(handler, { body: chat(false), identity: ID });
     expect(res.status).toBe(500);
     expect(res.json.error.code).toBe('secret_unavailable');
-    expect(gateway.requests).toHaveLength(0);
+    expect(services.gateway.requests).toHaveLength(0);
     expect(lastLog()).toMatchObject({ tenant: 'team', router_error: 'secret_unavailable', status: 500 });
     expect(await ledger.usage('team')).toMatchObject({ tokensToday: 0, tokensCommittedToday: 0, inFlight: 0 });
     const doc = stdout.emf.at(-1);
