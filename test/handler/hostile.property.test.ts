@@ -133,7 +133,7 @@ function mostlyValidRequestArb(allowed: string[], opts: RequestArbOptions = {}):
   const badRegion = fc.constantFrom(...MODEL_REGION_VALUES.filter((v) => v !== 'global'));
   // "global" from the caller: valid on a global router for a provider that accepts it; refused otherwise.
   const region = opts.callerGlobal
-    ? rarely(fc.oneof({ weight: 4, arbitrary: none }, { weight: 1, arbitrary: fc.constant('global') }), badRegion, 20)
+    ? rarely(fc.oneof({ weight: 2, arbitrary: none }, { weight: 1, arbitrary: fc.constant('global') }), badRegion, 20)
     : rarely(none, fc.oneof(fc.constant('global'), badRegion), 20);
   const fallbackEntry = fc.record({ model, model_region: rarely(none, region, 5) }).map(dropUndefined);
   const hostileKey = rarely(none, fc.constantFrom<[string, unknown]>(['MODEL_REGION', 'global'], ['Model', 'gpt-4.1'], ['Stream', true], ['FALLBACKS', [{ model: 'gpt-4.1' }]]), 20);
@@ -282,8 +282,11 @@ describe('a US router with global routing against hostile requests', () => {
       expect(res.headers['x-llm-gateway-region']).toBe(out.body.model_region === 'global' ? 'global' : 'us');
     }), { numRuns: RUNS });
     counter.check();
-    // The caller's own (valid) "global" was forwarded too, not just the router's.
-    expect(callerGlobal).toBeGreaterThanOrEqual(20);
+    reached['US global routing, the caller\'s own "global"'] = { forwarded: callerGlobal, runs: RUNS };
+    // The caller's own (valid) "global" was forwarded too, not just the router's. About 1 in 7
+    // runs forward one (a third of requests carry it, and a US-only model refuses it): a floor of
+    // 15 in 300 sits far below that mean, so it fails on a broken path rather than on chance.
+    expect(callerGlobal).toBeGreaterThanOrEqual(15);
   });
 
   test('look-alike and padded ids never match the allow-list', async () => {
