@@ -15,6 +15,7 @@ const { readFileSync } = require('node:fs');
 const Sequencer = require('@jest/test-sequencer').default;
 
 const ORDER = [
+  'test/handler/policy-rejections.test.ts',
   'test/handler/mutation-gaps.test.ts',
   'test/handler/checks.test.ts',
   'test/handler/promises.test.ts',
