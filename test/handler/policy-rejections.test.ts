@@ -56,6 +56,8 @@ describe('the request policy: each refusal in full', () => {
       badRequest('nested_fallbacks', 'fallbacks[0].fallbacks', 'Field "fallbacks[0].fallbacks" is refused: fallbacks cannot be nested.')],
     ['a fallback with a numeric model', chat({ model: 'gpt-5', fallbacks: [{ model: 5 }] }), US,
       badRequest('invalid_type', 'fallbacks[0].model', 'Field "fallbacks[0].model" is required and must be a non-empty string.')],
+    ['a fallback with an empty model', chat({ model: 'gpt-5', fallbacks: [{ model: '' }] }), US,
+      badRequest('invalid_type', 'fallbacks[0].model', 'Field "fallbacks[0].model" is required and must be a non-empty string.')],
     ['a fallback that is a string', chat({ model: 'gpt-5', fallbacks: ['qwen3-32B'] }), US,
       badRequest('invalid_type', 'fallbacks[0].model', 'Field "fallbacks[0].model" is required and must be a non-empty string.')],
     ['a folded routing key at the top level', chat({ model: 'gpt-5', MODEL_REGION: 'global' }), US_GLOBAL,
