@@ -1,5 +1,4 @@
 import * as http from 'node:http';
-import * as https from 'node:https';
 import { agentFor } from './egress';
 
 export interface UpstreamRequest {
@@ -89,7 +88,6 @@ export function asUpstreamError(err: Error): UpstreamTimeoutError | UpstreamUnre
 export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const url = req.url;
-    const mod = url.protocol === 'https:' ? https : http;
     const payload = Buffer.from(req.body, 'utf8');
     const remaining = req.deadline - Date.now();
     if (req.cancellation.isCancelled) {
@@ -100,7 +98,8 @@ export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
       reject(new UpstreamTimeoutError('no time left for the upstream request'));
       return;
     }
-    const clientRequest = mod.request(url, {
+    // The agent is the URL protocol's own (https: speaks TLS), and Node.js takes the protocol from it.
+    const clientRequest = http.request(url, {
       method: 'POST',
       agent: agentFor(url.protocol, req.egressProxy),
       // A fresh header set: the caller's credentials and cookies never travel upstream.
