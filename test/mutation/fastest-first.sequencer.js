@@ -17,6 +17,7 @@ const Sequencer = require('@jest/test-sequencer').default;
 const ORDER = [
   'test/handler/policy-rejections.test.ts',
   'test/handler/upstream-unit.test.ts',
+  'test/handler/relay-unit.test.ts',
   'test/handler/mutation-gaps.test.ts',
   'test/handler/checks.test.ts',
   'test/handler/promises.test.ts',
