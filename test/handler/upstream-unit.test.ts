@@ -62,12 +62,14 @@ const stalls: GatewayBehaviour = (_req, res) => {
 };
 
 describe('the error classes carry their names (the bundle is minified; logs and metrics read the name)', () => {
-  test.each([
-    [new UpstreamUnreachableError('m'), 'UpstreamUnreachableError'],
-    [new UpstreamTimeoutError('m'), 'UpstreamTimeoutError'],
-    [new UpstreamInvalidResponseError('m'), 'UpstreamInvalidResponseError'],
-    [new InvocationDeadlineError('m'), 'InvocationDeadlineError'],
-  ])('%s', (err, name) => {
+  // The title is the literal name, never the error itself: a test's title must not depend on the code under test.
+  test.each<[string, () => Error]>([
+    ['UpstreamUnreachableError', () => new UpstreamUnreachableError('m')],
+    ['UpstreamTimeoutError', () => new UpstreamTimeoutError('m')],
+    ['UpstreamInvalidResponseError', () => new UpstreamInvalidResponseError('m')],
+    ['InvocationDeadlineError', () => new InvocationDeadlineError('m')],
+  ])('%s', (name, create) => {
+    const err = create();
     expect([err.name, err.message]).toEqual([name, 'm']);
   });
 });
