@@ -142,8 +142,6 @@ class Simple extends RouterAuthorization {
 class CognitoAuthorization extends RouterAuthorization {
   public readonly type = RouterAuthorizationType.COGNITO;
   public readonly apiKeyOptions = undefined;
-  // One authorizer per router: an authorizer belongs to exactly one REST API.
-  private readonly authorizers = new Map<Construct, apigw.CognitoUserPoolsAuthorizer>();
 
   constructor(private readonly userPools: cognito.IUserPool[], private readonly options: RouterCognitoOptions) {
     super();
@@ -153,13 +151,9 @@ class CognitoAuthorization extends RouterAuthorization {
   }
 
   public _methodOptions(scope: Construct): apigw.MethodOptions {
-    let authorizer = this.authorizers.get(scope);
-    if (!authorizer) {
-      authorizer = new apigw.CognitoUserPoolsAuthorizer(scope, 'CognitoAuthorizer', { cognitoUserPools: this.userPools });
-      this.authorizers.set(scope, authorizer);
-    }
+    // Called once per router by _bind: an authorizer belongs to exactly one REST API, so each router gets its own.
     return {
-      authorizer,
+      authorizer: new apigw.CognitoUserPoolsAuthorizer(scope, 'CognitoAuthorizer', { cognitoUserPools: this.userPools }),
       authorizationType: apigw.AuthorizationType.COGNITO,
       authorizationScopes: this.options.scopes,
     };

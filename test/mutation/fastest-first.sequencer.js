@@ -27,6 +27,7 @@ const ORDER = [
   'test/handler/key-redaction.property.test.ts',
   'test/catalog/one-catalog.test.ts',
   'test/construct/validation-edges.test.ts',
+  'test/construct/authorization-edges.test.ts',
   'test/construct/validation.test.ts',
   'test/handler/upstream-faults.test.ts',
   'test/handler/relay-hardening.test.ts',
