@@ -74,6 +74,8 @@ describe('bad answers from the upstream', () => {
     gateway.behaviour = answer('application/json', body);
     const res = await invoke(router(), chat('gpt-5'));
     expect([res.status, errorOf(res).message]).toEqual([502, `The LLM Gateway sent an invalid answer: the LLM Gateway answered HTTP 200 with ${said}.`]);
+    // The attempts made are still logged when the failure carries no count of its own.
+    expect(lastLog()).toMatchObject({ upstream_error: '5xx', upstream_attempts: 1 });
   });
 
   test.each([
@@ -111,6 +113,24 @@ describe('streams', () => {
       expect(log.time_to_first_token_ms).toBeLessThanOrEqual(res.wallMs + 1);
       expect(log).not.toHaveProperty('client_aborted');
     }
+  });
+
+  test('a stream cut at the function\'s deadline ends with an in-band error that says why', async () => {
+    gateway.behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sseEvent('gpt-5', 'first')); // then never ends
+    };
+    const stream = new PassThrough();
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    // The router keeps 1 s of the function's time to say so: this stream is cut after about 0.5 s.
+    await router()(proxyEvent({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: chat('gpt-5', { stream: true }) }), stream, lambdaContext(1_500));
+    const lastEvent = Buffer.concat(chunks).toString('utf8').trim().split('\n\n').at(-1)!;
+    expect(JSON.parse(lastEvent.replace(/^data: /, '')).error).toEqual({
+      message: 'The answer was cut short: the stream did not finish before the router\'s function deadline.',
+      type: 'api_error', param: null, code: 'deadline_exceeded',
+    });
+    expect(lastLog()).toMatchObject({ upstream_error: 'deadline' });
   });
 
   test('a caller hanging up mid-stream closes the upstream request and is logged as an abort', async () => {
