@@ -126,10 +126,8 @@ describe('streams', () => {
     // The router keeps 1 s of the function's time to say so: this stream is cut after about 0.5 s.
     await router()(proxyEvent({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: chat('gpt-5', { stream: true }) }), stream, lambdaContext(1_500));
     const lastEvent = Buffer.concat(chunks).toString('utf8').trim().split('\n\n').at(-1)!;
-    expect(JSON.parse(lastEvent.replace(/^data: /, '')).error).toEqual({
-      message: 'The answer was cut short: the stream did not finish before the router\'s function deadline.',
-      type: 'api_error', param: null, code: 'deadline_exceeded',
-    });
+    const message = 'The answer was cut short: the stream did not finish before the router\'s function deadline.';
+    expect(JSON.parse(lastEvent.replace(/^data: /, '')).error).toEqual({ message, type: 'api_error', param: null, code: 'deadline_exceeded' });
     expect(lastLog()).toMatchObject({ upstream_error: 'deadline' });
   });
 
