@@ -25,6 +25,7 @@ const ORDER = [
   'test/handler/request-policy.property.test.ts',
   'test/handler/hostile.property.test.ts',
   'test/handler/key-redaction.property.test.ts',
+  'test/catalog/rules.test.ts',
   'test/catalog/one-catalog.test.ts',
   'test/construct/validation-edges.test.ts',
   'test/construct/authorization-edges.test.ts',
