@@ -144,7 +144,7 @@ project.eslint?.addLintPattern('bench');
 // Mutation testing (StrykerJS) of the security-critical files, configured in
 // stryker.config.json: a standing guard that the tests catch a broken promise.
 // Survivors judged equivalent are listed in test/mutation/equivalent-mutants.md.
-// Not part of `build` (about an hour on 2 cores; see README, Testing).
+// Not part of `build`: per-file run times are in README, Testing.
 project.addTask('mutation', {
   description: 'Mutation testing of the security-critical files (report: reports/mutation/mutation.json and .html)',
   steps: [

@@ -48,6 +48,10 @@ function violation(fn: () => unknown): string {
 const models = (region: 'us' | 'eu', entries: string[] | undefined, allowAll?: boolean) =>
   checkAllowedModels(region, entries, isToken, CATALOG, allowAll);
 
+test('a rule violation is named as such (the emulator prints it)', () => {
+  expect(new RuleViolation('p', 'v', 'is bad', 'fix it')).toMatchObject({ name: 'RuleViolation', message: 'p: v is bad. Fix: fix it' });
+});
+
 describe('global routing', () => {
   test('refused on an EU router only', () => {
     expect(violation(() => checkGlobalRouting(true, 'eu'))).toBe('globalRouting: true is not allowed with region: GatewayRegion.EU, because global routing sends '
@@ -227,6 +231,8 @@ describe('a tenant\'s allowedModels', () => {
     ['a typo the catalog recognises, allowed on the router', ['claud-sonnet-9'], ROUTER, notInRouter('claud-sonnet-9', 'did you mean "claude-sonnet-9"?')],
     ['a typo of a router id the catalog does not know', ['gpt-mini-4x'], ROUTER, notInRouter('gpt-mini-4x', 'did you mean "gpt-mini-3"?')],
     ['a typo of an uncatalogued router id: the nearest one', ['gpt-nano-4'], ['gpt-nanoo-3', 'gpt-nano-3'], notInRouter('gpt-nano-4', 'did you mean "gpt-nano-3"?')],
+    ['a letter-case slip of an uncatalogued router id', ['GPT-NANO-3'], ['gpt-nano-3'], notInRouter('GPT-NANO-3', 'did you mean "gpt-nano-3"?')],
+    ['two edits from an uncatalogued router id', ['gpt-nano-45'], ['gpt-nano-3'], notInRouter('gpt-nano-45', 'did you mean "gpt-nano-3"?')],
     ['a listed model the router does not allow', ['house-model'], ROUTER, notInRouter('house-model', choose)],
     ['a retired model whose replacement the router allows', ['claude-sonnet-8'], ROUTER,
       'allowedModels: "claude-sonnet-8" is not in the router\'s allowedModels; a tenant\'s list is a subset of its router\'s, and it is retired (catalog of 2026-01-02T00:00:00.000Z). Fix: use "claude-sonnet-9"'],
