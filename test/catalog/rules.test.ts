@@ -68,6 +68,7 @@ describe('global routing', () => {
       message: 'globalRouting is true but no model in allowedModels accepts global routing (the catalog\'s models that do: claude-sonnet-9, gpt-pro-3); '
         + 'every request will be processed in-region.',
     });
+    expect(checkGlobalRoutingUseful(true, checked(['gpt-nano-3']), CATALOG)?.id).toBe('globalRoutingUnused'); // an id the catalog does not list yet
     expect(checkGlobalRoutingUseful(true, checked(['gpt-mini-3', 'gpt-pro-3']), CATALOG)).toBeUndefined();
     expect(checkGlobalRoutingUseful(false, checked(['gpt-mini-3']), CATALOG)).toBeUndefined();
     expect(checkGlobalRoutingUseful(true, checked(['${Token[X]}'], true), CATALOG)).toBeUndefined();
