@@ -18,7 +18,7 @@ const CATALOG = parseCatalog({
   generatedAt: '2026-01-02T00:00:00.000Z',
   providers: {
     anthropic: { name: 'Claude', prefixes: ['claude-'] },
-    openai: { name: 'GPT', prefixes: ['gpt-'] },
+    openai: { name: 'GPT', prefixes: ['gpt-', 'o3-'] },
     house: { name: 'House', prefixes: [] },
   },
   models: [
@@ -116,9 +116,9 @@ describe('allowedModels', () => {
     ['a letter-case slip', 'us', ['Claude-Sonnet-9'], undefined,
       'allowedModels: "Claude-Sonnet-9" differs from a known model id only in letter case; ids are case-sensitive. Fix: use "claude-sonnet-9"'],
     ['an id of no known provider', 'us', ['llama-4'], undefined,
-      `allowedModels: "llama-4" is not in the catalog and matches no known provider. Fix: use an id from one of the known providers: Claude (claude-...); GPT (gpt-...); ${REFRESH}`],
+      `allowedModels: "llama-4" is not in the catalog and matches no known provider. Fix: use an id from one of the known providers: Claude (claude-...); GPT (gpt-, o3-...); ${REFRESH}`],
     ['a typo of no known provider', 'us', ['claud-sonnet-9'], undefined,
-      `allowedModels: "claud-sonnet-9" is not in the catalog and matches no known provider. Fix: did you mean "claude-sonnet-9"? Otherwise use an id from one of the known providers: Claude (claude-...); GPT (gpt-...); ${REFRESH}`],
+      `allowedModels: "claud-sonnet-9" is not in the catalog and matches no known provider. Fix: did you mean "claude-sonnet-9"? Otherwise use an id from one of the known providers: Claude (claude-...); GPT (gpt-, o3-...); ${REFRESH}`],
     ['an unlisted Claude id on an EU router', 'eu', ['claude-haiku-9'], undefined,
       `allowedModels: "claude-haiku-9" is a Claude id the EU endpoint does not list in the catalog (2026-01-02T00:00:00.000Z), and an EU router allows only what the EU endpoint lists. Fix: choose one of claude-sonnet-9, claude-eu-1; ${REFRESH}`],
     ['a token entry\'s literal part on an EU router', 'eu', ['${Token[A]}, gpt-pro-3'], undefined,
