@@ -4,7 +4,7 @@
  * documentation, SECURITY.md), never computed by the code under test.
  */
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
-import { errorWith, FakeGateway, GatewayBehaviour, respondWith } from '../support/fake-gateway';
+import { errorWith, GatewayBehaviour, respondWith, useFakeGateway } from '../support/fake-gateway';
 import { invoke } from '../support/in-process';
 import '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
@@ -13,21 +13,13 @@ const stdout = StdoutCapture.install();
 afterAll(() => stdout.restore());
 afterEach(() => stdout.clear());
 
-let gateway: FakeGateway;
-beforeAll(async () => {
-  gateway = await FakeGateway.start();
-});
-afterAll(() => gateway.close());
-beforeEach(() => {
-  gateway.requests.length = 0;
-  gateway.behaviour = respondWith();
-});
+const fake = useFakeGateway();
 
 /** The environment the construct sets, spelled out (public variable names). */
 function usEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
     LLM_GATEWAY_REGION: 'us',
-    LLM_GATEWAY_ENDPOINT: gateway.url,
+    LLM_GATEWAY_ENDPOINT: fake.gateway.url,
     LLM_GATEWAY_CUSTOM_ENDPOINT: 'true',
     LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5,claude-sonnet-4-6,qwen3-32B',
     ...extra,
@@ -52,19 +44,19 @@ describe('logs on failure paths carry neither the prompt nor the key', () => {
   }
 
   test('an upstream 5xx that echoes the prompt and the key', async () => {
-    gateway.behaviour = (req, res) => {
+    fake.gateway.behaviour = (req, res) => {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'boom', message: `failed on ${req.rawBody} with ${req.headers.authorization}` } }));
     };
     const res = await invoke(routerWith(usEnv(), KEY), chat('gpt-5', PROMPT));
     expect(res.status).toBe(500);
-    expect(gateway.requests.length).toBeGreaterThanOrEqual(1);
+    expect(fake.gateway.requests.length).toBeGreaterThanOrEqual(1);
     expect(stdout.requestLogs.at(-1)).toMatchObject({ status: 500, upstream_error: '5xx', level: 'ERROR' });
     expectNoCanary(PROMPT, KEY);
   });
 
   test('an upstream timeout', async () => {
-    gateway.behaviour = () => undefined; // never answers
+    fake.gateway.behaviour = () => undefined; // never answers
     const res = await invoke(routerWith(usEnv({ LLM_GATEWAY_UPSTREAM_TIMEOUT_MS: '300' }), KEY), chat('gpt-5', PROMPT));
     expect(res.status).toBe(504);
     expect(JSON.parse(res.body).error.code).toBe('upstream_timeout');
@@ -73,7 +65,7 @@ describe('logs on failure paths carry neither the prompt nor the key', () => {
   });
 
   test('a 401, a key refresh and a retry with the rotated key', async () => {
-    gateway.behaviour = (req, res) => {
+    fake.gateway.behaviour = (req, res) => {
       if (req.headers.authorization === ROTATED) return respondWith()(req, res, 0);
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: `invalid key ${req.headers.authorization} for ${req.rawBody}`, status: 'error', request_id: 'r' }));
@@ -82,12 +74,12 @@ describe('logs on failure paths carry neither the prompt nor the key', () => {
     const res = await invoke(routerWith(usEnv(), async () => (++reads === 1 ? KEY : ROTATED)), chat('gpt-5', PROMPT));
     expect(res.status).toBe(200);
     expect(reads).toBe(2);
-    expect(gateway.requests.map((r) => r.headers.authorization)).toEqual([KEY, ROTATED]);
+    expect(fake.gateway.requests.map((r) => r.headers.authorization)).toEqual([KEY, ROTATED]);
     expectNoCanary(PROMPT, KEY, ROTATED);
   });
 
   test('a 401 that survives the refresh: 502 upstream_auth_failed, neither key in the answer or the log', async () => {
-    gateway.behaviour = (req, res) => {
+    fake.gateway.behaviour = (req, res) => {
       res.writeHead(401, { 'content-type': 'application/json', 'x-ratelimit-note': String(req.headers.authorization) });
       res.end(JSON.stringify({ error: `invalid key ${req.headers.authorization}`, status: 'error', request_id: 'r' }));
     };
@@ -118,12 +110,12 @@ describe('the body size limit is exact', () => {
   test('a body of exactly the limit is forwarded; one byte more is a 413 and nothing is sent', async () => {
     const h = handler();
     expect((await invoke(h, bodyOf(LIMIT))).status).toBe(200);
-    expect(gateway.requests).toHaveLength(1);
+    expect(fake.gateway.requests).toHaveLength(1);
     const over = await invoke(h, bodyOf(LIMIT + 1));
     expect(over.status).toBe(413);
     expect(JSON.parse(over.body).error).toMatchObject({ code: 'request_too_large', type: 'invalid_request_error' });
     expect(JSON.parse(over.body).error.message).toContain(String(LIMIT));
-    expect(gateway.requests).toHaveLength(1);
+    expect(fake.gateway.requests).toHaveLength(1);
     expect(stdout.requestLogs.at(-1)).toMatchObject({ status: 413, reject_reason: 'too_large' });
   });
 
@@ -131,7 +123,7 @@ describe('the body size limit is exact', () => {
     const h = handler();
     expect((await invoke(h, Buffer.from(bodyOf(LIMIT)))).status).toBe(200);
     expect((await invoke(h, Buffer.from(bodyOf(LIMIT + 1)))).status).toBe(413);
-    expect(gateway.requests).toHaveLength(1);
+    expect(fake.gateway.requests).toHaveLength(1);
   });
 
   test('without the variable the limit is 1 MiB (1,048,576 bytes)', async () => {
@@ -171,14 +163,14 @@ describe('upstream headers: only rate-limit feedback reaches the caller', () => 
   test('on a completion, an emulated stream, a real stream and an upstream error', async () => {
     const h = routerWith(usEnv());
     const completionJson = (model: string) => JSON.stringify({ id: 'c', object: 'chat.completion', model, choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] });
-    gateway.behaviour = withHeaders(200, 'application/json', completionJson);
+    fake.gateway.behaviour = withHeaders(200, 'application/json', completionJson);
     expectOnlyPassed((await invoke(h, chat('gpt-5'))).headers);
     expectOnlyPassed((await invoke(h, chat('claude-sonnet-4-6', 'hi', { stream: true }))).headers);
-    gateway.behaviour = withHeaders(200, 'text/event-stream', () => 'data: {"choices":[{"index":0,"delta":{"content":"ok"}}]}\n\ndata: [DONE]\n\n');
+    fake.gateway.behaviour = withHeaders(200, 'text/event-stream', () => 'data: {"choices":[{"index":0,"delta":{"content":"ok"}}]}\n\ndata: [DONE]\n\n');
     const streamed = await invoke(h, chat('gpt-5', 'hi', { stream: true }));
     expect(streamed.status).toBe(200);
     expectOnlyPassed(streamed.headers);
-    gateway.behaviour = withHeaders(400, 'application/json', () => JSON.stringify({ error: { code: 'bad', message: 'no' } }));
+    fake.gateway.behaviour = withHeaders(400, 'application/json', () => JSON.stringify({ error: { code: 'bad', message: 'no' } }));
     const failed = await invoke(h, chat('gpt-5'));
     expect(failed.status).toBe(400);
     expectOnlyPassed(failed.headers);
@@ -191,15 +183,15 @@ describe('global routing chosen by the caller', () => {
     const res = await invoke(h, chat('claude-sonnet-4-6', 'hi', { model_region: 'global', fallbacks: [{ model: 'gpt-5', model_region: 'global' }] }));
     expect(res.status).toBe(200);
     expect(res.headers['x-llm-gateway-region']).toBe('global');
-    expect(gateway.requests).toHaveLength(1);
-    expect(gateway.requests[0].json).toMatchObject({ model: 'claude-sonnet-4-6', model_region: 'global', fallbacks: [{ model: 'gpt-5', model_region: 'global' }] });
+    expect(fake.gateway.requests).toHaveLength(1);
+    expect(fake.gateway.requests[0].json).toMatchObject({ model: 'claude-sonnet-4-6', model_region: 'global', fallbacks: [{ model: 'gpt-5', model_region: 'global' }] });
   });
 
   test('the same request on a router without global routing is a 403 global_routing_disabled', async () => {
     const res = await invoke(routerWith(usEnv()), chat('claude-sonnet-4-6', 'hi', { model_region: 'global' }));
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body).error).toMatchObject({ code: 'global_routing_disabled', param: 'model_region' });
-    expect(gateway.requests).toHaveLength(0);
+    expect(fake.gateway.requests).toHaveLength(0);
   });
 
   test('Qwen does not accept global routing: the caller\'s "global" is a 403, and the router adds none', async () => {
@@ -210,8 +202,8 @@ describe('global routing chosen by the caller', () => {
     const plain = await invoke(h, chat('qwen3-32B'));
     expect(plain.status).toBe(200);
     expect(plain.headers['x-llm-gateway-region']).toBe('us');
-    expect(gateway.requests).toHaveLength(1);
-    expect(gateway.requests[0].json).not.toHaveProperty('model_region');
+    expect(fake.gateway.requests).toHaveLength(1);
+    expect(fake.gateway.requests[0].json).not.toHaveProperty('model_region');
   });
 });
 
@@ -221,7 +213,7 @@ describe('a misconfigured router answers 500 router_misconfigured, and sends not
     ['an unknown region', { LLM_GATEWAY_REGION: 'mars', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5' }, /LLM_GATEWAY_REGION/],
     ['an empty allow-list', { LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ALLOWED_MODELS: '' }, /LLM_GATEWAY_ALLOWED_MODELS/],
     ['EU with global routing', { LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_GLOBAL_ROUTING: 'true', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' }, /LLM_GATEWAY_GLOBAL_ROUTING/],
-    ['EU pointed at the US host without the opt-in', { LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ENDPOINT: 'https://llm-gateway.assemblyai.com', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' }, /LLM_GATEWAY_ENDPOINT/],
+    ['EU pointed at the US host without the opt-in', { LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ENDPOINT: 'https://llm-fake.gateway.assemblyai.com', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' }, /LLM_GATEWAY_ENDPOINT/],
     ['EU pointed at the fake gateway without the opt-in', { LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ENDPOINT: 'http://127.0.0.1:9', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' }, /LLM_GATEWAY_ENDPOINT/],
     ['a body limit that is not a positive integer', { LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5', LLM_GATEWAY_MAX_BODY_BYTES: '0' }, /LLM_GATEWAY_MAX_BODY_BYTES/],
   ];
@@ -234,7 +226,7 @@ describe('a misconfigured router answers 500 router_misconfigured, and sends not
     // The caller learns only what failed and the request id; the variable at fault is in the log line.
     expect(error.message).toMatch(/request id/);
     expect(error.message).not.toMatch(names);
-    expect(gateway.requests).toHaveLength(0);
+    expect(fake.gateway.requests).toHaveLength(0);
     expect(stdout.requestLogs.at(-1)).toMatchObject({ status: 500, level: 'ERROR' });
     expect(stdout.requestLogs.at(-1).error_detail).toMatch(names);
   });
@@ -258,7 +250,7 @@ describe('caller-chosen ids are bounded in the log', () => {
 
   test('an overlong upstream request_id is truncated the same way', async () => {
     const requestId = `req_${'r'.repeat(300)}`;
-    gateway.behaviour = (_req, res) => {
+    fake.gateway.behaviour = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'c', request_id: requestId, choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] }));
     };
@@ -269,7 +261,7 @@ describe('caller-chosen ids are bounded in the log', () => {
 
 describe('upstream errors keep their status; the shapes the gateway documents are all read', () => {
   test.each([['nested', 'nested error 418'], ['flat', 'flat error 418'], ['auth', 'auth error 418']] as const)('%s', async (shape, message) => {
-    gateway.behaviour = errorWith(418, shape);
+    fake.gateway.behaviour = errorWith(418, shape);
     const res = await invoke(routerWith(usEnv()), chat('gpt-5'));
     expect(res.status).toBe(418);
     expect(JSON.parse(res.body).error.message).toBe(message);

@@ -7,7 +7,7 @@
 import { PassThrough } from 'node:stream';
 import { lambdaContext, proxyEvent } from '../../src/emulator/runtime-shim';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
-import { completion, errorWith, FakeGateway, GatewayBehaviour, respondWith, sseEvent } from '../support/fake-gateway';
+import { completion, errorWith, GatewayBehaviour, respondWith, sseEvent, useFakeGateway } from '../support/fake-gateway';
 import { invoke, InvokeResult } from '../support/in-process';
 import '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
@@ -15,21 +15,15 @@ import { StdoutCapture } from '../support/stdout-capture';
 const stdout = StdoutCapture.install();
 afterAll(() => stdout.restore());
 
-let gateway: FakeGateway;
-beforeAll(async () => {
-  gateway = await FakeGateway.start();
-});
-afterAll(() => gateway.close());
+const fake = useFakeGateway();
 beforeEach(() => {
-  gateway.requests.length = 0;
-  gateway.behaviour = respondWith();
   stdout.clear();
 });
 
 function router(extra: Record<string, string> = {}, keys: () => Promise<string> = async () => 'gw-key'): StreamingHandler {
   return createRouterHandler({
     LLM_GATEWAY_REGION: 'us',
-    LLM_GATEWAY_ENDPOINT: gateway.url,
+    LLM_GATEWAY_ENDPOINT: fake.gateway.url,
     LLM_GATEWAY_CUSTOM_ENDPOINT: 'true',
     LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5,claude-sonnet-4-6',
     ...extra,
@@ -60,7 +54,7 @@ describe('bad answers from the upstream', () => {
     ['application/json; profile=text/event-stream', 'content-type application/json; profile=text/event-stream'],
     [undefined, 'content-type (none)'],
   ])('a stream request answered with content-type %p is a 502 naming it', async (contentType, named) => {
-    gateway.behaviour = answer(contentType, JSON.stringify(completion('gpt-5')));
+    fake.gateway.behaviour = answer(contentType, JSON.stringify(completion('gpt-5')));
     const res = await invoke(router(), chat('gpt-5', { stream: true }));
     expect(res.status).toBe(502);
     const message = `The LLM Gateway sent an invalid answer: the LLM Gateway answered a stream request with ${named}.`;
@@ -71,7 +65,7 @@ describe('bad answers from the upstream', () => {
     ['', 'an empty body'],
     ['<html>busy</html>', 'a body that is not JSON'],
   ])('a completion of %p is a 502 saying "%s"', async (body, said) => {
-    gateway.behaviour = answer('application/json', body);
+    fake.gateway.behaviour = answer('application/json', body);
     const res = await invoke(router(), chat('gpt-5'));
     expect([res.status, errorOf(res).message]).toEqual([502, `The LLM Gateway sent an invalid answer: the LLM Gateway answered HTTP 200 with ${said}.`]);
     // The attempts made are still logged when the failure carries no count of its own.
@@ -84,13 +78,13 @@ describe('bad answers from the upstream', () => {
     ['a choice that is null', { id: 'x', choices: [null] }],
     ['a JSON array', [{ choices: [{}] }]],
   ])('an emulated stream over %s is a 502: only a chat completion can be streamed', async (_name, body) => {
-    gateway.behaviour = answer('application/json', JSON.stringify(body));
+    fake.gateway.behaviour = answer('application/json', JSON.stringify(body));
     const res = await invoke(router(), chat('claude-sonnet-4-6', { stream: true }));
     expect([res.status, errorOf(res).message]).toEqual([502, 'The LLM Gateway sent an invalid answer: the LLM Gateway answered HTTP 200 with JSON that is not a chat completion.']);
   });
 
   test('the router\'s own key refused (401) is a 502 the caller cannot retry away', async () => {
-    gateway.behaviour = errorWith(401, 'auth');
+    fake.gateway.behaviour = errorWith(401, 'auth');
     const res = await invoke(router(), chat('gpt-5'));
     expect(res.status).toBe(502);
     expect(errorOf(res)).toEqual({ message: 'The LLM Gateway rejected the router\'s gateway key.', type: 'api_error', param: null, code: 'upstream_auth_failed' });
@@ -100,7 +94,7 @@ describe('bad answers from the upstream', () => {
 
 describe('streams', () => {
   test('a real and an emulated stream are both text/event-stream, uncached', async () => {
-    gateway.behaviour = (req, res) => {
+    fake.gateway.behaviour = (req, res) => {
       res.writeHead(200, { 'content-type': req.json.stream ? 'text/event-stream' : 'application/json' });
       res.end(req.json.stream ? `${sseEvent('gpt-5', 'ok')}data: [DONE]\n\n` : JSON.stringify(completion(req.json.model)));
     };
@@ -116,7 +110,7 @@ describe('streams', () => {
   });
 
   test('a stream cut at the function\'s deadline ends with an in-band error that says why', async () => {
-    gateway.behaviour = (_req, res) => {
+    fake.gateway.behaviour = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(sseEvent('gpt-5', 'first')); // then never ends
     };
@@ -136,7 +130,7 @@ describe('streams', () => {
     const closed = new Promise<void>((resolve) => {
       upstreamClosed = resolve;
     });
-    gateway.behaviour = (_req, res) => {
+    fake.gateway.behaviour = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(sseEvent('gpt-5', 'first'));
       res.on('close', upstreamClosed); // never ends on its own
@@ -159,7 +153,7 @@ describe('failures and the retry hint', () => {
   });
 
   test('a timeout on the first attempt: 504 without the hint (the SDK may retry), 1 attempt logged', async () => {
-    gateway.behaviour = () => undefined; // never answers
+    fake.gateway.behaviour = () => undefined; // never answers
     const res = await invoke(router({ LLM_GATEWAY_UPSTREAM_TIMEOUT_MS: '100' }), chat('gpt-5'));
     expect(res.status).toBe(504);
     expect(errorOf(res)).toMatchObject({ type: 'api_error', code: 'upstream_timeout' });
@@ -169,20 +163,20 @@ describe('failures and the retry hint', () => {
   });
 
   test('upstream 4xx and 5xx are logged as such', async () => {
-    gateway.behaviour = errorWith(422, 'nested');
+    fake.gateway.behaviour = errorWith(422, 'nested');
     await invoke(router(), chat('gpt-5'));
     expect(lastLog()).toMatchObject({ status: 422, upstream_error: '4xx' });
-    gateway.behaviour = errorWith(500, 'nested');
+    fake.gateway.behaviour = errorWith(500, 'nested');
     await invoke(router(), chat('gpt-5'));
     expect(lastLog()).toMatchObject({ status: 500, upstream_error: '5xx' });
   });
 
   test('a 401 answered again after the key refresh counts both attempts', async () => {
-    gateway.behaviour = (req, res, attempt) => (attempt === 1 ? errorWith(401, 'auth')(req, res, attempt) : respondWith()(req, res, attempt));
+    fake.gateway.behaviour = (req, res, attempt) => (attempt === 1 ? errorWith(401, 'auth')(req, res, attempt) : respondWith()(req, res, attempt));
     let reads = 0;
     const res = await invoke(router({}, async () => `gw-key-${++reads}`), chat('gpt-5'));
     expect(res.status).toBe(200);
-    expect(gateway.requests.map((r) => r.headers.authorization)).toEqual(['gw-key-1', 'gw-key-2']);
+    expect(fake.gateway.requests.map((r) => r.headers.authorization)).toEqual(['gw-key-1', 'gw-key-2']);
     expect(lastLog()).toMatchObject({ upstream_attempts: 2 });
   });
 
@@ -199,12 +193,12 @@ describe('a caller hanging up before the answer', () => {
     const closed = new Promise<void>((resolve) => {
       upstreamClosed = resolve;
     });
-    gateway.behaviour = (_req, res) => {
+    fake.gateway.behaviour = (_req, res) => {
       res.on('close', upstreamClosed); // never answers
     };
     const stream = new PassThrough();
     const invocation = router()(proxyEvent({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: chat('gpt-5') }), stream, lambdaContext(60_000));
-    while (gateway.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    while (fake.gateway.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     stream.destroy();
     await invocation;
     await expect(Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 3_000))])).resolves.toBe('closed');

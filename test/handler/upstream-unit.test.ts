@@ -10,17 +10,9 @@ import {
   InvocationDeadlineError, readBody, retryAfterMs, sendOnce, sendWithRetries, UpstreamCancellation,
   UpstreamInvalidResponseError, UpstreamRequest, UpstreamTimeoutError, UpstreamUnreachableError,
 } from '../../src/handler/upstream';
-import { FakeGateway, GatewayBehaviour, respondWith } from '../support/fake-gateway';
+import { GatewayBehaviour, useFakeGateway } from '../support/fake-gateway';
 
-let gateway: FakeGateway;
-beforeAll(async () => {
-  gateway = await FakeGateway.start();
-});
-afterAll(() => gateway.close());
-beforeEach(() => {
-  gateway.requests.length = 0;
-  gateway.behaviour = respondWith();
-});
+const fake = useFakeGateway();
 afterEach(() => jest.restoreAllMocks());
 
 const T0 = 1_800_000_000_000;
@@ -30,7 +22,7 @@ const pinClock = () => jest.spyOn(Date, 'now').mockReturnValue(T0);
 
 function request(overrides: Partial<UpstreamRequest> = {}): UpstreamRequest {
   return {
-    url: new URL(`${gateway.url}/v1/chat/completions`),
+    url: new URL(`${fake.gateway.url}/v1/chat/completions`),
     apiKey: 'test-key',
     body: '{"model":"gpt-5"}',
     stream: false,
@@ -90,7 +82,7 @@ describe('cancellation', () => {
     expect(() => cancellation.cancel()).not.toThrow();
     const err = await failureOf(sendOnce(request({ cancellation })));
     expect([err.constructor, err.message]).toEqual([UpstreamUnreachableError, 'the caller went away']);
-    expect(gateway.requests).toHaveLength(0);
+    expect(fake.gateway.requests).toHaveLength(0);
   });
 });
 
@@ -101,7 +93,7 @@ describe('sendOnce', () => {
       const res = await sendOnce(request({ body, stream }));
       res.resume();
     }
-    const [plain, streamed] = gateway.requests;
+    const [plain, streamed] = fake.gateway.requests;
     expect(plain.method).toBe('POST');
     expect(plain.path).toBe('/v1/chat/completions');
     expect(plain.rawBody).toBe(body);
@@ -119,11 +111,11 @@ describe('sendOnce', () => {
     pinClock();
     const err = await failureOf(sendOnce(request({ deadline: T0 })));
     expect([err.constructor, err.message]).toEqual([UpstreamTimeoutError, 'no time left for the upstream request']);
-    expect(gateway.requests).toHaveLength(0);
+    expect(fake.gateway.requests).toHaveLength(0);
   });
 
   test('no answer before the deadline: a timeout that says how long it waited', async () => {
-    gateway.behaviour = () => undefined; // never answers
+    fake.gateway.behaviour = () => undefined; // never answers
     pinClock();
     const err = await failureOf(sendOnce(request({ deadline: T0 + 50 })));
     expect([err.constructor, err.message]).toEqual([UpstreamTimeoutError, 'the LLM Gateway did not answer within 50 ms']);
@@ -132,7 +124,7 @@ describe('sendOnce', () => {
 
 describe('readBody', () => {
   test('a body of exactly the limit is read whole; one byte more is cut', async () => {
-    gateway.behaviour = (_req, res) => {
+    fake.gateway.behaviour = (_req, res) => {
       res.end('x'.repeat(64));
     };
     const whole = await readBody(await sendOnce(request()), Date.now() + 5_000, 64);
@@ -142,14 +134,14 @@ describe('readBody', () => {
   });
 
   test('a body that stalls past the deadline is a timeout', async () => {
-    gateway.behaviour = stalls;
+    fake.gateway.behaviour = stalls;
     const res = await sendOnce(request());
     const err = await failureOf(readBody(res, Date.now() + 100, MIB));
     expect([err.constructor, err.message]).toEqual([UpstreamTimeoutError, 'the LLM Gateway did not finish its answer in time']);
   });
 
   test('a connection closed mid-answer is named as such', async () => {
-    gateway.behaviour = (req, res) => {
+    fake.gateway.behaviour = (req, res) => {
       void stalls(req, res, 1);
       setTimeout(() => res.socket?.destroy(), 20);
     };
@@ -158,7 +150,7 @@ describe('readBody', () => {
   });
 
   test('an error on the response stream fails the read as unreachable (and is never left unhandled)', async () => {
-    gateway.behaviour = stalls;
+    fake.gateway.behaviour = stalls;
     const res = await sendOnce(request());
     const reading = readBody(res, Date.now() + 5_000, MIB);
     res.emit('error', new Error('socket hang up'));
@@ -190,7 +182,7 @@ describe('sendWithRetries', () => {
   });
 
   test('a Retry-After that would end exactly at the deadline returns the 429 instead of waiting', async () => {
-    gateway.behaviour = (_req, res) => {
+    fake.gateway.behaviour = (_req, res) => {
       res.writeHead(429, { 'retry-after': '2', 'content-type': 'application/json' });
       res.end('{"error":{"message":"slow down"}}');
     };
@@ -200,7 +192,7 @@ describe('sendWithRetries', () => {
       sleeps.push(ms);
     });
     response.resume();
-    expect([response.statusCode, attempts, sleeps, gateway.requests.length]).toEqual([429, 1, [], 1]);
+    expect([response.statusCode, attempts, sleeps, fake.gateway.requests.length]).toEqual([429, 1, [], 1]);
   });
 });
 

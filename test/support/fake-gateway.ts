@@ -61,6 +61,24 @@ export class FakeGateway {
   }
 }
 
+/**
+ * Registers a fake gateway for the enclosing file (or describe): started once,
+ * closed after, its record and behaviour reset before each test. Read
+ * `.gateway` inside tests: it is set in beforeAll.
+ */
+export function useFakeGateway(): { readonly gateway: FakeGateway } {
+  const holder = {} as { gateway: FakeGateway };
+  beforeAll(async () => {
+    holder.gateway = await FakeGateway.start();
+  });
+  afterAll(() => holder.gateway?.close());
+  beforeEach(() => {
+    holder.gateway.requests.length = 0;
+    holder.gateway.behaviour = respondWith();
+  });
+  return holder;
+}
+
 export function completion(model: string, content = 'Hello from the gateway', usageStyle: 'openai' | 'gateway' = 'gateway') {
   return {
     id: 'chatcmpl-test',

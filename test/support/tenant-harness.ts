@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { LocalDynamo } from './dynamo';
-import { FakeGateway, respondWith } from './fake-gateway';
+import { FakeGateway, useFakeGateway } from './fake-gateway';
 import { TEST_KEY } from './router-harness';
 import { StdoutCapture } from './stdout-capture';
 import { BUNDLED_CATALOG, CatalogData, parseCatalog, TokenPrice } from '../../src/catalog/model-catalog';
@@ -26,22 +26,25 @@ export interface TenantTestServices {
  */
 export function tenantTestServices(): TenantTestServices {
   const stdout = StdoutCapture.install();
-  const services = { stdout } as { stdout: StdoutCapture; dynamo: LocalDynamo; gateway: FakeGateway };
+  const fake = useFakeGateway();
+  let dynamo: LocalDynamo;
   beforeAll(async () => {
-    services.dynamo = await LocalDynamo.start();
-    services.gateway = await FakeGateway.start();
+    dynamo = await LocalDynamo.start();
   });
   afterAll(async () => {
-    await services.gateway?.close();
-    await services.dynamo?.close();
+    await dynamo?.close();
     stdout.restore();
   });
-  beforeEach(() => {
-    services.gateway.requests.length = 0;
-    services.gateway.behaviour = respondWith();
-    stdout.clear();
-  });
-  return services;
+  beforeEach(() => stdout.clear());
+  return {
+    stdout,
+    get dynamo() {
+      return dynamo;
+    },
+    get gateway() {
+      return fake.gateway;
+    },
+  };
 }
 
 /** A router handler with tenants, its table in dynalite, built from the same environment the construct sets. */
