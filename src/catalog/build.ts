@@ -1,5 +1,5 @@
 import { RegionCode } from './catalog';
-import { CatalogData, ModelEntry, parseCatalog, PriceRegion, ProviderInfo, TokenPrice } from './model-catalog';
+import { CatalogData, ModelEntry, parseCatalog, PriceRegion, ProviderInfo, RESERVED_KEYS, TokenPrice } from './model-catalog';
 
 /*
  * Turns the gateway's `GET /v1/models` answers (one per endpoint) into a
@@ -11,7 +11,14 @@ import { CatalogData, ModelEntry, parseCatalog, PriceRegion, ProviderInfo, Token
  * `context_length`, `supported_parameters`, `available_regions` (where
  * "global" marks a model that accepts global routing) and `pricing` per
  * region. Whatever is not there is taken conservatively: no global routing,
- * streaming emulated by the router, no price.
+ * streaming emulated by the router. A price the listing does not spell in a
+ * known way is not guessed: the build fails naming the model and the fields
+ * it saw (`UnpricedModelsError`), unless the caller allows unpriced models.
+ *
+ * Price spellings read, per region: `input`/`output` (the documented shape)
+ * or `prompt`/`completion`; cached input as `cached_input`,
+ * `input_cache_read` or `cache_read`; cache writes as `cache_write`,
+ * `input_cache_write` or `cache_creation`. Decimal strings or numbers, USD per token.
  */
 
 export interface BuildInputs {
@@ -24,6 +31,33 @@ export interface BuildInputs {
   readonly source: string;
   readonly generatedAt: string;
   readonly pricesNote: string;
+  /**
+   * Write models whose price cannot be read without one (their cost is then
+   * unknown: tenants' USD budgets refuse them).
+   * @default false: such models fail the build with `UnpricedModelsError`
+   */
+  readonly allowUnpriced?: boolean;
+}
+
+/** Where a model's price could not be read: the region, and the price fields the listing had there. */
+export interface UnpricedModel {
+  readonly id: string;
+  readonly regions: readonly PriceRegion[];
+  readonly fieldsSeen: readonly string[];
+}
+
+/** Models listed without a price the build can read. */
+export class UnpricedModelsError extends Error {
+  constructor(readonly models: readonly UnpricedModel[]) {
+    super(`${models.length} model${models.length === 1 ? ' has' : 's have'} no readable price: ${models.map(describeUnpriced).join('; ')}. `
+      + 'Prices are read from pricing.<region>.input/output or prompt/completion (USD per token). '
+      + 'Pass --allow-unpriced to write the catalog anyway (their cost is then unknown, and tenants with a USD budget are refused them).');
+    this.name = 'UnpricedModelsError';
+  }
+}
+
+function describeUnpriced(m: UnpricedModel): string {
+  return `${m.id} (${m.regions.join(', ')}; price fields seen: ${m.fieldsSeen.length ? m.fieldsSeen.join(', ') : 'none'})`;
 }
 
 interface Listed {
@@ -33,13 +67,16 @@ interface Listed {
   readonly params: readonly string[];
   readonly availableRegions: readonly string[];
   readonly pricing: Partial<Record<PriceRegion, TokenPrice>>;
+  /** Per region, the price fields the listing had (for the unpriced report). */
+  readonly priceFields: Partial<Record<PriceRegion, string[]>>;
 }
 
 export function buildCatalog(inputs: BuildInputs): CatalogData {
   const listings: Record<RegionCode, Map<string, Listed>> = { us: readListing(inputs.us, 'US'), eu: readListing(inputs.eu, 'EU') };
   const previous = inputs.previous;
-  const providers: Record<string, ProviderInfo> = {};
+  const providers: Record<string, ProviderInfo> = Object.create(null);
   const models: ModelEntry[] = [];
+  const unpriced: UnpricedModel[] = [];
   const ids = [...new Set([...listings.us.keys(), ...listings.eu.keys()])];
 
   for (const id of ids) {
@@ -47,14 +84,23 @@ export function buildCatalog(inputs: BuildInputs): CatalogData {
     const listed = (listings.us.get(id) ?? listings.eu.get(id))!;
     const regions = (['us', 'eu'] as const).filter((r) => listings[r].has(id));
     const provider = listed.ownedBy ?? previous?.models.find((m) => m.id === id)?.provider ?? providerByPrefix(previous, id) ?? 'unknown';
-    providers[provider] ??= previous?.providers[provider] ?? { name: provider, prefixes: [] };
+    providers[provider] ??= ownValue(previous?.providers, provider) ?? { name: provider, prefixes: [] };
     const global = listed.availableRegions.includes('global');
     const prices: Partial<Record<PriceRegion, TokenPrice>> = {};
+    const missing: PriceRegion[] = [];
+    const fieldsSeen = new Set<string>();
     for (const r of [...regions, ...(global ? ['global' as const] : [])]) {
       // Each endpoint's own listing is the authority on its own prices.
-      const p = listings[r as RegionCode]?.get(id)?.pricing[r] ?? listed.pricing[r];
-      if (p) prices[r] = p;
+      const own = r === 'global' ? undefined : listings[r].get(id);
+      const p = own?.pricing[r] ?? listed.pricing[r];
+      if (p) {
+        prices[r] = p;
+      } else {
+        missing.push(r);
+        for (const f of [...(own?.priceFields[r] ?? []), ...(listed.priceFields[r] ?? [])]) fieldsSeen.add(`pricing.${r}.${f}`);
+      }
     }
+    if (missing.length > 0) unpriced.push({ id, regions: missing, fieldsSeen: [...fieldsSeen] });
     models.push({
       id,
       provider,
@@ -72,6 +118,7 @@ export function buildCatalog(inputs: BuildInputs): CatalogData {
     providers[old.provider] ??= previous!.providers[old.provider];
     models.push({ ...old, retired: true });
   }
+  if (unpriced.length > 0 && !inputs.allowUnpriced) throw new UnpricedModelsError(unpriced);
   return parseCatalog({
     schema: 1,
     source: inputs.source,
@@ -93,34 +140,74 @@ function readListing(body: unknown, endpoint: string): Map<string, Listed> {
   const out = new Map<string, Listed>();
   for (const item of data) {
     if (typeof item?.id !== 'string' || item.id === '') continue;
+    // An id becomes an environment list entry and an object key: no separators, no blanks, no JavaScript internals.
+    if (/[\s,]/.test(item.id)) throw new Error(`the ${endpoint} endpoint's /v1/models lists the model id ${JSON.stringify(item.id)}, which has a comma or whitespace: refused`);
+    const ownedBy = typeof item.owned_by === 'string' && item.owned_by !== '' ? item.owned_by : undefined;
+    for (const [what, value] of [['model id', item.id], ['owned_by', ownedBy]] as const) {
+      if (value !== undefined && RESERVED_KEYS.has(value)) {
+        throw new Error(`the ${endpoint} endpoint's /v1/models has ${what} ${JSON.stringify(value)}, a name reserved by JavaScript objects: refused`);
+      }
+    }
+    const pricing = readPricing(item.pricing);
     out.set(item.id, {
       id: item.id,
-      ownedBy: typeof item.owned_by === 'string' && item.owned_by !== '' ? item.owned_by : undefined,
+      ownedBy,
       contextLength: typeof item.context_length === 'number' ? item.context_length : undefined,
       params: stringArray(item.supported_parameters),
       availableRegions: stringArray(item.available_regions),
-      pricing: readPricing(item.pricing),
+      pricing: pricing.prices,
+      priceFields: pricing.fields,
     });
   }
   return out;
 }
 
-function readPricing(raw: unknown): Partial<Record<PriceRegion, TokenPrice>> {
-  const out: Partial<Record<PriceRegion, TokenPrice>> = {};
-  if (typeof raw !== 'object' || raw === null) return out;
+const INPUT_SPELLINGS = ['input', 'prompt'];
+const OUTPUT_SPELLINGS = ['output', 'completion'];
+const CACHED_INPUT_SPELLINGS = ['cached_input', 'input_cache_read', 'cache_read'];
+const CACHE_WRITE_SPELLINGS = ['cache_write', 'input_cache_write', 'cache_creation'];
+
+function readPricing(raw: unknown): { prices: Partial<Record<PriceRegion, TokenPrice>>; fields: Partial<Record<PriceRegion, string[]>> } {
+  const prices: Partial<Record<PriceRegion, TokenPrice>> = {};
+  const fields: Partial<Record<PriceRegion, string[]>> = {};
+  if (typeof raw !== 'object' || raw === null) return { prices, fields };
   for (const region of ['us', 'eu', 'global'] as const) {
-    const p = (raw as Record<string, { input?: unknown; output?: unknown } | undefined>)[region];
-    const input = toNumber(p?.input);
-    const output = toNumber(p?.output);
-    if (input !== undefined && output !== undefined) out[region] = { input, output };
+    const p = Object.prototype.hasOwnProperty.call(raw, region) ? (raw as Record<string, unknown>)[region] : undefined;
+    if (typeof p !== 'object' || p === null) continue;
+    const entry = p as Record<string, unknown>;
+    fields[region] = Object.keys(entry);
+    const input = firstPrice(entry, INPUT_SPELLINGS);
+    const output = firstPrice(entry, OUTPUT_SPELLINGS);
+    if (input === undefined || output === undefined) continue;
+    const cachedInput = firstPrice(entry, CACHED_INPUT_SPELLINGS);
+    const cacheWrite = firstPrice(entry, CACHE_WRITE_SPELLINGS);
+    prices[region] = {
+      input,
+      output,
+      ...(cachedInput !== undefined ? { cachedInput } : {}),
+      ...(cacheWrite !== undefined ? { cacheWrite } : {}),
+    };
   }
-  return out;
+  return { prices, fields };
+}
+
+function firstPrice(entry: Record<string, unknown>, spellings: readonly string[]): number | undefined {
+  for (const name of spellings) {
+    if (!Object.prototype.hasOwnProperty.call(entry, name)) continue;
+    const value = toNumber(entry[name]);
+    if (value !== undefined) return value;
+  }
+  return undefined;
 }
 
 /** Prices arrive as decimal strings (or numbers): USD per token. */
 function toNumber(v: unknown): number | undefined {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record && Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
 }
 
 function stringArray(v: unknown): string[] {

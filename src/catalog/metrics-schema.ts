@@ -17,6 +17,14 @@ export const METRIC = Object.freeze({
   COST_USD: 'CostUsd',
   /** Failures of the router itself (its secret, its configuration, a bug): never the caller's or the gateway's. */
   ROUTER_ERRORS: 'RouterErrors',
+  /** Input tokens the gateway reported as read from a prompt cache (priced at the cached-input rate). */
+  CACHED_INPUT_TOKENS: 'CachedInputTokens',
+  /** Answers whose usage report could not be right (negative, fractional, incomplete): charged their worst case. */
+  USAGE_INVALID: 'UsageInvalid',
+  /** Tenant settlements that failed after their retries: the reservation is left for a sweep to charge at its worst case. */
+  SETTLEMENT_FAILURES: 'SettlementFailures',
+  /** Calls to the tenant store that failed (admission or settlement), by the error's name in the log. */
+  TENANT_STORE_ERRORS: 'TenantStoreErrors',
 });
 
 export const DIMENSION = Object.freeze({

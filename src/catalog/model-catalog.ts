@@ -13,6 +13,10 @@ import bundledJson from './models.json';
 export interface TokenPrice {
   readonly input: number;
   readonly output: number;
+  /** Input tokens read from the provider's prompt cache. @default the input price */
+  readonly cachedInput?: number;
+  /** Input tokens written to the provider's prompt cache. @default the input price */
+  readonly cacheWrite?: number;
 }
 
 /** Where a price applies: an endpoint's own region, or `model_region: "global"`. */
@@ -53,6 +57,12 @@ export interface CatalogData {
   readonly models: readonly ModelEntry[];
 }
 
+/**
+ * Names every JavaScript object has: a catalog that used one as a model or
+ * provider id would reach Object.prototype wherever the id became a key.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** A catalog file that does not have the catalog's shape. */
 export class CatalogFormatError extends Error {
   constructor(origin: string, problem: string) {
@@ -76,10 +86,12 @@ export function parseCatalog(raw: unknown, origin: string): CatalogData {
   const seen = new Set<string>();
   const models = (c.models as unknown[]).map((m, i) => {
     const at = `models[${i}]`;
-    if (!isObject(m) || typeof m.id !== 'string' || !/^\S+$/.test(m.id)) return fail(`${at}.id must be a model id without spaces`);
+    if (!isObject(m) || typeof m.id !== 'string' || !/^[^\s,]+$/.test(m.id)) return fail(`${at}.id must be a model id without spaces or commas`);
+    if (RESERVED_KEYS.has(m.id)) fail(`${at}.id ${JSON.stringify(m.id)} is a name reserved by JavaScript objects`);
     if (seen.has(m.id)) fail(`${at}: "${m.id}" is listed twice`);
     seen.add(m.id);
     if (typeof m.provider !== 'string' || m.provider === '') fail(`${at}.provider must be a string`);
+    if (RESERVED_KEYS.has(m.provider as string)) fail(`${at}.provider ${JSON.stringify(m.provider)} is a name reserved by JavaScript objects`);
     const regions = Array.isArray(m.regions) ? m.regions : [];
     if (regions.some((r) => r !== 'us' && r !== 'eu')) fail(`${at}.regions may only hold "us" and "eu"`);
     if (typeof m.global !== 'boolean' || typeof m.stream !== 'boolean') fail(`${at}: "global" and "stream" must be booleans`);
@@ -87,7 +99,16 @@ export function parseCatalog(raw: unknown, origin: string): CatalogData {
     for (const [region, p] of Object.entries(isObject(m.prices) ? m.prices : {})) {
       if (region !== 'us' && region !== 'eu' && region !== 'global') fail(`${at}.prices.${region} is not us, eu or global`);
       if (!isObject(p) || !isPrice(p.input) || !isPrice(p.output)) fail(`${at}.prices.${region} needs numeric "input" and "output" (USD per token)`);
-      prices[region as PriceRegion] = Object.freeze({ input: (p as any).input, output: (p as any).output });
+      const price = p as Record<string, unknown>;
+      for (const optional of ['cachedInput', 'cacheWrite']) {
+        if (price[optional] !== undefined && !isPrice(price[optional])) fail(`${at}.prices.${region}.${optional} must be a number (USD per token)`);
+      }
+      prices[region as PriceRegion] = Object.freeze({
+        input: price.input as number,
+        output: price.output as number,
+        ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput as number } : {}),
+        ...(price.cacheWrite !== undefined ? { cacheWrite: price.cacheWrite as number } : {}),
+      });
     }
     return Object.freeze({
       id: m.id,
@@ -100,14 +121,15 @@ export function parseCatalog(raw: unknown, origin: string): CatalogData {
       ...(m.retired === true ? { retired: true } : {}),
     });
   });
-  const providers: Record<string, ProviderInfo> = {};
+  const providers: Record<string, ProviderInfo> = Object.create(null);
   for (const [id, p] of Object.entries(c.providers as Record<string, unknown>)) {
+    if (RESERVED_KEYS.has(id)) fail(`providers.${id} is a name reserved by JavaScript objects`);
     if (!isObject(p) || typeof p.name !== 'string' || !Array.isArray(p.prefixes) || p.prefixes.some((x) => typeof x !== 'string' || x === '')) {
       fail(`providers.${id} needs a "name" and "prefixes" (non-empty strings)`);
     }
     providers[id] = Object.freeze({ name: (p as any).name, prefixes: Object.freeze([...(p as any).prefixes]) });
   }
-  for (const m of models) if (!providers[m.provider]) fail(`model "${m.id}" names provider "${m.provider}", which "providers" does not describe`);
+  for (const m of models) if (!Object.prototype.hasOwnProperty.call(providers, m.provider)) fail(`model "${m.id}" names provider "${m.provider}", which "providers" does not describe`);
   return Object.freeze({
     schema: 1 as const,
     source: typeof c.source === 'string' ? c.source : origin,

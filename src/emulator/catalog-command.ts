@@ -17,7 +17,9 @@ Options:
                            neither endpoint lists any more are kept as retired
                            (default: --out FILE if it exists, else the bundled catalog)
   --us-endpoint URL        US base URL (default https://llm-gateway.assemblyai.com)
-  --eu-endpoint URL        EU base URL (default https://llm-gateway.eu.assemblyai.com)`;
+  --eu-endpoint URL        EU base URL (default https://llm-gateway.eu.assemblyai.com)
+  --allow-unpriced         write models whose price cannot be read (default: the
+                           fetch fails and names them, with the price fields seen)`;
 
 /** Runs `catalog ...`; resolves to the process exit code. */
 export async function runCatalogCommand(argv: string[], out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
@@ -29,6 +31,7 @@ export async function runCatalogCommand(argv: string[], out: (text: string) => v
       'previous': { type: 'string' },
       'us-endpoint': { type: 'string' },
       'eu-endpoint': { type: 'string' },
+      'allow-unpriced': { type: 'boolean', default: false },
       'help': { type: 'boolean', default: false },
     },
   });
@@ -38,7 +41,7 @@ export async function runCatalogCommand(argv: string[], out: (text: string) => v
   }
   const previousFile = values.previous ?? (values.out && fs.existsSync(values.out) ? values.out : undefined);
   const previous: CatalogData = previousFile ? parseCatalog(JSON.parse(fs.readFileSync(previousFile, 'utf8')), previousFile) : BUNDLED_CATALOG;
-  const catalog = await fetchCatalog({ usEndpoint: values['us-endpoint'], euEndpoint: values['eu-endpoint'], previous });
+  const catalog = await fetchCatalog({ usEndpoint: values['us-endpoint'], euEndpoint: values['eu-endpoint'], previous, allowUnpriced: values['allow-unpriced'] });
   const text = serializeCatalog(catalog);
   if (values.out) {
     fs.writeFileSync(values.out, text);

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { loadConfig, RouterConfig } from './config';
-import { estimateCostUsd } from './cost';
+import { chargeOf, nanosToUsd } from './billing';
 import { describeError, OpenAiErrorBody, RejectReason, reject, RouterFault, routerFaultBody } from './errors';
 import { RequestLog, RequestLogFields } from './log';
 import { RouterMetrics } from './metrics';
@@ -10,8 +10,10 @@ import { proxy } from './relay';
 import type { RequestContext, Router } from './request-context';
 import { ResponseWriter } from './response-writer';
 import { ApiKeyCache, ApiKeyProvider, secretsManagerKeyProvider } from './secret';
+import { NEVER_SENT, Settlement } from './settlement';
 import { Admission, TenantGate, TenantGateOptions, TenantRefusal } from './tenants/gate';
 import { decideUnderstanding } from './understanding';
+import { UpstreamExchange } from './upstream';
 import { CHAT_COMPLETIONS_PATH, MODELS_PATH, UNDERSTANDING_PATH } from '../catalog/catalog';
 import { DEFAULTS, ENV } from '../catalog/env';
 
@@ -165,27 +167,39 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
 
 /**
  * Sends an admitted request upstream: after the tenant's admission (when the
- * router has tenants), and then, whatever the outcome, the request's cost
- * from the reported usage and the catalog's price as routed, which is also
- * what settles the tenant's reservation.
+ * router has tenants), and then, whatever the outcome, charges it from how
+ * it ended (`chargeOf`): one amount for the `cost_usd` log field, the
+ * `CostUsd` metric and the tenant's ledger.
  */
 async function forward(ctx: RequestContext, decision: Forward, admitting?: Promise<TenantRefusal | Admission>): Promise<void> {
-  const { fields } = ctx;
+  const { fields, res } = ctx;
   const admission = await admitting;
   if (admission?.kind === 'reject') {
     refuse(ctx, admission, admission.headers);
     return;
   }
-  try {
-    await proxy(ctx, decision);
-  } catch (err) {
-    // A router fault is answered before settling, so the caller does not wait on the ledger.
-    fail(ctx.res, fields, RouterFault.of(err));
-  } finally {
-    fields.costUsd = estimateCostUsd(decision.price, fields.inputTokens, fields.outputTokens);
-    // After the caller's last byte: settle (or release) whatever the outcome, at that cost.
-    await admission?.settle();
+  let settlement: Settlement = NEVER_SENT;
+  if (res.raw.destroyed) {
+    // The caller hung up while the request was being admitted: nothing goes upstream.
+    fields.clientAborted = true;
+  } else {
+    const exchange = new UpstreamExchange();
+    try {
+      settlement = await proxy(ctx, decision, exchange);
+    } catch (err) {
+      // A router fault is answered before settling, so the caller does not wait on the ledger.
+      fail(res, fields, RouterFault.of(err));
+      settlement = exchange.maybeReceived ? { kind: 'maybe_billed', cause: 'router_fault' } : NEVER_SENT;
+    }
   }
+  const charge = decision.attempts.length > 0 ? chargeOf(settlement, decision.worstCase, ctx.router.config.modelRules, decision.attempts) : undefined;
+  fields.settlement = settlement.kind;
+  if (charge) {
+    fields.chargeBasis = charge.basis;
+    if (charge.usdNanos !== undefined && charge.basis !== 'none') fields.costUsd = nanosToUsd(charge.usdNanos);
+  }
+  // After the caller's last byte: settle (or release) whatever the outcome, at that charge.
+  await admission?.settle(charge);
 }
 
 function listModels(config: RouterConfig, allowedModels: readonly string[]) {

@@ -1,4 +1,6 @@
+import type { ChargeBasis } from './billing';
 import { RequestOutcome } from './metrics';
+import type { Settlement } from './settlement';
 
 /** The fields of the one log line written per request: identifiers and numbers, never content. */
 export interface RequestLogFields extends RequestOutcome {
@@ -8,8 +10,14 @@ export interface RequestLogFields extends RequestOutcome {
   /** The caller's model id, even when refused (it may not be on the allow-list). */
   requestedModel?: string;
   upstreamRequestId?: string;
-  /** The tenant store failed: on admission (`admit`, the request went unmetered or was refused) or on settlement (`settle`). */
-  tenantStoreError?: 'admit' | 'settle';
+  /** The model the gateway says answered (a fallback's, when one answered). */
+  answeredModel?: string;
+  /** How the request ended for billing (settlement.ts). */
+  settlement?: Settlement['kind'];
+  /** What the charge is based on: the reported usage, the worst case, or nothing billed. */
+  chargeBasis?: ChargeBasis;
+  /** Why the tenant store failed: the error's name and code (never a table or role ARN). */
+  tenantStoreErrorName?: string;
   /**
    * What went wrong, for the operator: a router fault's detail or an upstream
    * connection error. Never returned to the caller; never request content.
@@ -49,8 +57,13 @@ export class RequestLog {
       latency_ms: round(f.latencyMs),
       upstream_latency_ms: round(f.upstreamLatencyMs),
       time_to_first_token_ms: round(f.timeToFirstTokenMs),
+      answered_model: truncate(f.answeredModel),
       input_tokens: f.inputTokens,
       output_tokens: f.outputTokens,
+      cached_input_tokens: f.cachedInputTokens,
+      usage_invalid: f.usageInvalid,
+      settlement: f.settlement,
+      charge_basis: f.chargeBasis,
       cost_usd: f.costUsd,
       upstream_attempts: f.upstreamAttempts,
       upstream_request_id: truncate(f.upstreamRequestId),
@@ -61,6 +74,7 @@ export class RequestLog {
       client_aborted: f.clientAborted,
       tenant: f.tenant,
       tenant_store_error: f.tenantStoreError,
+      tenant_store_error_name: f.tenantStoreErrorName,
       cold_start: f.coldStart,
     };
     this.write(`${JSON.stringify(line)}\n`);

@@ -22,8 +22,14 @@ export interface RequestOutcome {
   timeToFirstTokenMs?: number;
   inputTokens?: number;
   outputTokens?: number;
-  /** Estimated USD for the request (tokens times the catalog's price for the region used). */
+  /** Input tokens read from a prompt cache (part of `inputTokens`). */
+  cachedInputTokens?: number;
+  /** The answer's usage report could not be right, so it was charged its worst case. */
+  usageInvalid?: boolean;
+  /** USD the request is charged (billing.ts `chargeOf`): what the tenant's ledger records too. */
   costUsd?: number;
+  /** The tenant store failed: on admission (`admit`, the request went unmetered or was refused) or on settlement (`settle`). */
+  tenantStoreError?: 'admit' | 'settle';
   upstreamAttempts?: number;
   coldStart: boolean;
   clientAborted?: boolean;
@@ -78,6 +84,10 @@ export class RouterMetrics {
     if (o.timeToFirstTokenMs !== undefined) m.addMetric(METRIC.TIME_TO_FIRST_TOKEN, MetricUnit.Milliseconds, o.timeToFirstTokenMs);
     if (o.inputTokens !== undefined) m.addMetric(METRIC.INPUT_TOKENS, MetricUnit.Count, o.inputTokens);
     if (o.outputTokens !== undefined) m.addMetric(METRIC.OUTPUT_TOKENS, MetricUnit.Count, o.outputTokens);
+    if (o.cachedInputTokens !== undefined) m.addMetric(METRIC.CACHED_INPUT_TOKENS, MetricUnit.Count, o.cachedInputTokens);
+    if (o.usageInvalid) m.addMetric(METRIC.USAGE_INVALID, MetricUnit.Count, 1);
+    if (o.tenantStoreError) m.addMetric(METRIC.TENANT_STORE_ERRORS, MetricUnit.Count, 1);
+    if (o.tenantStoreError === 'settle') m.addMetric(METRIC.SETTLEMENT_FAILURES, MetricUnit.Count, 1);
     // CloudWatch has no currency unit; the metric's name carries it.
     if (o.costUsd !== undefined) m.addMetric(METRIC.COST_USD, MetricUnit.NoUnit, o.costUsd);
     m.publishStoredMetrics();

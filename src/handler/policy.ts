@@ -1,8 +1,9 @@
+import { Attempt, worstCaseNanos, worstPrice, WorstCase } from './billing';
 import { RouterConfig } from './config';
 import { Rejection, reject } from './errors';
+import { attemptsOf, estimateOf } from './estimate';
 import { GLOBAL_MODEL_REGION, MAX_FALLBACKS } from '../catalog/catalog';
-import { TokenPrice } from '../catalog/model-catalog';
-import { ModelRule, priceAsRouted } from '../catalog/model-rules';
+import { ModelRule } from '../catalog/model-rules';
 
 /** A request that satisfies every policy, ready to go upstream. */
 export interface Forward {
@@ -16,8 +17,12 @@ export interface Forward {
   readonly upstreamStream: boolean;
   /** The request goes upstream with `model_region: "global"`. */
   readonly global: boolean;
-  /** USD per token for the model as routed (in-region or global), when the catalog prices it. */
-  readonly price?: TokenPrice;
+  /** The primary model and every fallback, each as routed: every model the gateway may reach for this request. */
+  readonly attempts: readonly Attempt[];
+  /** The most the request can use, and cost at the dearest attempt's price: what a budget reserves. */
+  readonly worstCase: WorstCase;
+  /** `transcript_id` appears at the top level or in a fallback. */
+  readonly transcript: boolean;
   /** The exact JSON sent upstream: re-serialised, so duplicate keys cannot reach it. */
   readonly upstreamBody: string;
   /** Where it goes upstream. @default the chat completions URL */
@@ -127,6 +132,10 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
     delete body.stream_options;
   }
   const global = body.model_region === GLOBAL_MODEL_REGION;
+  const upstreamBody = JSON.stringify(body);
+  const attempts = attemptsOf(body);
+  const estimate = estimateOf(body, upstreamBody);
+  const price = worstPrice(config.modelRules, attempts, config.allowedModels);
   return {
     kind: 'forward',
     model,
@@ -134,8 +143,15 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
     stream,
     upstreamStream,
     global,
-    price: priceAsRouted(rule, global),
-    upstreamBody: JSON.stringify(body),
+    attempts,
+    worstCase: {
+      inputTokens: estimate.inputTokens,
+      outputTokens: estimate.outputTokens,
+      price,
+      usdNanos: price && worstCaseNanos(price, estimate.inputTokens, estimate.outputTokens),
+    },
+    transcript: 'transcript_id' in body || fallbacks.some((f) => 'transcript_id' in f),
+    upstreamBody,
   };
 }
 
@@ -173,6 +189,8 @@ function checkShape(body: Record<string, unknown>): Rejection | undefined {
   if ('stream' in body && typeof body.stream !== 'boolean') {
     return reject(400, 'bad_request', 'Field "stream" must be a boolean.', 'invalid_type', 'stream');
   }
+  const limits = checkCountFields(body, '');
+  if (limits) return limits;
   if ('fallbacks' in body) {
     if (!Array.isArray(body.fallbacks)) {
       return reject(400, 'bad_request', 'Field "fallbacks" must be an array of objects with a string "model".', 'invalid_type', 'fallbacks');
@@ -199,6 +217,28 @@ function checkShape(body: Record<string, unknown>): Rejection | undefined {
       if (!isPlainObject(fallback) || typeof fallback.model !== 'string' || fallback.model.length === 0) {
         return reject(400, 'bad_request', `Field "fallbacks[${i}].model" is required and must be a non-empty string.`, 'invalid_type', `fallbacks[${i}].model`);
       }
+      const fallbackLimits = checkCountFields(fallback, `fallbacks[${i}].`);
+      if (fallbackLimits) return fallbackLimits;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Fields that set how much a request may produce: what its worst case (and a
+ * tenant's reservation) is computed from. Each must be a positive whole
+ * number (or null, the default): anything else, a numeric string included,
+ * would reach the gateway uncounted.
+ */
+const COUNT_FIELDS: readonly string[] = ['max_tokens', 'max_completion_tokens', 'n'];
+
+function checkCountFields(target: Record<string, unknown>, prefix: string): Rejection | undefined {
+  for (const field of COUNT_FIELDS) {
+    if (!(field in target) || target[field] === null) continue;
+    const value = target[field];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      const param = `${prefix}${field}`;
+      return reject(400, 'bad_request', `Field "${param}" must be a positive whole number, got ${safeJson(value)}.`, 'invalid_type', param);
     }
   }
   return undefined;

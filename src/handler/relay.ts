@@ -4,16 +4,21 @@ import type { UpstreamErrorClass } from './metrics';
 import type { Forward } from './policy';
 import { KeyRedactor } from './redact';
 import type { RequestContext } from './request-context';
-import { completionToSse, pipeSse, readUsage } from './sse';
+import { MaybeBilledCause, NEVER_SENT, Settlement } from './settlement';
+import { completionToSse, pipeSse } from './sse';
 import {
+  ClientGoneError,
   InvocationDeadlineError,
   readBody,
   sendWithRetries,
-  UpstreamCancellation,
+  UpstreamCutError,
+  UpstreamExchange,
   UpstreamInvalidResponseError,
   UpstreamTimeoutError,
+  UpstreamTooLargeError,
   UpstreamUnreachableError,
 } from './upstream';
+import { readUsage, UsageReading } from './usage';
 
 /** Upstream answers larger than this are refused rather than buffered. */
 const MAX_UPSTREAM_BODY_BYTES = 10 * 1024 * 1024;
@@ -36,22 +41,28 @@ interface Relay extends RequestContext {
   readonly streamDeadline: number;
   readonly redactor: KeyRedactor;
   readonly attempts: number;
+  readonly exchange: UpstreamExchange;
 }
 
 /**
  * Sends an admitted request to the LLM Gateway and relays the answer (a
  * stream, a completion or an error) to the caller, filling in the request's
- * upstream fields on the way.
+ * upstream fields on the way. Resolves with how the request ended for
+ * billing; a router fault is thrown, and `exchange` then tells whether the
+ * gateway may have received the request.
  */
-export async function proxy(ctx: RequestContext, decision: Forward): Promise<void> {
+export async function proxy(ctx: RequestContext, decision: Forward, exchange: UpstreamExchange = new UpstreamExchange()): Promise<Settlement> {
   const { router: { config, keys }, context, res, fields } = ctx;
   const upstreamStarted = performance.now();
   const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY;
   const streamDeadline = Date.now() + remaining - DEADLINE_MARGIN_MS;
   const deadline = Math.min(Date.now() + config.upstreamTimeoutMs, streamDeadline);
-  const cancellation = new UpstreamCancellation();
-  const onClientGone = () => cancellation.cancel();
-  res.raw.once('close', onClientGone);
+  const onClientGone = () => exchange.cancel();
+  // A caller that hung up before we got here (while the request was being admitted) is gone already.
+  if (res.raw.destroyed) exchange.cancel();
+  else res.raw.once('close', onClientGone);
+  /** The answer's status, once its headers are in: a failure after that is of an answer the gateway gave. */
+  let answerStatus: number | undefined;
 
   try {
     const send = (apiKey: string) => sendWithRetries({
@@ -60,7 +71,7 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       body: decision.upstreamBody,
       stream: decision.upstreamStream,
       deadline,
-      cancellation,
+      exchange,
       egressProxy: config.egressProxy,
     });
     const key = await keys.get();
@@ -79,22 +90,26 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       }
     }
     fields.upstreamAttempts = attempts;
-    const relay: Relay = { ...ctx, decision, deadline, streamDeadline, redactor: new KeyRedactor(usedKeys), attempts };
+    const relay: Relay = { ...ctx, decision, deadline, streamDeadline, redactor: new KeyRedactor(usedKeys), attempts, exchange };
     const status = response.statusCode ?? 502;
     fields.upstreamStatus = status;
+    answerStatus = status;
 
     if (status >= 400) {
       await passUpstreamError(relay, response, status);
-    } else if (decision.upstreamStream) {
-      await passStream(relay, response, status, cancellation);
-    } else {
-      await passCompletion(relay, response, status);
+      // The gateway refused it; unless an earlier attempt went unanswered, nothing was billed.
+      return exchange.maybeReceived ? { kind: 'maybe_billed', cause: 'cut' } : { kind: 'refused_upstream', status };
     }
+    return decision.upstreamStream && isEventStream(response)
+      ? await passStream(relay, response, status)
+      // A JSON answer to a stream request: some models ignore `stream: true` (the gateway's troubleshooting page).
+      : await passCompletion(relay, response, status);
   } catch (err) {
-    if (cancellation.isCancelled) {
+    const settlement = settlementOfFailure(err, answerStatus, exchange);
+    if (exchange.isCancelled) {
       fields.clientAborted = true;
       res.end();
-      return;
+      return settlement;
     }
     const failure = failureOf(err, fields.requestId);
     if (!failure) throw err;
@@ -110,6 +125,7 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
       res.stream!.write(`data: ${JSON.stringify(failure.body)}\n\n`);
       res.end();
     }
+    return settlement;
   } finally {
     // Until the answer was fully relayed, or until the upstream failed.
     fields.upstreamLatencyMs = performance.now() - upstreamStarted;
@@ -117,30 +133,26 @@ export async function proxy(ctx: RequestContext, decision: Forward): Promise<voi
   }
 }
 
-async function passStream(relay: Relay, response: IncomingMessage, status: number, cancellation: UpstreamCancellation): Promise<void> {
-  const { res, fields, started, redactor } = relay;
-  if (!/^text\/event-stream\b/i.test(String(response.headers['content-type'] ?? ''))) {
-    response.destroy();
-    throw new UpstreamInvalidResponseError(`the LLM Gateway answered a stream request with content-type ${String(response.headers['content-type'] ?? '(none)')}`);
-  }
+async function passStream({ res, fields, started, redactor, router, streamDeadline, exchange }: Relay, response: IncomingMessage, status: number): Promise<Settlement> {
   const piped = await pipeSse(response, {
     open: () => {
       res.start(status, { ...redactor.headers(upstreamHeaders(response)), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
       return res.stream!;
     },
-    idleTimeoutMs: relay.router.config.upstreamTimeoutMs,
-    deadline: relay.streamDeadline,
+    idleTimeoutMs: router.config.upstreamTimeoutMs,
+    deadline: streamDeadline,
     redactor,
-    abortUpstream: () => cancellation.cancel(),
+    abortUpstream: () => exchange.cancel(),
   });
   if (piped.firstChunkAt !== undefined) fields.timeToFirstTokenMs = piped.firstChunkAt - started;
-  fields.inputTokens = piped.usage.inputTokens;
-  fields.outputTokens = piped.usage.outputTokens;
   fields.clientAborted = piped.clientAborted || undefined;
   res.end();
+  const answered = settlementOfAnswer(fields, piped.answer.usage, piped.answer.model);
+  // A caller gone before the usage event: the gateway went on (or not) without us.
+  return piped.clientAborted && answered.kind !== 'answered' ? { kind: 'maybe_billed', cause: 'client_aborted' } : answered;
 }
 
-async function passCompletion(relay: Relay, response: IncomingMessage, status: number): Promise<void> {
+async function passCompletion(relay: Relay, response: IncomingMessage, status: number): Promise<Settlement> {
   const { decision, deadline, res, fields, started, redactor } = relay;
   const body = redactor.buffer(await readBody(response, deadline, MAX_UPSTREAM_BODY_BYTES));
   let completion: unknown;
@@ -149,16 +161,13 @@ async function passCompletion(relay: Relay, response: IncomingMessage, status: n
   } catch {
     throw new UpstreamInvalidResponseError(`the LLM Gateway answered HTTP ${status} with ${body.length === 0 ? 'an empty body' : 'a body that is not JSON'}`);
   }
-  const usage = readUsage(completion);
-  fields.inputTokens = usage.inputTokens;
-  fields.outputTokens = usage.outputTokens;
-  const upstreamId = (completion as { request_id?: unknown; id?: unknown } | null);
+  const upstreamId = (completion as { request_id?: unknown; id?: unknown; model?: unknown } | null);
   if (typeof upstreamId?.request_id === 'string') fields.upstreamRequestId = upstreamId.request_id;
   const headers = redactor.headers(upstreamHeaders(response));
 
   if (decision.stream) {
-    // The caller asked for a stream the upstream does not offer for this
-    // provider: only a real completion can be turned into one.
+    // The caller asked for a stream the upstream did not give (not offered for the model, or
+    // `stream: true` ignored): only a real completion can be turned into one.
     if (!isChatCompletion(completion)) {
       throw new UpstreamInvalidResponseError(`the LLM Gateway answered HTTP ${status} with JSON that is not a chat completion`);
     }
@@ -172,6 +181,48 @@ async function passCompletion(relay: Relay, response: IncomingMessage, status: n
     res.stream!.write(body);
     res.end();
   }
+  const model = typeof upstreamId?.model === 'string' && upstreamId.model !== '' ? upstreamId.model : undefined;
+  return settlementOfAnswer(fields, readUsage(completion), model);
+}
+
+/** An answer's settlement from its usage report; the usage fields of the log and metrics are filled in from a valid one. */
+function settlementOfAnswer(fields: Relay['fields'], usage: UsageReading, model: string | undefined): Settlement {
+  if (model !== undefined) fields.answeredModel = model;
+  if (usage.status !== 'ok') {
+    if (usage.status === 'invalid') fields.usageInvalid = true;
+    return { kind: 'answered_without_usage', usage: usage.status, model };
+  }
+  fields.inputTokens = usage.usage.inputTokens;
+  fields.outputTokens = usage.usage.outputTokens;
+  if (usage.usage.cachedInputTokens > 0) fields.cachedInputTokens = usage.usage.cachedInputTokens;
+  return { kind: 'answered', usage: usage.usage, model };
+}
+
+/**
+ * How a failed exchange ended for billing: before any answer, billed only if
+ * the gateway may have received the request; once an answer had begun (its
+ * status known), whatever went wrong, it may have been billed.
+ */
+function settlementOfFailure(err: unknown, answerStatus: number | undefined, exchange: UpstreamExchange): Settlement {
+  const cause = causeOf(err);
+  if (answerStatus !== undefined) {
+    return answerStatus >= 400 && !exchange.maybeReceived ? { kind: 'refused_upstream', status: answerStatus } : { kind: 'maybe_billed', cause };
+  }
+  return exchange.maybeReceived ? { kind: 'maybe_billed', cause } : NEVER_SENT;
+}
+
+function causeOf(err: unknown): MaybeBilledCause {
+  if (err instanceof ClientGoneError) return 'client_aborted';
+  if (err instanceof UpstreamTimeoutError) return 'timeout';
+  if (err instanceof InvocationDeadlineError) return 'deadline';
+  if (err instanceof UpstreamTooLargeError) return 'too_large';
+  if (err instanceof UpstreamInvalidResponseError) return 'invalid_answer';
+  if (err instanceof UpstreamCutError || err instanceof UpstreamUnreachableError) return 'cut';
+  return 'router_fault';
+}
+
+function isEventStream(response: IncomingMessage): boolean {
+  return /^text\/event-stream\b/i.test(String(response.headers['content-type'] ?? ''));
 }
 
 async function passUpstreamError({ deadline, res, fields, redactor, attempts }: Relay, response: IncomingMessage, status: number): Promise<void> {

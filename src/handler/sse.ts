@@ -2,32 +2,18 @@ import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { KeyRedactor } from './redact';
-import { asUpstreamError, InvocationDeadlineError, UpstreamInvalidResponseError, UpstreamTimeoutError, UpstreamUnreachableError } from './upstream';
+import { asCutError, InvocationDeadlineError, UpstreamCutError, UpstreamInvalidResponseError, UpstreamTimeoutError } from './upstream';
+import { readUsage, UsageReading } from './usage';
 
-export interface TokenUsage {
-  inputTokens?: number;
-  outputTokens?: number;
-}
-
-/** Usage in either spelling the gateway has used: input/output or prompt/completion tokens. */
-export function readUsage(payload: unknown): TokenUsage {
-  const usage = (payload as { usage?: Record<string, unknown> } | undefined)?.usage;
-  if (!usage || typeof usage !== 'object') return {};
-  return {
-    inputTokens: numberOr(usage.input_tokens, usage.prompt_tokens),
-    outputTokens: numberOr(usage.output_tokens, usage.completion_tokens),
-  };
-}
-
-function numberOr(a: unknown, b: unknown): number | undefined {
-  if (typeof a === 'number' && Number.isFinite(a)) return a;
-  if (typeof b === 'number' && Number.isFinite(b)) return b;
-  return undefined;
+/** What the end of a stream says about the answer: its usage, and the model that answered. */
+export interface StreamAnswer {
+  usage: UsageReading;
+  model?: string;
 }
 
 export interface PipeResult {
   firstChunkAt?: number;
-  usage: TokenUsage;
+  answer: StreamAnswer;
   clientAborted: boolean;
 }
 
@@ -67,7 +53,7 @@ const DATA_LINE = /(^|\n)data:/;
 export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promise<PipeResult> {
   const { idleTimeoutMs, redactor } = options;
   return new Promise((resolve, reject) => {
-    const result: PipeResult = { usage: {}, clientAborted: false };
+    const result: PipeResult = { answer: { usage: { status: 'missing' } }, clientAborted: false };
     const decoder = new StringDecoder('utf8');
     let out: Writable | undefined;
     let pending = '';
@@ -105,7 +91,7 @@ export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promis
       } else if (!sawData) {
         reject(new UpstreamInvalidResponseError('the LLM Gateway stream carried no data: events'));
       } else {
-        result.usage = usageFromSseTail(tail);
+        result.answer = answerFromSseTail(tail);
         resolve(result);
       }
     }
@@ -180,25 +166,38 @@ export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promis
       if (rest.length > 0 && opened(rest) && !cause) relay(rest);
       finish(cause);
     });
-    upstream.once('error', (err) => finish(asUpstreamError(err)));
-    upstream.once('aborted', () => finish(new UpstreamUnreachableError('the LLM Gateway closed the stream mid-answer')));
+    upstream.once('error', (err) => finish(asCutError(err)));
+    upstream.once('aborted', () => finish(new UpstreamCutError('the LLM Gateway closed the stream mid-answer')));
   });
 }
 
-/** Usage from the last `data:` event that carries one. */
-export function usageFromSseTail(tail: string): TokenUsage {
+/**
+ * The answer's usage, from the last `data:` event that carries a `usage`
+ * (the gateway sends it last), and the model named by the last event that
+ * names one. A truncated line at the start of the tail is skipped.
+ */
+export function answerFromSseTail(tail: string): StreamAnswer {
+  const answer: StreamAnswer = { usage: { status: 'missing' } };
   const lines = tail.split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
+  let usageFound = false;
+  for (let i = lines.length - 1; i >= 0 && (!usageFound || answer.model === undefined); i--) {
     const line = lines[i].trim();
-    if (!line.startsWith('data:') || !line.includes('"usage"')) continue;
+    if (!line.startsWith('data:')) continue;
+    let event: unknown;
     try {
-      const usage = readUsage(JSON.parse(line.slice(5)));
-      if (usage.inputTokens !== undefined || usage.outputTokens !== undefined) return usage;
+      event = JSON.parse(line.slice(5));
     } catch {
-      // a truncated line at the start of the tail: keep looking
+      continue;
+    }
+    if (typeof event !== 'object' || event === null) continue;
+    const e = event as { model?: unknown; usage?: unknown };
+    if (answer.model === undefined && typeof e.model === 'string' && e.model !== '') answer.model = e.model;
+    if (!usageFound && e.usage !== undefined && e.usage !== null) {
+      answer.usage = readUsage(event);
+      usageFound = true;
     }
   }
-  return {};
+  return answer;
 }
 
 interface Completion {

@@ -40,6 +40,10 @@ export function decideUnderstanding(rawBody: string, config: RouterConfig): Deci
     stream: false,
     upstreamStream: false,
     global: false,
+    // No model, so nothing the catalog prices: the route is rate-limited, never charged.
+    attempts: [],
+    worstCase: { inputTokens: 0, outputTokens: 0 },
+    transcript: true,
     upstreamBody: JSON.stringify(body),
     url: config.understandingUrl,
   };

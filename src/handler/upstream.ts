@@ -9,7 +9,7 @@ export interface UpstreamRequest {
   readonly stream: boolean;
   /** Epoch ms by which response headers must have arrived. */
   readonly deadline: number;
-  readonly cancellation: UpstreamCancellation;
+  readonly exchange: UpstreamExchange;
   /** The HTTP forward proxy to tunnel through (egressProxy). @default a direct connection */
   readonly egressProxy?: URL;
 }
@@ -33,6 +33,27 @@ export class UpstreamTimeoutError extends Error {
     this.name = 'UpstreamTimeoutError';
   }
 }
+/** The upstream closed the connection after its headers, before its answer was complete. */
+export class UpstreamCutError extends UpstreamUnreachableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamCutError';
+  }
+}
+/** The upstream's answer was larger than the router buffers. */
+export class UpstreamTooLargeError extends UpstreamUnreachableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamTooLargeError';
+  }
+}
+/** The caller hung up: the request in flight was stopped, and no other is started. */
+export class ClientGoneError extends UpstreamUnreachableError {
+  constructor() {
+    super('the caller went away');
+    this.name = 'ClientGoneError';
+  }
+}
 /** The upstream answered 2xx with something that is not what was asked for (not a completion, not SSE). */
 export class UpstreamInvalidResponseError extends Error {
   constructor(message: string) {
@@ -53,17 +74,29 @@ export class InvocationDeadlineError extends Error {
 }
 
 /**
- * Stops the upstream request in flight when the caller goes away. A plain
- * handle rather than an `AbortSignal`: Node.js wires a signal into every
- * `ClientRequest` through `EventTarget` listeners, a measurable share of
- * the router's work per request (BENCHMARKS.md, "Changes made").
+ * One request's exchange with the upstream, over all its attempts: stops the
+ * attempt in flight when the caller goes away, and knows whether the gateway
+ * may have received a request it never answered (what billing needs to know
+ * when the exchange fails). A plain handle rather than an `AbortSignal`:
+ * Node.js wires a signal into every `ClientRequest` through `EventTarget`
+ * listeners, a measurable share of the router's work per request
+ * (BENCHMARKS.md, "Changes made").
  */
-export class UpstreamCancellation {
+export class UpstreamExchange {
   private inFlight: http.ClientRequest | undefined;
   private cancelled = false;
+  private unanswered = 0;
 
   get isCancelled(): boolean {
     return this.cancelled;
+  }
+
+  /**
+   * Whether a whole request went out on some attempt that got no answer (no
+   * status line): the gateway may then have processed, and billed, it.
+   */
+  get maybeReceived(): boolean {
+    return this.unanswered > 0;
   }
 
   /** Destroys the request in flight (and with it its response); later attempts are not made. */
@@ -71,17 +104,34 @@ export class UpstreamCancellation {
     if (this.cancelled) return;
     this.cancelled = true;
     // A request whose response already ended is destroyed already: this is then a no-op.
-    this.inFlight?.destroy(new UpstreamUnreachableError('the caller went away'));
+    this.inFlight?.destroy(new ClientGoneError());
   }
 
   track(request: http.ClientRequest): void {
     this.inFlight = request;
+    // 'finish': the whole body was handed to a connected socket (never for a refused connection).
+    // A status line, even one sent before the body was read, answers the attempt.
+    let sent = false;
+    let answered = false;
+    request.once('finish', () => {
+      sent = true;
+      if (!answered) this.unanswered++;
+    });
+    request.once('response', () => {
+      answered = true;
+      if (sent) this.unanswered--;
+    });
   }
 }
 
 /** A socket or stream error as one of the two upstream failures: our own timeout, or unreachable. */
 export function asUpstreamError(err: Error): UpstreamTimeoutError | UpstreamUnreachableError {
-  return err instanceof UpstreamTimeoutError ? err : new UpstreamUnreachableError(err.message);
+  return err instanceof UpstreamTimeoutError || err instanceof UpstreamUnreachableError ? err : new UpstreamUnreachableError(err.message);
+}
+
+/** An error of a response whose headers had arrived: the answer was cut, unless we cut it ourselves for a reason of our own. */
+export function asCutError(err: Error): UpstreamTimeoutError | UpstreamUnreachableError {
+  return err instanceof UpstreamTimeoutError || err instanceof UpstreamUnreachableError ? err : new UpstreamCutError(err.message);
 }
 
 /** Sends one request and resolves with the response once its headers are in. */
@@ -90,8 +140,8 @@ export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
     const url = req.url;
     const payload = Buffer.from(req.body, 'utf8');
     const remaining = req.deadline - Date.now();
-    if (req.cancellation.isCancelled) {
-      reject(new UpstreamUnreachableError('the caller went away'));
+    if (req.exchange.isCancelled) {
+      reject(new ClientGoneError());
       return;
     }
     if (remaining <= 0) {
@@ -111,7 +161,7 @@ export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
         'user-agent': 'cdk-llm-gateway-router',
       },
     });
-    req.cancellation.track(clientRequest);
+    req.exchange.track(clientRequest);
     const timer = setTimeout(() => {
       clientRequest.destroy(new UpstreamTimeoutError(`the LLM Gateway did not answer within ${remaining} ms`));
     }, remaining);
@@ -147,7 +197,7 @@ export function readBody(res: http.IncomingMessage, deadline: number, limitBytes
     res.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) {
-        cut(new UpstreamUnreachableError(`the LLM Gateway answer exceeded ${limitBytes} bytes`));
+        cut(new UpstreamTooLargeError(`the LLM Gateway answer exceeded ${limitBytes} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -156,8 +206,8 @@ export function readBody(res: http.IncomingMessage, deadline: number, limitBytes
       clearTimeout(timer);
       resolve(Buffer.concat(chunks));
     });
-    res.once('error', (err) => fail(asUpstreamError(err)));
-    res.once('aborted', () => fail(new UpstreamUnreachableError('the LLM Gateway closed the connection mid-answer')));
+    res.once('error', (err) => fail(asCutError(err)));
+    res.once('aborted', () => fail(new UpstreamCutError('the LLM Gateway closed the connection mid-answer')));
   });
 }
 
@@ -192,7 +242,7 @@ export async function sendWithRetries(req: UpstreamRequest, sleep = delay): Prom
       response.resume(); // drain so the socket returns to the pool
     } catch (err) {
       if (err instanceof UpstreamUnreachableError || err instanceof UpstreamTimeoutError) err.attempts = attempts;
-      if (!(err instanceof UpstreamUnreachableError) || attempts > MAX_RETRIES || req.cancellation.isCancelled) throw err;
+      if (!(err instanceof UpstreamUnreachableError) || attempts > MAX_RETRIES || req.exchange.isCancelled) throw err;
       waitMs = backoff(attempts);
       if (Date.now() + waitMs >= req.deadline) throw err;
     }

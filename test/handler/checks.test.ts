@@ -1,7 +1,8 @@
 import { loadConfig, RouterConfigError } from '../../src/handler/config';
 import { normalizeUpstreamError } from '../../src/handler/errors';
 import { decide, Decision } from '../../src/handler/policy';
-import { completionToSse, readUsage, usageFromSseTail } from '../../src/handler/sse';
+import { answerFromSseTail, completionToSse } from '../../src/handler/sse';
+import { readUsage } from '../../src/handler/usage';
 import { retryAfterMs } from '../../src/handler/upstream';
 
 const us = loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5,claude-sonnet-4-6,qwen3-32B' });
@@ -166,12 +167,14 @@ describe('upstream error shapes, usage and Retry-After', () => {
     expect(normalizeUpstreamError(429, '{"error":{"code":429,"message":"slow down"}}').error).toMatchObject({ type: 'rate_limit_error', code: '429' });
   });
 
-  test('usage in both spellings, from a completion and from the tail of a stream', () => {
-    expect(readUsage({ usage: { input_tokens: 3, output_tokens: 4 } })).toEqual({ inputTokens: 3, outputTokens: 4 });
-    expect(readUsage({ usage: { prompt_tokens: 5, completion_tokens: 6 } })).toEqual({ inputTokens: 5, outputTokens: 6 });
-    expect(readUsage({})).toEqual({});
-    expect(usageFromSseTail('data: {"choices":[]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}\n\ndata: [DONE]\n\n')).toEqual({ inputTokens: 9, outputTokens: 2 });
-    expect(usageFromSseTail('age":{"prompt_tokens":1}}\n\ndata: [DONE]\n\n')).toEqual({});
+  test('usage in both spellings, from a completion and from the tail of a stream, with the model that answered', () => {
+    const usage = (inputTokens: number, outputTokens: number) => ({ status: 'ok', usage: { inputTokens, outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0 } });
+    expect(readUsage({ usage: { input_tokens: 3, output_tokens: 4 } })).toEqual(usage(3, 4));
+    expect(readUsage({ usage: { prompt_tokens: 5, completion_tokens: 6 } })).toEqual(usage(5, 6));
+    expect(readUsage({})).toEqual({ status: 'missing' });
+    expect(answerFromSseTail('data: {"model":"gpt-5.5","choices":[]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}\n\ndata: [DONE]\n\n'))
+      .toEqual({ usage: usage(9, 2), model: 'gpt-5.5' });
+    expect(answerFromSseTail('age":{"prompt_tokens":1}}\n\ndata: [DONE]\n\n')).toEqual({ usage: { status: 'missing' } });
   });
 
   test('Retry-After as seconds or an HTTP date', () => {

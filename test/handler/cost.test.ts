@@ -99,18 +99,21 @@ describe('per-request cost: tokens times the catalog price for the region used',
     }
   });
 
-  test('no usage reported, no cost: neither a guess in the log nor a metric', async () => {
+  test('no usage reported: billed, amount unknown, so charged the worst case in the log and the metric alike', async () => {
     gateway.behaviour = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] }));
+      res.end(JSON.stringify({ model: 'qwen3-32B', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] }));
     };
     const router = await startRouter({ region: 'us', endpoint: gateway.url, catalog: CATALOG, allowedModels: ['qwen3-32B'] });
     try {
       await router.client.chat.completions.create({ model: 'qwen3-32B', messages: [] });
+      expect(gateway.requests.at(-1)!.rawBody).toBe('{"model":"qwen3-32B","messages":[]}');
       const { log, emf } = last();
-      expect(log.status).toBe(200);
-      expect(log.cost_usd).toBeUndefined();
-      expect(emf.CostUsd).toBeUndefined();
+      // 35 input tokens (one per byte sent) x $0.00000011 + 1,000 output tokens (the gateway's default max_tokens) x $0.00000033
+      // = $0.00000385 + $0.00033 = $0.00033385.
+      expect(log).toMatchObject({ status: 200, settlement: 'answered_without_usage', charge_basis: 'worst_case', cost_usd: 0.00033385 });
+      expect(log.input_tokens).toBeUndefined();
+      expect(emf.CostUsd).toBe(0.00033385);
     } finally {
       await router.close();
     }

@@ -248,8 +248,15 @@ describe('a malformed upstream 200', () => {
     expect(events(r.res.body).at(-1)).toBe('[DONE]');
   });
 
-  test('a stream answered with JSON instead of SSE: 502 upstream_invalid_response', async () => {
+  test('a stream answered with a JSON completion instead of SSE is relayed as SSE (some models ignore stream: true)', async () => {
     const r = await once(json(JSON.stringify(completion('gpt-5'))), chat('gpt-5', { stream: true }));
+    expect(r.res.status).toBe(200);
+    expect(r.log).toMatchObject({ status: 200, input_tokens: 11, output_tokens: 7 });
+    expect(r.log.upstream_error).toBeUndefined();
+  });
+
+  test('a stream answered with JSON that is not a completion: 502 upstream_invalid_response', async () => {
+    const r = await once(json('{"id":"x","choices":[]}'), chat('gpt-5', { stream: true }));
     expect(r.res.status).toBe(502);
     expect(errorCode(r.res)).toBe('upstream_invalid_response');
     expect(r.log).toMatchObject({ status: 502, upstream_error: '5xx' });

@@ -50,15 +50,28 @@ describe('bad answers from the upstream', () => {
   };
 
   test.each([
-    ['application/json', 'content-type application/json'],
-    ['application/json; profile=text/event-stream', 'content-type application/json; profile=text/event-stream'],
-    [undefined, 'content-type (none)'],
-  ])('a stream request answered with content-type %p is a 502 naming it', async (contentType, named) => {
+    ['application/json'],
+    ['application/json; profile=text/event-stream'],
+    [undefined],
+  ])('a stream request answered with one JSON completion (content-type %p) is relayed as SSE, with its usage', async (contentType) => {
+    // Some models ignore `stream: true` and answer with a single JSON body (the gateway's troubleshooting page).
     fake.gateway.behaviour = answer(contentType, JSON.stringify(completion('gpt-5')));
     const res = await invoke(router(), chat('gpt-5', { stream: true }));
+    expect([res.status, res.headers['content-type']]).toEqual([200, 'text/event-stream; charset=utf-8']);
+    const events = res.body.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(JSON.parse(events[0]).choices[0].delta).toEqual({ role: 'assistant', content: 'Hello from the gateway' });
+    expect(JSON.parse(events[1]).usage).toEqual({ input_tokens: 11, output_tokens: 7, total_tokens: 18 });
+    expect(lastLog()).toMatchObject({ status: 200, input_tokens: 11, output_tokens: 7, settlement: 'answered', charge_basis: 'usage', answered_model: 'gpt-5' });
+  });
+
+  test('a stream request answered with a body that is neither SSE nor JSON is a 502 naming it', async () => {
+    fake.gateway.behaviour = answer('text/plain', 'busy');
+    const res = await invoke(router(), chat('gpt-5', { stream: true }));
     expect(res.status).toBe(502);
-    const message = `The LLM Gateway sent an invalid answer: the LLM Gateway answered a stream request with ${named}.`;
+    const message = 'The LLM Gateway sent an invalid answer: the LLM Gateway answered HTTP 200 with a body that is not JSON.';
     expect(errorOf(res)).toEqual({ message, type: 'api_error', param: null, code: 'upstream_invalid_response' });
+    expect(lastLog()).toMatchObject({ settlement: 'maybe_billed' });
   });
 
   test.each([

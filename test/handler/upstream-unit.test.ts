@@ -7,8 +7,8 @@
 import type * as http from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import {
-  InvocationDeadlineError, readBody, retryAfterMs, sendOnce, sendWithRetries, UpstreamCancellation,
-  UpstreamInvalidResponseError, UpstreamRequest, UpstreamTimeoutError, UpstreamUnreachableError,
+  ClientGoneError, InvocationDeadlineError, readBody, retryAfterMs, sendOnce, sendWithRetries, UpstreamCutError, UpstreamExchange,
+  UpstreamInvalidResponseError, UpstreamRequest, UpstreamTimeoutError, UpstreamTooLargeError, UpstreamUnreachableError,
 } from '../../src/handler/upstream';
 import { GatewayBehaviour, useFakeGateway } from '../support/fake-gateway';
 
@@ -27,7 +27,7 @@ function request(overrides: Partial<UpstreamRequest> = {}): UpstreamRequest {
     body: '{"model":"gpt-5"}',
     stream: false,
     deadline: Date.now() + 5_000,
-    cancellation: new UpstreamCancellation(),
+    exchange: new UpstreamExchange(),
     ...overrides,
   };
 }
@@ -60,6 +60,8 @@ describe('the error classes carry their names (the bundle is minified; logs and 
     ['UpstreamTimeoutError', () => new UpstreamTimeoutError('m')],
     ['UpstreamInvalidResponseError', () => new UpstreamInvalidResponseError('m')],
     ['InvocationDeadlineError', () => new InvocationDeadlineError('m')],
+    ['UpstreamCutError', () => new UpstreamCutError('m')],
+    ['UpstreamTooLargeError', () => new UpstreamTooLargeError('m')],
   ])('%s', (name, create) => {
     const err = create();
     expect([err.name, err.message]).toEqual([name, 'm']);
@@ -69,20 +71,57 @@ describe('the error classes carry their names (the bundle is minified; logs and 
 describe('cancellation', () => {
   test('destroys the request in flight once, with "the caller went away"; cancelling twice is a no-op', () => {
     const destroyed: Error[] = [];
-    const cancellation = new UpstreamCancellation();
-    cancellation.track({ destroy: (err: Error) => destroyed.push(err) } as unknown as http.ClientRequest);
-    cancellation.cancel();
-    cancellation.cancel();
-    expect(destroyed.map((e) => [e.constructor, e.message])).toEqual([[UpstreamUnreachableError, 'the caller went away']]);
-    expect(cancellation.isCancelled).toBe(true);
+    const exchange = new UpstreamExchange();
+    exchange.track({ destroy: (err: Error) => destroyed.push(err), once: () => undefined } as unknown as http.ClientRequest);
+    exchange.cancel();
+    exchange.cancel();
+    expect(destroyed.map((e) => [e.constructor, e.name, e.message])).toEqual([[ClientGoneError, 'ClientGoneError', 'the caller went away']]);
+    expect(exchange.isCancelled).toBe(true);
   });
 
   test('cancelling before any request is tracked is safe, and no request starts afterwards', async () => {
-    const cancellation = new UpstreamCancellation();
-    expect(() => cancellation.cancel()).not.toThrow();
-    const err = await failureOf(sendOnce(request({ cancellation })));
-    expect([err.constructor, err.message]).toEqual([UpstreamUnreachableError, 'the caller went away']);
+    const exchange = new UpstreamExchange();
+    expect(() => exchange.cancel()).not.toThrow();
+    const err = await failureOf(sendOnce(request({ exchange })));
+    expect([err.constructor, err.message]).toEqual([ClientGoneError, 'the caller went away']);
     expect(fake.gateway.requests).toHaveLength(0);
+    expect(exchange.maybeReceived).toBe(false);
+  });
+});
+
+describe('whether the gateway may have received a request it never answered (what billing needs)', () => {
+  test('a refused connection: nothing was received', async () => {
+    const exchange = new UpstreamExchange();
+    await failureOf(sendOnce(request({ url: new URL(await closedPort()), exchange })));
+    expect(exchange.maybeReceived).toBe(false);
+  });
+
+  test('a request read and never answered: maybe received', async () => {
+    fake.gateway.behaviour = () => undefined;
+    const exchange = new UpstreamExchange();
+    await failureOf(sendOnce(request({ deadline: Date.now() + 100, exchange })));
+    expect(fake.gateway.requests).toHaveLength(1);
+    expect(exchange.maybeReceived).toBe(true);
+  });
+
+  test('a request answered (any status): received and answered, so not "maybe"', async () => {
+    fake.gateway.behaviour = (_req, res) => {
+      res.writeHead(503).end();
+    };
+    const exchange = new UpstreamExchange();
+    (await sendOnce(request({ exchange }))).resume();
+    expect(exchange.maybeReceived).toBe(false);
+  });
+
+  test('one unanswered attempt stays "maybe received" after a later attempt is refused before sending', async () => {
+    fake.gateway.behaviour = (_req, res) => {
+      res.socket?.destroy();
+    };
+    const exchange = new UpstreamExchange();
+    await failureOf(sendOnce(request({ exchange })));
+    expect(exchange.maybeReceived).toBe(true);
+    await failureOf(sendOnce(request({ url: new URL(await closedPort()), exchange })));
+    expect(exchange.maybeReceived).toBe(true);
   });
 });
 
@@ -130,7 +169,7 @@ describe('readBody', () => {
     const whole = await readBody(await sendOnce(request()), Date.now() + 5_000, 64);
     expect(whole.toString()).toBe('x'.repeat(64));
     const err = await failureOf(readBody(await sendOnce(request()), Date.now() + 5_000, 63));
-    expect([err.constructor, err.message]).toEqual([UpstreamUnreachableError, 'the LLM Gateway answer exceeded 63 bytes']);
+    expect([err.constructor, err.message]).toEqual([UpstreamTooLargeError, 'the LLM Gateway answer exceeded 63 bytes']);
   });
 
   test('a body that stalls past the deadline is a timeout', async () => {
@@ -146,16 +185,16 @@ describe('readBody', () => {
       setTimeout(() => res.socket?.destroy(), 20);
     };
     const err = await failureOf(readBody(await sendOnce(request()), Date.now() + 5_000, MIB));
-    expect([err.constructor, err.message]).toEqual([UpstreamUnreachableError, 'the LLM Gateway closed the connection mid-answer']);
+    expect([err.constructor, err.message]).toEqual([UpstreamCutError, 'the LLM Gateway closed the connection mid-answer']);
   });
 
-  test('an error on the response stream fails the read as unreachable (and is never left unhandled)', async () => {
+  test('an error on the response stream fails the read as cut (and is never left unhandled)', async () => {
     fake.gateway.behaviour = stalls;
     const res = await sendOnce(request());
     const reading = readBody(res, Date.now() + 5_000, MIB);
     res.emit('error', new Error('socket hang up'));
     const err = await failureOf(reading);
-    expect([err.constructor, err.message]).toEqual([UpstreamUnreachableError, 'socket hang up']);
+    expect([err.constructor, err.message]).toEqual([UpstreamCutError, 'socket hang up']);
     res.destroy();
   });
 });

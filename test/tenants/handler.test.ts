@@ -2,9 +2,9 @@ import * as sdk from '@aws-sdk/client-dynamodb';
 import { TenantSpec } from '../../src/catalog/tenants-schema';
 import { routerEnvironment } from '../../src/emulator/config';
 import { loadConfig } from '../../src/handler/config';
-import { shapeOf } from '../../src/handler/tenants/estimate';
+import { worstPrice } from '../../src/handler/billing';
+import { attemptsOf, estimateOf } from '../../src/handler/estimate';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
-import { worstPrice } from '../../src/handler/tenants/prices';
 import { call, catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 const services = tenantTestServices();
@@ -221,19 +221,35 @@ describe('the worst-case price: the catalog\'s, for the region each attempt is r
   });
 
   test('the upstream body says which attempts go global (a fallback inherits the request\'s model_region)', () => {
-    expect(shapeOf('{"model":"a","model_region":"global","fallbacks":[{"model":"b"},{"model":"c","model_region":"x"}]}').attempts)
+    expect(attemptsOf(JSON.parse('{"model":"a","model_region":"global","fallbacks":[{"model":"b"},{"model":"c","model_region":"x"}]}')))
       .toEqual([{ model: 'a', global: true }, { model: 'b', global: true }, { model: 'c', global: false }]);
   });
 });
 
 describe('the worst-case estimate', () => {
-  test('input is one token per upstream byte; output is the largest max_tokens (or max_completion_tokens) of any attempt times n', () => {
-    expect(shapeOf('{"model":"a","messages":[]}')).toEqual({ models: ['a'], attempts: [{ model: 'a', global: false }], inputTokens: 27, outputTokens: 1_000, transcript: false });
-    expect(shapeOf('{"model":"a","max_tokens":50,"n":3}').outputTokens).toBe(150);
-    expect(shapeOf('{"model":"a","max_completion_tokens":70,"max_tokens":50}').outputTokens).toBe(70);
-    expect(shapeOf('{"model":"a","max_tokens":50,"fallbacks":[{"model":"b"},{"model":"c","transcript_id":"t"}]}'))
-      .toMatchObject({ models: ['a', 'b', 'c'], outputTokens: 50, transcript: true });
+  const estimate = (text: string) => estimateOf(JSON.parse(text), text);
+  test('input is one token per upstream byte; output is the largest max_tokens or max_completion_tokens of any attempt times n', () => {
+    expect(estimate('{"model":"a","messages":[]}')).toEqual({ inputTokens: 27, outputTokens: 1_000, mediaParts: 0 });
+    expect(estimate('{"model":"a","max_tokens":50,"n":3}').outputTokens).toBe(150);
+    // Both limits set: the larger is what a provider may honour.
+    expect(estimate('{"model":"a","max_completion_tokens":70,"max_tokens":50}').outputTokens).toBe(70);
+    expect(estimate('{"model":"a","max_completion_tokens":50,"max_tokens":70}').outputTokens).toBe(70);
+    expect(estimate('{"model":"a","max_tokens":50,"fallbacks":[{"model":"b"},{"model":"c","transcript_id":"t"}]}').outputTokens).toBe(50);
+    expect(estimate('{"model":"a","max_tokens":50,"fallbacks":[{"model":"b","n":4}]}').outputTokens).toBe(200);
     // "é" is two UTF-8 bytes.
-    expect(shapeOf('{"model":"é"}').inputTokens).toBe(14);
+    expect(estimate('{"model":"é"}').inputTokens).toBe(14);
+  });
+
+  test('each non-text part adds its documented allowance: image 3,000, audio 10,000, file (and any other type) 100,000', () => {
+    const parts = [
+      { type: 'text', text: 'x' },
+      { type: 'image_url', image_url: { url: 'https://a/b.png' } },
+      { type: 'input_audio', input_audio: { data: '', format: 'wav' } },
+      { type: 'file', file: { file_id: 'f' } },
+      { type: 'video' },
+    ];
+    const text = JSON.stringify({ model: 'a', messages: [{ role: 'user', content: parts }], fallbacks: [{ model: 'b', messages: [{ role: 'user', content: [{ type: 'image_url' }] }] }] });
+    const bytes = Buffer.byteLength(text, 'utf8');
+    expect(estimate(text)).toEqual({ inputTokens: bytes + 3_000 + 10_000 + 100_000 + 100_000 + 3_000, outputTokens: 1_000, mediaParts: 5 });
   });
 });

@@ -70,33 +70,38 @@ describe('TenantLedger against DynamoDB (dynalite)', () => {
     expect(await ledger.usage('team-d')).toEqual({ usdNanos: 0, usdCommittedNanos: 0, tokensToday: 0, tokensCommittedToday: 0, inFlight: 0 });
   });
 
-  test('a crashed function\'s reservation is reclaimed once it has expired, and not before', async () => {
+  test('a crashed function\'s reservation is reclaimed at its worst case once it has expired (never released at zero), and not before', async () => {
     const clock = { now: SEPT_14_NOON };
     const ledger = await ledgerAt(clock);
-    const limits = { usdNanos: 1_000 };
-    // Never settled: its function "crashed".
+    const limits = { usdNanos: 2_000 };
+    // Never settled: its function "crashed" (it may have been served, so it is spent).
     expect((await ledger.reserve('team-e', limits, { usdNanos: 800, tokens: 5 }, 15 * 60_000)).ok).toBe(true);
-    expect((await ledger.reserve('team-e', limits, { usdNanos: 800, tokens: 5 }, 60_000)).ok).toBe(false);
+    // Before it expires: held by a request in flight, retry in a second.
+    expect(await ledger.reserve('team-e', limits, { usdNanos: 1_300, tokens: 5 }, 60_000))
+      .toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: true, retryAfterSeconds: 1 });
     clock.now += 15 * 60_000 + 1;
-    const after = await ledger.reserve('team-e', limits, { usdNanos: 800, tokens: 5 }, 60_000);
-    expect(after.ok).toBe(true);
-    expect(await ledger.usage('team-e')).toEqual({ usdNanos: 0, usdCommittedNanos: 800, tokensToday: 0, tokensCommittedToday: 5, inFlight: 1 });
+    // After: reclaimed at 800, settled. 800 + 1,300 > 2,000, now for good this month (Sept 14 12:15:00.001 -> Oct 1, rounded up).
+    expect(await ledger.reserve('team-e', limits, { usdNanos: 1_300, tokens: 5 }, 60_000))
+      .toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: false, retryAfterSeconds: 16 * 86_400 + 11 * 3_600 + 45 * 60 });
+    expect(await ledger.usage('team-e')).toEqual({ usdNanos: 800, usdCommittedNanos: 800, tokensToday: 5, tokensCommittedToday: 5, inFlight: 0 });
+    expect((await ledger.reserve('team-e', limits, { usdNanos: 1_200, tokens: 5 }, 60_000)).ok).toBe(true);
   });
 
   test('requests per minute per model: a fixed UTC minute, counted atomically, per model', async () => {
     const clock = { now: SEPT_14_NOON + 45_000 };
     const ledger = await ledgerAt(clock);
-    const results = await Promise.all(Array.from({ length: 12 }, () => ledger.countRequest('team-f', 'gpt-5', 5)));
+    const results = await Promise.all(Array.from({ length: 12 }, () => ledger.countRequest('team-f', ['gpt-5'], 5)));
     expect(results.filter((r) => r.ok)).toHaveLength(5);
     expect(results.find((r) => !r.ok)).toEqual({ ok: false, retryAfterSeconds: 15 });
-    expect(await ledger.countRequest('team-f', 'gpt-5-mini', 5)).toEqual({ ok: true });
+    expect(await ledger.countRequest('team-f', ['gpt-5-mini'], 5)).toEqual({ ok: true });
     clock.now += 15_000;
-    expect(await ledger.countRequest('team-f', 'gpt-5', 5)).toEqual({ ok: true });
+    expect(await ledger.countRequest('team-f', ['gpt-5'], 5)).toEqual({ ok: true });
   });
 
   test('windows are UTC calendar months and days', () => {
     expect(windowOf(Date.UTC(2026, 11, 31, 23, 30))).toEqual({
       month: '2026-12',
+      previousMonth: '2026-11',
       day: '31',
       monthEndsAt: Date.UTC(2027, 0, 1),
       dayEndsAt: Date.UTC(2027, 0, 1),

@@ -1,14 +1,11 @@
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
-import { shapeOf } from './estimate';
 import { TenantDirectory } from './identify';
-import { Amount, Reservation, ReserveResult, Sdk, TenantLedger } from './ledger';
-import { costNanoUsd, toNanoUsd, worstPrice } from './prices';
+import { Amount, ReclaimWork, Reservation, ReserveResult, Sdk, TenantLedger } from './ledger';
 import { UNDERSTANDING_PATH } from '../../catalog/catalog';
 import { ENV } from '../../catalog/env';
-import type { TokenPrice } from '../../catalog/model-catalog';
 import { parseTenants, TenantSpec } from '../../catalog/tenants-schema';
+import type { Charge } from '../billing';
 import type { RouterConfig } from '../config';
-import { estimateCostUsd } from '../cost';
 import { reject, Rejection } from '../errors';
 import type { Forward } from '../policy';
 import type { RequestContext } from '../request-context';
@@ -21,10 +18,10 @@ export interface TenantGateOptions {
 /** A refusal with the headers it needs (`Retry-After`). */
 export type TenantRefusal = Rejection & { readonly kind: 'reject'; readonly headers: Record<string, string> };
 
-/** An admitted request's obligation: `settle()` once the answer has ended, whatever happened. */
+/** An admitted request's obligation: `settle()` once the answer has ended, whatever happened, with what it is charged. */
 export interface Admission {
   readonly kind: 'admit';
-  settle(): Promise<void>;
+  settle(charge: Charge | undefined): Promise<void>;
 }
 
 /** Time a reservation outlives the function's own deadline before a sweep may reclaim it. */
@@ -34,6 +31,8 @@ const STORE_CONNECT_TIMEOUT_MS = 2_000;
 const STORE_REQUEST_TIMEOUT_MS = 5_000;
 /** The longest a Lambda function lives: the lifetime assumed when the context does not say. */
 const MAX_FUNCTION_LIFETIME_MS = 15 * 60_000;
+/** Time kept back from the function's deadline when settling, so the last try still returns. */
+const SETTLE_MARGIN_MS = 250;
 
 /**
  * The tenant layer of the handler: who is calling (403 `unknown_tenant`),
@@ -94,39 +93,42 @@ export class TenantGate {
   async admit(ctx: RequestContext, decision: Forward): Promise<TenantRefusal | Admission> {
     const { fields, context } = ctx;
     const tenant = this.directory.byId.get(fields.tenant!)!;
-    const shape = shapeOf(decision.upstreamBody);
-    const policy = this.policy(tenant, shape.models, shape.transcript);
+    const models = decision.attempts.map((a) => a.model);
+    const policy = this.policy(tenant, models, decision.transcript);
     if (policy) return { kind: 'reject', ...policy, headers: {} };
 
-    // The catalog's prices as the handler's rules carry them (what decision.price comes from), each attempt as routed.
-    const price = worstPrice(this.config.modelRules, shape.attempts, this.config.allowedModels);
-    if (tenant.usd !== undefined && !price) {
-      return refusal(503, 'budget_unavailable', `No price is known for ${shape.models.join(', ')}, so tenant ${tenant.id}'s budget cannot be applied.`, 'budget_unavailable', 60);
+    const { worstCase } = decision;
+    if (tenant.usd !== undefined && worstCase.usdNanos === undefined) {
+      return refusal(503, 'budget_unavailable', `No price is known for ${models.join(', ')}, so tenant ${tenant.id}'s budget cannot be applied.`, 'budget_unavailable', 60);
     }
-    const estimate: Amount = {
-      usdNanos: price ? costNanoUsd(price, shape.inputTokens, shape.outputTokens) : 0,
-      tokens: shape.inputTokens + shape.outputTokens,
-    };
-    const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : MAX_FUNCTION_LIFETIME_MS;
+    const estimate: Amount = { usdNanos: worstCase.usdNanos ?? 0, tokens: worstCase.inputTokens + worstCase.outputTokens };
+    const remaining = remainingMs(context);
     const budgeted = tenant.usd !== undefined || tenant.tok !== undefined;
     const limits = { usdNanos: tenant.usd !== undefined ? Math.floor(tenant.usd * 1e9) : undefined, tokens: tenant.tok };
 
     // Both checks at once: one DynamoDB round trip of latency before the upstream call.
+    // The rate limit counts every model the request may reach: its fallbacks too.
     const [rate, budget] = await Promise.allSettled([
-      tenant.rpm !== undefined ? this.ledger.countRequest(tenant.id, decision.model, tenant.rpm) : Promise.resolve({ ok: true as const }),
+      tenant.rpm !== undefined ? this.ledger.countRequest(tenant.id, models, tenant.rpm) : Promise.resolve(undefined),
       budgeted ? this.ledger.reserve(tenant.id, limits, estimate, remaining + RESERVATION_MARGIN_MS) : Promise.resolve(undefined),
     ]);
-    const reservation = budget.status === 'fulfilled' && budget.value?.ok ? budget.value.reservation : undefined;
-    const storeFailed = rate.status === 'rejected' || budget.status === 'rejected';
-    if (storeFailed) fields.tenantStoreError = 'admit';
-    const refused = this.refusalOf(tenant, rate.status === 'fulfilled' ? rate.value : { ok: true }, budget.status === 'fulfilled' ? budget.value : undefined, decision.model);
+    const reserved = budget.status === 'fulfilled' && budget.value?.ok ? budget.value : undefined;
+    const storeError = [rate, budget].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (storeError) this.noteStoreError(ctx, 'admit', storeError.reason);
+    const rateResult = rate.status === 'fulfilled' ? rate.value : undefined;
+    const refused = this.refusalOf(tenant, rateResult ?? { ok: true }, budget.status === 'fulfilled' ? budget.value : undefined, decision.model);
     // Failing open admits unmetered only what the store could not decide; a refusal it did decide stands.
-    if (refused || (storeFailed && !this.failOpen)) {
-      // Nothing goes upstream, so a reservation that was made is released in full.
-      if (reservation) await this.ledger.settle(reservation, { usdNanos: 0, tokens: 0 }).catch(() => undefined);
+    if (refused || (storeError && !this.failOpen)) {
+      // Nothing goes upstream: a reservation made is released in full, and rate slots taken are given back.
+      const undo: Array<Promise<unknown>> = [];
+      if (reserved) undo.push(this.ledger.settle(reserved.reservation, { usdNanos: 0, tokens: 0 }, deadlineOf(context)));
+      if (rateResult?.ok) undo.push(this.ledger.uncount(tenant.id, models));
+      await Promise.allSettled(undo);
       return refused ?? refusal(503, 'budget_unavailable', 'The tenant budget store cannot be reached; the router fails closed.', 'budget_unavailable', 1);
     }
-    return { kind: 'admit', settle: () => this.settle(ctx, reservation, estimate, price) };
+    // Expired reservations the admission saw: reclaimed while the request is on its way, finished before settling.
+    const reclaiming = this.reclaim(ctx, reserved?.reclaim ?? []);
+    return { kind: 'admit', settle: (charge) => this.settle(ctx, reserved?.reservation, charge, reclaiming) };
   }
 
   /** The tenant's allow-list and transcript access, over the primary model and every fallback. */
@@ -172,16 +174,19 @@ export class TenantGate {
    * model). It names no model, so nothing prices it: no USD reservation and
    * nothing to settle.
    */
-  async admitUnderstanding({ fields }: RequestContext): Promise<TenantRefusal | Admission> {
+  async admitUnderstanding(ctx: RequestContext): Promise<TenantRefusal | Admission> {
+    const { fields } = ctx;
     const tenant = this.directory.byId.get(fields.tenant!)!;
     if (tenant.tx === false) {
       const message = `POST /v1/understanding reads a transcript: tenant ${tenant.id} has no transcript access.`;
       return { kind: 'reject', ...reject(403, 'transcript_access', message, 'transcript_access_disabled'), headers: {} };
     }
     if (tenant.rpm !== undefined) {
-      const rate = await this.ledger.countRequest(tenant.id, UNDERSTANDING_PATH, tenant.rpm).catch(() => undefined);
+      const rate = await this.ledger.countRequest(tenant.id, [UNDERSTANDING_PATH], tenant.rpm).catch((err: unknown) => {
+        this.noteStoreError(ctx, 'admit', err);
+        return undefined;
+      });
       if (!rate) {
-        fields.tenantStoreError = 'admit';
         if (!this.failOpen) return refusal(503, 'budget_unavailable', 'The tenant budget store cannot be reached; the router fails closed.', 'budget_unavailable', 1);
       }
       const refused = rate && this.refusalOf(tenant, rate, undefined, UNDERSTANDING_PATH);
@@ -191,41 +196,61 @@ export class TenantGate {
   }
 
   /**
-   * Closes the reservation once the answer has ended, at the request's cost:
-   * `fields.costUsd`, which the handler computes from the reported usage and
-   * the catalog's price for the model as routed (the `cost_usd` log field
-   * and the `CostUsd` metric). Reported usage of a model the catalog does not
-   * price is charged at the reservation's price, and that becomes its cost.
-   * An answer that reached the caller without usage (a client abort, a
-   * stream cut at the deadline, an upstream timeout, an invalid 2xx answer)
-   * is charged the estimate, since the gateway may have billed it; an
-   * upstream error status, an upstream that could not be reached, or a
-   * router fault before anything was sent (an unreadable gateway key)
-   * releases it. Never throws: the caller's answer is already complete.
+   * Closes the reservation once the answer has ended, at the request's
+   * charge (billing.ts `chargeOf`, from how it ended): the amount the log's
+   * `cost_usd` and the `CostUsd` metric carry too. A settle that fails every
+   * retry leaves the reservation to be reclaimed at its worst case (never at
+   * zero), logged as `tenant_store_error: "settle"` and counted in
+   * `SettlementFailures`. Never throws: the caller's answer is complete.
    */
-  private async settle(ctx: RequestContext, reservation: Reservation | undefined, estimate: Amount, price: TokenPrice | undefined): Promise<void> {
-    const { fields, res } = ctx;
-    const reported = fields.inputTokens !== undefined || fields.outputTokens !== undefined;
-    const errorStatus = fields.upstreamStatus !== undefined && fields.upstreamStatus >= 400;
-    const neverSent = fields.routerError !== undefined && fields.upstreamAttempts === undefined && fields.upstreamStatus === undefined;
-    const nothingBilled = !reported && (errorStatus || neverSent || (fields.upstreamError === 'unreachable' && res.status >= 500));
-    let actual: Amount;
-    if (reported) {
-      fields.costUsd ??= estimateCostUsd(price, fields.inputTokens, fields.outputTokens);
-      const tokens = (fields.inputTokens ?? 0) + (fields.outputTokens ?? 0);
-      actual = { usdNanos: fields.costUsd !== undefined ? toNanoUsd(fields.costUsd) : 0, tokens };
-    } else {
-      actual = nothingBilled ? { usdNanos: 0, tokens: 0 } : estimate;
-      if (price) fields.costUsd = actual.usdNanos / 1e9;
+  private async settle(ctx: RequestContext, reservation: Reservation | undefined, charge: Charge | undefined, reclaiming: Promise<void>): Promise<void> {
+    if (reservation) {
+      const actual: Amount = { usdNanos: charge?.usdNanos ?? 0, tokens: charge?.tokens ?? 0 };
+      try {
+        await this.ledger.settle(reservation, actual, deadlineOf(ctx.context));
+      } catch (err) {
+        this.noteStoreError(ctx, 'settle', err);
+      }
     }
-    if (!reservation) return;
-    try {
-      await this.ledger.settle(reservation, actual);
-    } catch {
-      // The reservation stays until it expires and a sweep releases it.
-      fields.tenantStoreError = 'settle';
-    }
+    await reclaiming;
   }
+
+  private reclaim(ctx: RequestContext, work: readonly ReclaimWork[]): Promise<void> {
+    if (work.length === 0) return Promise.resolve();
+    return this.ledger.reclaim(work).catch((err: unknown) => {
+      // Left for the next admission to see again.
+      ctx.fields.tenantStoreErrorName ??= storeErrorName(err);
+    });
+  }
+
+  /** Records a store failure for the log and the `TenantStoreErrors` metric: the error's name and code only. */
+  private noteStoreError({ fields }: RequestContext, phase: 'admit' | 'settle', err: unknown): void {
+    fields.tenantStoreError = phase;
+    fields.tenantStoreErrorName = storeErrorName(err);
+  }
+}
+
+/**
+ * What a store failure was, for the operator: `AccessDeniedException` (an IAM
+ * mistake), `ResourceNotFoundException` (a wrong table), a timeout or a
+ * network error, by name and code. Never the message, which may name the
+ * table, the role or the account.
+ */
+export function storeErrorName(err: unknown): string {
+  const e = err as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
+  const name = typeof e?.name === 'string' && e.name !== '' ? e.name : 'Error';
+  const code = typeof e?.code === 'string' && e.code !== name ? ` [${e.code}]` : '';
+  const status = typeof e?.$metadata?.httpStatusCode === 'number' ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
+  return `${name}${code}${status}`.slice(0, 128);
+}
+
+function remainingMs(context: RequestContext['context']): number {
+  return typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : MAX_FUNCTION_LIFETIME_MS;
+}
+
+/** Epoch ms by which the store's work for this request must be done: the function's deadline, less a margin. */
+function deadlineOf(context: RequestContext['context']): number {
+  return Date.now() + remainingMs(context) - SETTLE_MARGIN_MS;
 }
 
 function refusal(status: number, reason: Rejection['reason'], message: string, code: string, retryAfterSeconds: number): TenantRefusal {

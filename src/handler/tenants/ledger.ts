@@ -12,18 +12,22 @@ import type * as DynamoDb from '@aws-sdk/client-dynamodb';
  *   tok_c_<DD>   tokens committed on day DD (a UTC day lies inside its month)
  *   tok_s_<DD>   tokens settled on day DD
  *   r_<id>       one in-flight reservation: {u: nano-USD, t: tokens, d: DD, x: expiry ms}
- *   expires_at   TTL, long after the month ends (chargeback history)
+ *   expires_at   TTL, 400 days after the month ends (chargeback history)
  * DynamoDB conditions cannot add, so the condition compares the committed
  * counter with the room left for this request (limit - estimate), computed by
  * the caller: `usd_c <= :room`. Settling removes the reservation and moves its
  * counters by (actual - estimate), conditional on the reservation still being
  * there, so a settle can never be applied twice.
  *
- * A reservation expires after the longest a function can live. Nobody alive
- * can still settle it then, so a refused admission sweeps expired
- * reservations (a crashed execution environment's) and tries again: nothing
- * leaks. A live request's reservation never expires, so settled usage never
- * exceeds a limit as long as each request's usage stays within its estimate.
+ * A reservation expires after the longest its function can still live.
+ * Nobody can settle it then (its execution environment crashed, or its
+ * settle failed every retry), so it is reclaimed at its worst case, never
+ * at zero: the request may have been served. The admission's UpdateItem
+ * returns the whole item, so every admission sees the expired reservations
+ * and reclaims them (after the request is on its way, not before): the item
+ * never fills up with dead reservations, whether or not the tenant is ever
+ * refused. The first admission of a month also reclaims what the previous
+ * month's item still holds.
  *
  * Rate limits: one item per tenant, model and UTC minute, incremented
  * conditionally (`n < :limit`), expiring an hour later.
@@ -52,8 +56,20 @@ export interface Reservation {
   readonly amount: Amount;
 }
 
+/** A reservation nobody can settle any more, as read from the month item. */
+export interface ExpiredReservation {
+  readonly attr: string;
+  readonly day: string;
+  readonly amount: Amount;
+}
+
 export type ReserveResult =
-  | { readonly ok: true; readonly reservation: Reservation }
+  | {
+    readonly ok: true;
+    readonly reservation: Reservation;
+    /** Expired reservations the admission saw in the month item (and older months' items to look at): `reclaim()` them. */
+    readonly reclaim: readonly ReclaimWork[];
+  }
   | {
     readonly ok: false;
     /** Which limit refused. */
@@ -74,12 +90,22 @@ export interface TenantUsage {
   readonly inFlight: number;
 }
 
+/** Work an admission leaves for `reclaim()`: expired reservations of a month item, or a whole item to look at. */
+export type ReclaimWork =
+  | { readonly pk: string; readonly expired: readonly ExpiredReservation[] }
+  | { readonly pk: string; readonly lookAt: true };
+
 export type RateResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number };
 
 /** Month-item history kept for chargeback: 400 days past the month's end. */
-const MONTH_ITEM_TTL_SECONDS = 400 * 86_400;
+export const MONTH_ITEM_TTL_SECONDS = 400 * 86_400;
 /** Retry-After when in-flight reservations, not settled spend, fill the budget. */
 const IN_FLIGHT_RETRY_SECONDS = 1;
+/** Expired reservations reclaimed per UpdateItem: keeps each expression far below DynamoDB's 4 KB limit. */
+const RECLAIM_BATCH = 40;
+/** Settle attempts (each itself retried once by the SDK), spaced 50 ms then 100 ms apart while time is left. */
+const SETTLE_ATTEMPTS = 3;
+const SETTLE_BACKOFF_MS = 50;
 
 export class TenantLedger {
   constructor(
@@ -98,19 +124,26 @@ export class TenantLedger {
     const w = windowOf(now);
     const early = refusal(limits, amount, w, { usd_c: 0, usd_s: 0, tok_c: 0, tok_s: 0 }, true, now);
     if (early) return early;
-    const pk = `${tenant}#${w.month}`;
+    const pk = monthKey(tenant, w.month);
     const attr = `r_${randomUUID().replace(/-/g, '')}`;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.send(new this.sdk.UpdateItemCommand(reserveUpdate(this.table, pk, attr, w, limits, amount, now + lifetimeMs)));
-        return { ok: true, reservation: { pk, attr, day: w.day, amount } };
+        const out = await this.client.send(new this.sdk.UpdateItemCommand(reserveUpdate(this.table, pk, attr, w, limits, amount, now + lifetimeMs)));
+        const item = out.Attributes ?? {};
+        const reclaim: ReclaimWork[] = [];
+        const expired = expiredIn(item, now);
+        if (expired.length > 0) reclaim.push({ pk, expired });
+        // The month's first admission: the previous month's item may still hold reservations nobody will settle.
+        const alone = Object.keys(item).filter((k) => k.startsWith('r_')).length === 1;
+        if (alone && num(item.usd_s) === 0 && num(item.usd_c) === amount.usdNanos) reclaim.push({ pk: monthKey(tenant, w.previousMonth), lookAt: true });
+        return { ok: true, reservation: { pk, attr, day: w.day, amount }, reclaim };
       } catch (err) {
         if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
       }
       const item = await this.read(pk);
-      const expired = Object.entries(item).filter(([k, v]) => k.startsWith('r_') && Number(v.M?.x?.N ?? 0) < now);
+      const expired = expiredIn(item, now);
       if (attempt === 0 && expired.length > 0) {
-        await Promise.all(expired.map(([k, v]) => this.release(pk, k, v)));
+        await this.reclaim([{ pk, expired }]);
         continue;
       }
       const counters = { usd_c: num(item.usd_c), usd_s: num(item.usd_s), tok_c: num(item[`tok_c_${w.day}`]), tok_s: num(item[`tok_s_${w.day}`]) };
@@ -119,14 +152,57 @@ export class TenantLedger {
   }
 
   /**
-   * Closes a reservation at the usage actually reported (zero to release it).
-   * Conditional on the reservation still existing, so it applies once; if a
-   * sweep reclaimed it already (the function outlived its expiry, which the
-   * expiry is chosen to prevent) the usage is still recorded, because it was spent.
+   * Charges expired reservations at their worst case and removes them: a
+   * request whose function died, or whose settle never got through, may
+   * have been served, so it is never released at zero. Batched; a batch that
+   * races a concurrent reclaim or a late settle falls back to one by one.
    */
-  async settle(r: Reservation, actual: Amount): Promise<void> {
+  async reclaim(work: readonly ReclaimWork[]): Promise<void> {
+    for (const w of work) {
+      const expired = 'lookAt' in w ? expiredIn(await this.read(w.pk), this.now()) : w.expired;
+      for (let i = 0; i < expired.length; i += RECLAIM_BATCH) {
+        const batch = expired.slice(i, i + RECLAIM_BATCH);
+        try {
+          await this.client.send(new this.sdk.UpdateItemCommand(reclaimUpdate(this.table, w.pk, batch)));
+        } catch (err) {
+          if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
+          if (batch.length === 1) continue; // closed meanwhile by someone else
+          for (const one of batch) {
+            await this.client.send(new this.sdk.UpdateItemCommand(reclaimUpdate(this.table, w.pk, [one]))).catch((e: unknown) => {
+              if (!(e instanceof this.sdk.ConditionalCheckFailedException)) throw e;
+            });
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Closes a reservation at the amount actually charged (zero to release
+   * it), retrying until `deadline` (epoch ms). Conditional on the
+   * reservation still existing, so it applies once; if a reclaim charged it
+   * already (its function outlived the expiry, which the expiry is chosen to
+   * prevent), only what the charge exceeds the reservation by is added:
+   * nothing is ever credited back. Throws when every attempt failed; the
+   * reservation is then left for a reclaim.
+   */
+  async settle(r: Reservation, actual: Amount, deadline = Number.POSITIVE_INFINITY): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.settleOnce(r, actual, deadline);
+        return;
+      } catch (err) {
+        const wait = SETTLE_BACKOFF_MS * 2 ** (attempt - 1);
+        if (attempt >= SETTLE_ATTEMPTS || this.now() + wait >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  private async settleOnce(r: Reservation, actual: Amount, deadline: number): Promise<void> {
     const tc = `tok_c_${r.day}`;
     const ts = `tok_s_${r.day}`;
+    const options = Number.isFinite(deadline) ? { abortSignal: AbortSignal.timeout(Math.max(1, deadline - this.now())) } : undefined;
     try {
       await this.client.send(new this.sdk.UpdateItemCommand({
         TableName: this.table,
@@ -140,42 +216,61 @@ export class TenantLedger {
           ':dt': n(actual.tokens - r.amount.tokens),
           ':at': n(actual.tokens),
         },
-      }));
+      }), options);
     } catch (err) {
       if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
+      const extra = { usdNanos: Math.max(0, actual.usdNanos - r.amount.usdNanos), tokens: Math.max(0, actual.tokens - r.amount.tokens) };
+      if (extra.usdNanos === 0 && extra.tokens === 0) return;
       await this.client.send(new this.sdk.UpdateItemCommand({
         TableName: this.table,
         Key: { pk: { S: r.pk } },
         UpdateExpression: 'ADD usd_c :au, usd_s :au, #tc :at, #ts :at',
         ExpressionAttributeNames: { '#tc': tc, '#ts': ts },
-        ExpressionAttributeValues: { ':au': n(actual.usdNanos), ':at': n(actual.tokens) },
-      }));
+        ExpressionAttributeValues: { ':au': n(extra.usdNanos), ':at': n(extra.tokens) },
+      }), options);
     }
   }
 
-  /** Counts one request of `model` in the current UTC minute, unless `limit` were exceeded. */
-  async countRequest(tenant: string, model: string, limit: number): Promise<RateResult> {
+  /**
+   * Counts one request against each of `models` (every model it may reach) in
+   * the current UTC minute, unless one of them is at `limit`: then none is
+   * counted (the ones already taken are given back) and the refusal says
+   * when the minute ends.
+   */
+  async countRequest(tenant: string, models: readonly string[], limit: number): Promise<RateResult> {
     const now = this.now();
     const minute = Math.floor(now / 60_000);
-    try {
-      await this.client.send(new this.sdk.UpdateItemCommand({
-        TableName: this.table,
-        Key: { pk: { S: `${tenant}#rpm#${model}#${minute}` } },
-        UpdateExpression: 'ADD n :one SET expires_at = :ttl',
-        ConditionExpression: 'attribute_not_exists(n) OR n < :limit',
-        ExpressionAttributeValues: { ':one': n(1), ':limit': n(limit), ':ttl': n((minute + 61) * 60) },
-      }));
-      return { ok: true };
-    } catch (err) {
-      if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
-      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000)) };
-    }
+    const distinct = [...new Set(models)];
+    const counted = await Promise.allSettled(distinct.map((model) => this.client.send(new this.sdk.UpdateItemCommand({
+      TableName: this.table,
+      Key: { pk: { S: rateKey(tenant, model, minute) } },
+      UpdateExpression: 'ADD n :one SET expires_at = :ttl',
+      ConditionExpression: 'attribute_not_exists(n) OR n < :limit',
+      ExpressionAttributeValues: { ':one': n(1), ':limit': n(limit), ':ttl': n((minute + 61) * 60) },
+    }))));
+    const taken = distinct.filter((_, i) => counted[i].status === 'fulfilled');
+    const failure = counted.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (!failure) return { ok: true };
+    await this.uncount(tenant, taken, minute);
+    if (!(failure.reason instanceof this.sdk.ConditionalCheckFailedException)) throw failure.reason;
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000)) };
+  }
+
+  /** Gives back the slots `countRequest` took in `minute` (of a request that is not sent after all). */
+  async uncount(tenant: string, models: readonly string[], minute = Math.floor(this.now() / 60_000)): Promise<void> {
+    await Promise.all(models.map((model) => this.client.send(new this.sdk.UpdateItemCommand({
+      TableName: this.table,
+      Key: { pk: { S: rateKey(tenant, model, minute) } },
+      UpdateExpression: 'ADD n :minus',
+      ConditionExpression: 'attribute_exists(n)',
+      ExpressionAttributeValues: { ':minus': n(-1) },
+    })).catch(() => undefined)));
   }
 
   /** A tenant's month so far (for reports, the emulator and tests): settled, committed, in flight. */
   async usage(tenant: string, at = this.now()): Promise<TenantUsage> {
     const w = windowOf(at);
-    const item = await this.read(`${tenant}#${w.month}`);
+    const item = await this.read(monthKey(tenant, w.month));
     return {
       usdNanos: num(item.usd_s),
       usdCommittedNanos: num(item.usd_c),
@@ -190,26 +285,12 @@ export class TenantLedger {
     return out.Item ?? {};
   }
 
-  /** Frees an expired reservation; a concurrent sweep or a late settle may have closed it already. */
-  private async release(pk: string, attr: string, value: DynamoDb.AttributeValue): Promise<void> {
-    const m = value.M ?? {};
-    try {
-      await this.client.send(new this.sdk.UpdateItemCommand({
-        TableName: this.table,
-        Key: { pk: { S: pk } },
-        UpdateExpression: 'ADD usd_c :du, #tc :dt REMOVE #r',
-        ConditionExpression: 'attribute_exists(#r)',
-        ExpressionAttributeNames: { '#tc': `tok_c_${m.d?.S ?? '00'}`, '#r': attr },
-        ExpressionAttributeValues: { ':du': n(-num(m.u)), ':dt': n(-num(m.t)) },
-      }));
-    } catch (err) {
-      if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
-    }
-  }
 }
 
 interface Window {
   readonly month: string;
+  /** The month before, as `month` spells it. */
+  readonly previousMonth: string;
   readonly day: string;
   readonly monthEndsAt: number;
   readonly dayEndsAt: number;
@@ -220,11 +301,62 @@ export function windowOf(now: number): Window {
   const d = new Date(now);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
+  const before = new Date(Date.UTC(y, m, 0));
   return {
     month: `${y}-${String(m + 1).padStart(2, '0')}`,
+    previousMonth: `${before.getUTCFullYear()}-${String(before.getUTCMonth() + 1).padStart(2, '0')}`,
     day: String(d.getUTCDate()).padStart(2, '0'),
     monthEndsAt: Date.UTC(y, m + 1, 1),
     dayEndsAt: Date.UTC(y, m, d.getUTCDate() + 1),
+  };
+}
+
+/** The month item's key. Tenant ids cannot contain "#", so keys of two tenants never meet. */
+export function monthKey(tenant: string, month: string): string {
+  return `${tenant}#${month}`;
+}
+
+function rateKey(tenant: string, model: string, minute: number): string {
+  return `${tenant}#rpm#${model}#${minute}`;
+}
+
+/** The reservations of `item` that expired before `now`. */
+function expiredIn(item: Record<string, DynamoDb.AttributeValue>, now: number): ExpiredReservation[] {
+  const out: ExpiredReservation[] = [];
+  for (const [attr, value] of Object.entries(item)) {
+    if (!attr.startsWith('r_')) continue;
+    const m = value.M ?? {};
+    if (num(m.x) >= now) continue;
+    out.push({ attr, day: m.d?.S ?? '00', amount: { usdNanos: num(m.u), tokens: num(m.t) } });
+  }
+  return out;
+}
+
+/** Charges `batch` at their reserved amounts (already committed) and removes them, if every one is still there. */
+function reclaimUpdate(table: string, pk: string, batch: readonly ExpiredReservation[]): DynamoDb.UpdateItemCommandInput {
+  const names: Record<string, string> = {};
+  const values: Record<string, DynamoDb.AttributeValue> = {};
+  const tokensByDay = new Map<string, number>();
+  let usd = 0;
+  batch.forEach((r, i) => {
+    names[`#r${i}`] = r.attr;
+    usd += r.amount.usdNanos;
+    tokensByDay.set(r.day, (tokensByDay.get(r.day) ?? 0) + r.amount.tokens);
+  });
+  const adds = ['usd_s :u'];
+  values[':u'] = n(usd);
+  [...tokensByDay].forEach(([day, tokens], i) => {
+    names[`#ts${i}`] = `tok_s_${day}`;
+    values[`:t${i}`] = n(tokens);
+    adds.push(`#ts${i} :t${i}`);
+  });
+  return {
+    TableName: table,
+    Key: { pk: { S: pk } },
+    UpdateExpression: `ADD ${adds.join(', ')} REMOVE ${batch.map((_, i) => `#r${i}`).join(', ')}`,
+    ConditionExpression: batch.map((_, i) => `attribute_exists(#r${i})`).join(' AND '),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
   };
 }
 
@@ -253,6 +385,8 @@ function reserveUpdate(
     ConditionExpression: conditions.length ? conditions.join(' AND ') : undefined,
     ExpressionAttributeNames: { '#tc': `tok_c_${w.day}`, '#r': attr },
     ExpressionAttributeValues: values,
+    // The whole item: the admission sees every expired reservation in it, at no extra round trip.
+    ReturnValues: 'ALL_NEW',
   };
 }
 
