@@ -73,10 +73,15 @@ describe('a user catalog (GatewayCatalog.fromJson / fromFile)', () => {
   test('global routing per model: claude-opus-4-7 goes global, its sibling claude-haiku-4-5-20251001 stays in-region and cannot be forced global', () => {
     const { config } = synth({ globalRouting: true, catalog, allowedModels: ['claude-opus-4-7', 'claude-haiku-4-5-20251001'] }, { account: '111111111111', region: 'us-east-1' });
     const opus = decide(JSON.stringify({ model: 'claude-opus-4-7', messages: [], fallbacks: [{ model: 'claude-haiku-4-5-20251001' }] }), config());
-    expect(opus).toMatchObject({ kind: 'forward', global: true, price: { input: 0.000005, output: 0.000025 } });
+    // The fallback inherits "global" upstream, but haiku does not accept it: it is priced in-region (and is the cheaper of the two).
+    expect(opus).toMatchObject({
+      kind: 'forward', global: true,
+      attempts: [{ model: 'claude-opus-4-7', global: true }, { model: 'claude-haiku-4-5-20251001', global: true }],
+      worstCase: { price: { input: 0.000005, output: 0.000025 } },
+    });
     expect(JSON.parse((opus as any).upstreamBody)).toEqual({ model: 'claude-opus-4-7', messages: [], model_region: 'global', fallbacks: [{ model: 'claude-haiku-4-5-20251001' }] });
     const haiku = decide(JSON.stringify({ model: 'claude-haiku-4-5-20251001', messages: [] }), config());
-    expect(haiku).toMatchObject({ kind: 'forward', global: false, price: { input: 0.0000011, output: 0.0000055 } });
+    expect(haiku).toMatchObject({ kind: 'forward', global: false, worstCase: { price: { input: 0.0000011, output: 0.0000055 } } });
     expect(JSON.parse((haiku as any).upstreamBody)).toEqual({ model: 'claude-haiku-4-5-20251001', messages: [] });
     expect(decide(JSON.stringify({ model: 'claude-haiku-4-5-20251001', model_region: 'global' }), config()))
       .toMatchObject({ kind: 'reject', status: 403, reason: 'global_routing', body: { error: { code: 'global_routing_unsupported' } } });

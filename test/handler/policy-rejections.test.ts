@@ -60,6 +60,21 @@ describe('the request policy: each refusal in full', () => {
       badRequest('invalid_type', 'fallbacks[0].model', 'Field "fallbacks[0].model" is required and must be a non-empty string.')],
     ['a fallback that is a string', chat({ model: 'gpt-5', fallbacks: ['qwen3-32B'] }), US,
       badRequest('invalid_type', 'fallbacks[0].model', 'Field "fallbacks[0].model" is required and must be a non-empty string.')],
+    // What the worst case is computed from must be a number the estimate reads: a numeric string would go upstream uncounted.
+    ['max_tokens as a numeric string', chat({ model: 'gpt-5', max_tokens: '100000' }), US,
+      badRequest('invalid_type', 'max_tokens', 'Field "max_tokens" must be a positive whole number, got "100000".')],
+    ['max_completion_tokens as a numeric string', chat({ model: 'gpt-5', max_completion_tokens: '9' }), US,
+      badRequest('invalid_type', 'max_completion_tokens', 'Field "max_completion_tokens" must be a positive whole number, got "9".')],
+    ['n as a numeric string', chat({ model: 'gpt-5', n: '4' }), US, badRequest('invalid_type', 'n', 'Field "n" must be a positive whole number, got "4".')],
+    ['a fractional max_tokens', chat({ model: 'gpt-5', max_tokens: 10.5 }), US,
+      badRequest('invalid_type', 'max_tokens', 'Field "max_tokens" must be a positive whole number, got 10.5.')],
+    ['a zero n', chat({ model: 'gpt-5', n: 0 }), US, badRequest('invalid_type', 'n', 'Field "n" must be a positive whole number, got 0.')],
+    ['a negative max_tokens', chat({ model: 'gpt-5', max_tokens: -1 }), US,
+      badRequest('invalid_type', 'max_tokens', 'Field "max_tokens" must be a positive whole number, got -1.')],
+    ['a fallback\'s max_tokens as a numeric string', chat({ model: 'gpt-5', fallbacks: [{ model: 'qwen3-32B', max_tokens: '50' }] }), US,
+      badRequest('invalid_type', 'fallbacks[0].max_tokens', 'Field "fallbacks[0].max_tokens" must be a positive whole number, got "50".')],
+    ['a max_tokens beyond a safe integer', chat({ model: 'gpt-5', max_tokens: 2 ** 53 }), US,
+      badRequest('invalid_type', 'max_tokens', 'Field "max_tokens" must be a positive whole number, got 9007199254740992.')],
     ['a folded routing key at the top level', chat({ model: 'gpt-5', MODEL_REGION: 'global' }), US_GLOBAL,
       badRequest('invalid_field', 'MODEL_REGION', 'Field "MODEL_REGION" is ambiguous: it reads as the routing field "model_region"; routing fields must be spelled exactly.')],
     ['a folded routing key in a fallback', chat({ model: 'gpt-5', fallbacks: [{ model: 'qwen3-32B', Model: 'gpt-4.1' }] }), US,
@@ -91,6 +106,12 @@ describe('the request policy: each refusal in full', () => {
       'Model "qwen3-32B" does not accept global routing (model_region).')],
   ])('%s', (_name, raw, config, expected) => {
     expect(refusalOf(raw, config)).toEqual(expected);
+  });
+
+  test('null max_tokens, max_completion_tokens and n mean the defaults, and are forwarded', () => {
+    const decision = decide(chat({ model: 'gpt-5', max_tokens: null, max_completion_tokens: null, n: null }), US);
+    expect(decision.kind).toBe('forward');
+    if (decision.kind === 'forward') expect(decision.worstCase.outputTokens).toBe(1_000);
   });
 
   test('a transcript_id without transcript access, at the top level or in a fallback', () => {

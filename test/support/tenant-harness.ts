@@ -83,6 +83,8 @@ export interface CallOptions {
   readonly authorizer?: Record<string, unknown>;
   /** Hang up as soon as the first body bytes arrive. */
   readonly abortOnFirstBytes?: boolean;
+  /** Hang up at once, while the request is being admitted (before anything can be answered). */
+  readonly abortDuringAdmission?: boolean;
   /** The function's remaining time when the request arrives. @default 60 s */
   readonly timeoutMs?: number;
 }
@@ -113,9 +115,15 @@ export async function call(handler: StreamingHandler, o: CallOptions = {}): Prom
       if (split && split.body.length > 0) stream.destroy();
     }
   });
-  await handler(event, stream, lambdaContext(o.timeoutMs ?? 60_000));
+  const running = handler(event, stream, lambdaContext(o.timeoutMs ?? 60_000));
+  // The handler runs synchronously up to its first store call: destroying now is a hang-up during admission.
+  if (o.abortDuringAdmission) stream.destroy();
+  await running;
   const split = splitPrelude(Buffer.concat(chunks));
-  if (!split) throw new Error('no prelude in handler output');
+  if (!split) {
+    if (o.abortDuringAdmission) return { status: 0, headers: {}, body: '', json: undefined };
+    throw new Error('no prelude in handler output');
+  }
   const body = split.body.toString('utf8');
   let json: any;
   try {
