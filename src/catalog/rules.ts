@@ -196,6 +196,22 @@ export function checkGlobalRoutingUseful(
 }
 
 /**
+ * USD budgets charged at the bundled catalog's prices: those are
+ * illustrative (its `pricesNote` says so), so the budgets would hold at
+ * amounts the gateway's bill does not match. A warning, not an error: a
+ * token budget or a trial is fine on them.
+ */
+export function checkBudgetPrices(hasUsdBudget: boolean, catalog: CatalogData = BUNDLED_CATALOG): RuleWarning | undefined {
+  if (!hasUsdBudget || catalog !== BUNDLED_CATALOG) return undefined;
+  return {
+    id: 'budgetOnIllustrativePrices',
+    message: 'Tenants have monthly USD budgets priced from the bundled catalog, whose prices are illustrative, not the gateway\'s. '
+      + 'Budgets and costs will not match the gateway\'s bill. Fix: write the gateway\'s own prices with `npx llm-gateway-router catalog fetch --out gateway-catalog.json` '
+      + 'and pass catalog: GatewayCatalog.fromFile(\'gateway-catalog.json\') (the emulator: --catalog gateway-catalog.json).',
+  };
+}
+
+/**
  * The egress proxy: an http(s) URL of the proxy itself (no path). Returns a
  * warning when it carries credentials, which end up in the environment.
  */

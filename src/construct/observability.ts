@@ -47,6 +47,22 @@ export interface RouterAlarmOptions {
   readonly routerErrorsThreshold?: number;
 
   /**
+   * Tenant settlements that failed after their retries, in one period,
+   * above which the alarm fires: each leaves a reservation that is later
+   * charged at its worst case, so spend reads high until the store is back.
+   * @default 0
+   */
+  readonly settlementFailuresThreshold?: number;
+
+  /**
+   * Failed calls to the tenant store (admissions and settlements) in one
+   * period above which the alarm fires: the log's `tenant_store_error_name`
+   * tells an IAM mistake (`AccessDeniedException`) from an outage.
+   * @default 0
+   */
+  readonly tenantStoreErrorsThreshold?: number;
+
+  /**
    * 5xx answers from the stage as a percentage of its requests (router
    * faults, upstream failures and API Gateway's own errors).
    * @default 5
@@ -105,6 +121,10 @@ export class RouterAlarms extends Construct {
   public readonly routerErrors: cloudwatch.Alarm;
   /** The stage's 5xx answers as a percentage of its requests. */
   public readonly serverErrorRate: cloudwatch.Alarm;
+  /** Tenant settlements that failed (`SettlementFailures`); never fires on a router without tenants. */
+  public readonly settlementFailures: cloudwatch.Alarm;
+  /** Failed calls to the tenant store (`TenantStoreErrors`); never fires on a router without tenants. */
+  public readonly tenantStoreErrors: cloudwatch.Alarm;
   /** Failed invocations of the function; absent when the router does not know its function's name. */
   public readonly functionErrors?: cloudwatch.Alarm;
   /** Throttled invocations of the function; absent when the router does not know its function's name. */
@@ -163,6 +183,10 @@ export class RouterAlarms extends Construct {
     };
     this.routerErrors = anyIn(router.metricRouterErrors(sum), 'RouterErrors', 'routerErrorsThreshold', props.routerErrorsThreshold,
       'requests failed by the router itself (key, configuration or internal error; see the log\'s router_error)');
+    this.settlementFailures = anyIn(router.metric(METRIC.SETTLEMENT_FAILURES, sum), 'SettlementFailures', 'settlementFailuresThreshold',
+      props.settlementFailuresThreshold, 'tenant settlements that failed (their reservations are charged at the worst case when reclaimed)');
+    this.tenantStoreErrors = anyIn(router.metric(METRIC.TENANT_STORE_ERRORS, sum), 'TenantStoreErrors', 'tenantStoreErrorsThreshold',
+      props.tenantStoreErrorsThreshold, 'failed calls to the tenant store (see the log\'s tenant_store_error_name)');
     if (router.functionName !== undefined) {
       this.functionErrors = anyIn(router.metricFunctionErrors(sum), 'FunctionErrors', 'functionErrorsThreshold', props.functionErrorsThreshold,
         'failed invocations of the router function');
@@ -196,7 +220,7 @@ export class RouterAlarms extends Construct {
   /** Every alarm of the set. */
   public get alarms(): cloudwatch.Alarm[] {
     const optional = [this.functionErrors, this.functionThrottles].filter((a): a is cloudwatch.Alarm => a !== undefined);
-    return [this.upstreamErrorRate, this.latencyP99, this.rejections, this.routerErrors, this.serverErrorRate, ...optional];
+    return [this.upstreamErrorRate, this.latencyP99, this.rejections, this.routerErrors, this.serverErrorRate, this.settlementFailures, this.tenantStoreErrors, ...optional];
   }
 
   private percentage(prop: string, value: number): number {

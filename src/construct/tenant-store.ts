@@ -6,8 +6,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { checkEnvironmentSize } from './environment-size';
-import { propError } from './validation';
+import { addRuleWarning, propError } from './validation';
 import { ENV } from '../catalog/env';
+import type { CatalogData } from '../catalog/model-catalog';
+import { checkBudgetPrices } from '../catalog/rules';
 import { buildTenantEnvironment, encodeTenants, TenantSpec } from '../catalog/tenants-schema';
 
 /**
@@ -53,6 +55,7 @@ export class TenantStore extends Construct {
   private readonly identities = new Map<string, string>();
   /** The function's environment with the table's variables: the tenants document is sized into it with each tenant. */
   private readonly environment: Record<string, string>;
+  private warnedPrices = false;
 
   constructor(scope: Construct, id: string, props: TenantStoreProps) {
     super(scope, id);
@@ -86,7 +89,7 @@ export class TenantStore extends Construct {
   }
 
   /** Registers one tenant, refusing a second owner of an identity, a second default, or a document too large for the environment. */
-  public add(scope: Construct, spec: TenantSpec, dedupe: string | undefined, description: string): void {
+  public add(scope: Construct, spec: TenantSpec, dedupe: string | undefined, description: string, catalog: CatalogData): void {
     if (this.specs.some((t) => t.id === spec.id)) {
       throw propError(scope, 'tenant id', JSON.stringify(spec.id), 'is used by another tenant of this router', 'give each tenant its own id');
     }
@@ -103,6 +106,12 @@ export class TenantStore extends Construct {
     checkEnvironmentSize(scope, { ...this.environment, [ENV.TENANTS]: document }, { prop: 'tenants', tenants: this.specs.length + 1 });
     this.specs.push(spec);
     if (dedupe !== undefined) this.identities.set(dedupe, spec.id);
+    // Once per router: the first tenant with a USD budget on the bundled (illustrative) prices.
+    const illustrative = !this.warnedPrices ? checkBudgetPrices(spec.usd !== undefined, catalog) : undefined;
+    if (illustrative) {
+      addRuleWarning(this.node.scope as Construct, illustrative);
+      this.warnedPrices = true;
+    }
   }
 }
 

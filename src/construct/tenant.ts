@@ -167,7 +167,7 @@ export class RouterTenant extends Construct {
       rpm: options.requestsPerMinutePerModel,
       tx: options.transcriptAccess,
       def: options.defaultTenant || undefined,
-    }, dedupe, description);
+    }, dedupe, description, host.catalog);
   }
 
   /** Any of the router's metrics, for this tenant's requests. @default sum over 5 minutes */

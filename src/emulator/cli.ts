@@ -7,7 +7,7 @@ import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
 import { prepareLocalTenants } from './tenants';
 import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
-import { checkTenantModels, RuleViolation, splitModelList } from '../catalog/rules';
+import { checkBudgetPrices, checkTenantModels, RuleViolation, splitModelList } from '../catalog/rules';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 
@@ -92,6 +92,8 @@ async function main(argv: string[]): Promise<void> {
       fail(`--tenants ${values.tenants}: tenant ${t.id}: ${(err as Error).message}`);
     }
   }
+  const illustrative = checkBudgetPrices((tenants?.specs ?? []).some((t) => t.usd !== undefined), catalog ?? BUNDLED_CATALOG);
+  if (illustrative) console.error(`llm-gateway-router: warning: ${illustrative.message}`);
 
   installLambdaRuntimeShim();
   // The same bundle that is deployed to Lambda.

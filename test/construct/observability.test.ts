@@ -96,9 +96,9 @@ describe('alarms', () => {
     const router = routerIn(stack, secret, 'Us', { globalRouting: true });
     const topic = new sns.Topic(stack, 'OnCall');
     const alarms = router.addAlarms('Alarms', { topic, upstreamErrorRatePercent: 10, latencyP99Threshold: Duration.seconds(30) });
-    expect(alarms.alarms).toHaveLength(7);
+    expect(alarms.alarms).toHaveLength(9);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     const all = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
     for (const alarm of all) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: Match.stringLikeRegexp('OnCall') }].map(() => expect.objectContaining({ Ref: expect.stringMatching(/^OnCall/) })));
@@ -138,6 +138,20 @@ describe('alarms', () => {
     expect(stat.Metric.Dimensions).toEqual(expect.arrayContaining([{ Name: 'ApiName', Value: 'platform-us' }, { Name: 'Stage', Value: 'v1' }]));
   });
 
+  test('failed tenant settlements and tenant store errors alarm on the first one, on the metrics the handler writes', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Us', { routerName: 'platform-us' });
+    const alarms = router.addAlarms('Alarms', { tenantStoreErrorsThreshold: 2 });
+    const all = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
+    const once = { EvaluationPeriods: 1, Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' };
+    const dimensions = [{ Name: 'service', Value: 'platform-us' }];
+    expect(all.filter((a) => a.Properties.MetricName === 'SettlementFailures').map((a) => a.Properties))
+      .toEqual([expect.objectContaining({ ...once, Threshold: 0, Namespace: 'LlmGatewayRouter', Dimensions: dimensions })]);
+    expect(all.filter((a) => a.Properties.MetricName === 'TenantStoreErrors').map((a) => a.Properties))
+      .toEqual([expect.objectContaining({ ...once, Threshold: 2, Namespace: 'LlmGatewayRouter', Dimensions: dimensions })]);
+    expect(alarms.alarms).toEqual(expect.arrayContaining([alarms.settlementFailures, alarms.tenantStoreErrors]));
+  });
+
   test('thresholds are configurable and checked; a router known only by name gets no function alarms', () => {
     const { stack, secret } = newStack();
     const router = routerIn(stack, secret, 'Us');
@@ -152,7 +166,7 @@ describe('alarms', () => {
     const remote = new RouterAlarms(stack, 'Remote', { router: new RouterMetricFactory(stack, { namespace: 'LlmGatewayRouter', routerName: 'elsewhere' }) });
     expect(remote.functionErrors).toBeUndefined();
     expect(remote.functionThrottles).toBeUndefined();
-    expect(remote.alarms).toHaveLength(5);
+    expect(remote.alarms).toHaveLength(7);
   });
 
   test('alarms without a topic have no actions; a bad percentage is refused', () => {
@@ -160,7 +174,7 @@ describe('alarms', () => {
     const router = routerIn(stack, secret, 'Us');
     router.addAlarms('Alarms');
     const all = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
-    expect(all).toHaveLength(7);
+    expect(all).toHaveLength(9);
     expect(all.every((a) => a.Properties.AlarmActions === undefined)).toBe(true);
     const { stack: s2, secret: k2 } = newStack();
     expect(() => routerIn(s2, k2, 'X').addAlarms('Alarms', { upstreamErrorRatePercent: 0 })).toThrow(/upstreamErrorRatePercent: 0 .*Fix/);
@@ -173,7 +187,7 @@ describe('alarms', () => {
     const strict = router.addAlarms('StrictAlarms', { upstreamErrorRatePercent: 1 });
     expect(standard.node.path).not.toBe(strict.node.path);
     const thresholds = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map((a: any) => a.Properties.Threshold);
-    expect(thresholds).toHaveLength(14);
+    expect(thresholds).toHaveLength(18);
     expect(thresholds).toEqual(expect.arrayContaining([5, 1]));
   });
 });

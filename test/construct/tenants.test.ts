@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { functionEnv, newStack, routerIn } from './helpers';
+import { functionEnv, newStack, routerIn, warnings } from './helpers';
 import { GatewayCatalog, RouterAuthorization, RouterDashboard, TenantIdentity, TenantStoreFailureMode } from '../../src';
 
 const MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gpt-5-mini'];
@@ -246,5 +246,30 @@ describe('the dashboard', () => {
     expect(body).toContain('RUNNING_SUM(cost)');
     expect(body).toContain('"CostUsd","Tenant","search","service","shared"');
     expect(body).toContain('"value":200,"label":"monthly budget 200 USD"');
+  });
+});
+
+describe('USD budgets on the bundled catalog\'s illustrative prices', () => {
+  const budgetWarnings = (stack: import('aws-cdk-lib').Stack) => warnings(stack).filter((w) => w.includes('budgetOnIllustrativePrices'));
+
+  test('warn once per router at synth, naming catalog fetch', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey() });
+    router.addTenant('a', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 10 });
+    router.addTenant('b', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 20 });
+    const found = budgetWarnings(stack);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('Tenants have monthly USD budgets priced from the bundled catalog, whose prices are illustrative, not the gateway\'s.');
+    expect(found[0]).toContain('npx llm-gateway-router catalog fetch --out gateway-catalog.json');
+  });
+
+  test('do not warn with a fetched catalog, or with token limits only', () => {
+    const { stack, secret } = newStack();
+    const catalog = GatewayCatalog.fromJson(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'catalog', 'models.json'), 'utf8'));
+    const fetched = routerIn(stack, secret, 'Fetched', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey(), catalog });
+    fetched.addTenant('a', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 10 });
+    const tokensOnly = routerIn(stack, secret, 'Tokens', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey() });
+    tokensOnly.addTenant('a', { identity: TenantIdentity.apiKey(), dailyTokenLimit: 10_000 });
+    expect(budgetWarnings(stack)).toEqual([]);
   });
 });

@@ -106,6 +106,31 @@ describe('tenant policy, before anything goes upstream', () => {
     expect((await call(handler, { body: chat('claude-haiku-4-5-20251001'), ...who })).status).toBe(200);
   });
 
+  test('the rate limit counts every model a request may reach: a model at its limit is not reached as a fallback either', async () => {
+    const { handler } = await tenantRouter(services.dynamo, [{ id: 'fb', who: { k: 'key', v: 'kfb' }, rpm: 1 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
+    const who = { identity: { apiKeyId: 'kfb' } };
+    const secondsLeft = 60 - new Date().getUTCSeconds();
+    if (secondsLeft < 3) await new Promise((resolve) => setTimeout(resolve, secondsLeft * 1000 + 100));
+    // Counts gpt-5-mini and claude-haiku (its fallback): one each this minute.
+    expect((await call(handler, { body: chat('gpt-5-mini', { fallbacks: [{ model: 'claude-haiku-4-5-20251001' }] }), ...who })).status).toBe(200);
+    // claude-haiku as a fallback of another primary: over its limit, refused, nothing sent.
+    const limited = await call(handler, { body: chat('claude-sonnet-4-6', { fallbacks: [{ model: 'claude-haiku-4-5-20251001' }] }), ...who });
+    expect(limited.status).toBe(429);
+    expect(limited.json.error.code).toBe('tenant_rate_limited');
+    expect(services.gateway.requests).toHaveLength(1);
+    // The refused request took no slot: claude-sonnet-4-6 alone still has its one request this minute.
+    expect((await call(handler, { body: chat('claude-sonnet-4-6'), ...who })).status).toBe(200);
+  });
+
+  test('a request the budget refuses takes no rate slot', async () => {
+    const { handler } = await tenantRouter(services.dynamo, [{ id: 'rb', who: { k: 'key', v: 'krb' }, rpm: 1, tok: 1_500 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
+    const who = { identity: { apiKeyId: 'krb' } };
+    const secondsLeft = 60 - new Date().getUTCSeconds();
+    if (secondsLeft < 3) await new Promise((resolve) => setTimeout(resolve, secondsLeft * 1000 + 100));
+    expect((await call(handler, { body: chat('gpt-5-mini', { max_tokens: 5_000 }), ...who })).json.error.code).toBe('budget_exceeded');
+    expect((await call(handler, { body: chat('gpt-5-mini', { max_tokens: 10 }), ...who })).status).toBe(200);
+  });
+
   test('a worst case larger than the whole budget is refused, counting a fallback\'s larger max_tokens', async () => {
     const { handler } = await tenantRouter(services.dynamo, [{ id: 'small', who: { k: 'key', v: 'k' }, tok: 1_500 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const body = chat('claude-sonnet-4-6', { max_tokens: 100, fallbacks: [{ model: 'claude-haiku-4-5-20251001', max_tokens: 5_000 }] });
