@@ -96,6 +96,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     passWithNoTests: false,
     jestConfig: {
       testTimeout: 30_000,
+      // Day and month windows must not depend on the machine's zone: the suite runs in UTC+14 (test/support/time-zone.global-setup.js).
+      globalSetup: '<rootDir>/test/support/time-zone.global-setup.js',
       // Benchmarks and examples are not tests.
       testPathIgnorePatterns: ['/node_modules/', '/bench/', '/examples/', '/lib/', '/dist/'],
     },

@@ -64,6 +64,20 @@ export async function tenantRouter(
 }
 
 /**
+ * Literal test prices, USD per token, for tests whose expected charges are
+ * computed by hand (test/tenants/settlement.test.ts, settlement.property.test.ts):
+ *
+ *   gpt-5-nano         input 0.00000005   output 0.0000004
+ *   gpt-5.5            input 0.0000055    output 0.000033
+ *   claude-sonnet-4-6  input 0.000003     output 0.000015   cached input 0.0000003   cache write 0.00000375
+ */
+export const LITERAL_PRICES: Record<string, TokenPrice> = {
+  'gpt-5-nano': { input: 0.00000005, output: 0.0000004 },
+  'gpt-5.5': { input: 0.0000055, output: 0.000033 },
+  'claude-sonnet-4-6': { input: 0.000003, output: 0.000015, cachedInput: 0.0000003, cacheWrite: 0.00000375 },
+};
+
+/**
  * A user catalog (as `catalog fetch` writes one): the bundled catalog with
  * test prices for some models in the US region, USD per token. Tenants are
  * charged from the router's catalog, so tests set prices the way a user does.
@@ -85,6 +99,8 @@ export interface CallOptions {
   readonly abortOnFirstBytes?: boolean;
   /** Hang up at once, while the request is being admitted (before anything can be answered). */
   readonly abortDuringAdmission?: boolean;
+  /** Hang up when this settles (for example once the gateway has the request). */
+  readonly abortOn?: Promise<unknown>;
   /** The function's remaining time when the request arrives. @default 60 s */
   readonly timeoutMs?: number;
 }
@@ -118,10 +134,11 @@ export async function call(handler: StreamingHandler, o: CallOptions = {}): Prom
   const running = handler(event, stream, lambdaContext(o.timeoutMs ?? 60_000));
   // The handler runs synchronously up to its first store call: destroying now is a hang-up during admission.
   if (o.abortDuringAdmission) stream.destroy();
+  void o.abortOn?.then(() => stream.destroy());
   await running;
   const split = splitPrelude(Buffer.concat(chunks));
   if (!split) {
-    if (o.abortDuringAdmission) return { status: 0, headers: {}, body: '', json: undefined };
+    if (o.abortDuringAdmission || o.abortOn) return { status: 0, headers: {}, body: '', json: undefined };
     throw new Error('no prelude in handler output');
   }
   const body = split.body.toString('utf8');

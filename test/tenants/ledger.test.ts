@@ -108,4 +108,15 @@ describe('TenantLedger against DynamoDB (dynalite)', () => {
     });
     expect(windowOf(Date.UTC(2026, 1, 28, 1) + HOUR).day).toBe('28');
   });
+
+  test('the month item is kept 400 days past its month\'s end (its TTL), so chargeback history outlives the budget', async () => {
+    const clock = { now: Date.UTC(2026, 1, 10, 8) };
+    const ledger = await ledgerAt(clock);
+    const table = (ledger as unknown as { table: string }).table;
+    const r = await ledger.reserve('team-ttl', { tokens: 100 }, { usdNanos: 0, tokens: 1 }, 60_000);
+    expect(r.ok).toBe(true);
+    const out = await dynamo.client.send(new sdk.GetItemCommand({ TableName: table, Key: { pk: { S: 'team-ttl#2026-02' } } }));
+    // 1 March 2026 00:00 UTC (1772323200) + 400 x 86,400 s.
+    expect(out.Item!.expires_at).toEqual({ N: '1806883200' });
+  });
 });

@@ -4,12 +4,12 @@ import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { sseEvent } from '../support/fake-gateway';
 import { SwitchableProxy } from '../support/switchable-proxy';
-import { call, catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';
+import { call, catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
  * Issue 19: every way a forwarded request can end, and what it is charged.
  * Each expected amount is a literal computed by hand from the literal test
- * prices below, USD per token:
+ * prices (LITERAL_PRICES in the harness), USD per token:
  *
  *   gpt-5-nano         input 0.00000005   output 0.0000004
  *   gpt-5.5            input 0.0000055    output 0.000033
@@ -22,11 +22,7 @@ import { call, catalogWithUsPrices, tenantRouter, tenantTestServices } from '../
 const services = tenantTestServices();
 const { stdout } = services;
 
-const PRICES = catalogWithUsPrices({
-  'gpt-5-nano': { input: 0.00000005, output: 0.0000004 },
-  'gpt-5.5': { input: 0.0000055, output: 0.000033 },
-  'claude-sonnet-4-6': { input: 0.000003, output: 0.000015, cachedInput: 0.0000003, cacheWrite: 0.00000375 },
-});
+const PRICES = catalogWithUsPrices(LITERAL_PRICES);
 const MODELS = ['gpt-5-nano', 'gpt-5.5', 'claude-sonnet-4-6'];
 const TEAM: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 1 }];
 const ID = { apiKeyId: 'k' };

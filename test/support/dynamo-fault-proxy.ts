@@ -1,0 +1,52 @@
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/**
+ * An HTTP relay in front of dynalite that answers chosen DynamoDB calls with
+ * the service's own error (a 500 `InternalServerError` in its JSON wire
+ * format) instead of forwarding them: a store fault aimed at one kind of
+ * call, the rest served normally.
+ */
+export class DynamoFaultProxy {
+  static async start(target: string, shouldFail: (operation: string, body: string) => boolean): Promise<DynamoFaultProxy> {
+    const proxy = new DynamoFaultProxy(new URL(target), shouldFail);
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  /** Calls answered with the injected fault. */
+  failed = 0;
+  private readonly server: http.Server;
+
+  private constructor(target: URL, shouldFail: (operation: string, body: string) => boolean) {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+        if (shouldFail(operation, body.toString('utf8'))) {
+          this.failed++;
+          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' });
+          res.end('{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}');
+          return;
+        }
+        const forward = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (upstream) => {
+          res.writeHead(upstream.statusCode ?? 500, upstream.headers);
+          upstream.pipe(res);
+        });
+        forward.on('error', () => res.destroy());
+        forward.end(body);
+      });
+    });
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
