@@ -220,7 +220,10 @@ export class RouterAlarms extends Construct {
   /** Every alarm of the set. */
   public get alarms(): cloudwatch.Alarm[] {
     const optional = [this.functionErrors, this.functionThrottles].filter((a): a is cloudwatch.Alarm => a !== undefined);
-    return [this.upstreamErrorRate, this.latencyP99, this.rejections, this.routerErrors, this.serverErrorRate, this.settlementFailures, this.tenantStoreErrors, ...optional];
+    return [
+      this.upstreamErrorRate, this.latencyP99, this.rejections, this.routerErrors, this.serverErrorRate,
+      this.settlementFailures, this.tenantStoreErrors, ...optional,
+    ];
   }
 
   private percentage(prop: string, value: number): number {

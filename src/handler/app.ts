@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { loadConfig, RouterConfig } from './config';
 import { chargeOf, nanosToUsd } from './billing';
+import { loadConfig, RouterConfig } from './config';
 import { describeError, OpenAiErrorBody, RejectReason, reject, RouterFault, routerFaultBody } from './errors';
 import { RequestLog, RequestLogFields } from './log';
 import { RouterMetrics } from './metrics';

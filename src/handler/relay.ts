@@ -133,7 +133,8 @@ export async function proxy(ctx: RequestContext, decision: Forward, exchange: Up
   }
 }
 
-async function passStream({ res, fields, started, redactor, router, streamDeadline, exchange }: Relay, response: IncomingMessage, status: number): Promise<Settlement> {
+async function passStream(relay: Relay, response: IncomingMessage, status: number): Promise<Settlement> {
+  const { res, fields, started, redactor, router, streamDeadline, exchange } = relay;
   const piped = await pipeSse(response, {
     open: () => {
       res.start(status, { ...redactor.headers(upstreamHeaders(response)), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });

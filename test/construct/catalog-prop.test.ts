@@ -75,7 +75,8 @@ describe('a user catalog (GatewayCatalog.fromJson / fromFile)', () => {
     const opus = decide(JSON.stringify({ model: 'claude-opus-4-7', messages: [], fallbacks: [{ model: 'claude-haiku-4-5-20251001' }] }), config());
     // The fallback inherits "global" upstream, but haiku does not accept it: it is priced in-region (and is the cheaper of the two).
     expect(opus).toMatchObject({
-      kind: 'forward', global: true,
+      kind: 'forward',
+      global: true,
       attempts: [{ model: 'claude-opus-4-7', global: true }, { model: 'claude-haiku-4-5-20251001', global: true }],
       worstCase: { price: { input: 0.000005, output: 0.000025 } },
     });

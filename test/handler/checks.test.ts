@@ -2,8 +2,8 @@ import { loadConfig, RouterConfigError } from '../../src/handler/config';
 import { normalizeUpstreamError } from '../../src/handler/errors';
 import { decide, Decision } from '../../src/handler/policy';
 import { answerFromSseTail, completionToSse } from '../../src/handler/sse';
-import { readUsage } from '../../src/handler/usage';
 import { retryAfterMs } from '../../src/handler/upstream';
+import { readUsage } from '../../src/handler/usage';
 
 const us = loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5,claude-sonnet-4-6,qwen3-32B' });
 const usGlobal = loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_GLOBAL_ROUTING: 'true', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5,claude-sonnet-4-6,qwen3-32B' });

@@ -31,7 +31,8 @@ export class DynamoFaultProxy {
           res.end('{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}');
           return;
         }
-        const forward = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (upstream) => {
+        const to = { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers };
+        const forward = http.request(to, (upstream) => {
           res.writeHead(upstream.statusCode ?? 500, upstream.headers);
           upstream.pipe(res);
         });

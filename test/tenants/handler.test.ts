@@ -1,8 +1,8 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
 import { TenantSpec } from '../../src/catalog/tenants-schema';
 import { routerEnvironment } from '../../src/emulator/config';
-import { loadConfig } from '../../src/handler/config';
 import { worstPrice } from '../../src/handler/billing';
+import { loadConfig } from '../../src/handler/config';
 import { attemptsOf, estimateOf } from '../../src/handler/estimate';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { call, catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';

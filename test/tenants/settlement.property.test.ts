@@ -145,7 +145,8 @@ test(`${RUNS} concurrent mixes of every outcome against one tenant: the ledger h
 
         const expected = kinds.reduce((sum, k) => sum + KINDS[k].nanos, 0);
         const usage = await new TenantLedger(services.dynamo.client, sdk, table).usage('team');
-        expect({ settled: usage.usdNanos, committed: usage.usdCommittedNanos, inFlight: usage.inFlight }).toEqual({ settled: expected, committed: expected, inFlight: 0 });
+        expect({ settled: usage.usdNanos, committed: usage.usdCommittedNanos, inFlight: usage.inFlight })
+          .toEqual({ settled: expected, committed: expected, inFlight: 0 });
       },
     ), { numRuns: RUNS });
   } finally {

@@ -48,14 +48,17 @@ function answerWith(model: string, usage: unknown) {
 }
 
 async function router(opts: Parameters<typeof tenantRouter>[3] = {}) {
-  const { handler, table } = await tenantRouter(services.dynamo, TEAM, { endpoint: services.gateway.url, allowedModels: MODELS, catalog: PRICES }, opts);
+  const settings = { endpoint: services.gateway.url, allowedModels: MODELS, catalog: PRICES };
+  const { handler, table } = await tenantRouter(services.dynamo, TEAM, settings, opts);
   return { handler, table, ledger: new TenantLedger(services.dynamo.client, sdk, table) };
 }
 
 /** The amount charged, as the log, the metric and the ledger each record it. */
 async function charged(ledger: TenantLedger) {
   const usage = await ledger.usage('team');
-  return { logUsd: lastLog().cost_usd, metricUsd: lastEmf().CostUsd, ledgerNanos: usage.usdNanos, inFlight: usage.inFlight, tokens: usage.tokensToday };
+  return {
+    logUsd: lastLog().cost_usd, metricUsd: lastEmf().CostUsd, ledgerNanos: usage.usdNanos, inFlight: usage.inFlight, tokens: usage.tokensToday,
+  };
 }
 
 describe('answered with usage: the reported usage at the price of the model that answered', () => {
@@ -206,7 +209,8 @@ describe('sent and maybe billed: the worst case', () => {
 
   test('no answer before the upstream timeout: $0.00004415', async () => {
     services.gateway.behaviour = () => undefined;
-    const { handler, table } = await tenantRouter(services.dynamo, TEAM, { endpoint: services.gateway.url, allowedModels: MODELS, catalog: PRICES, upstreamTimeoutMs: 200 });
+    const settings = { endpoint: services.gateway.url, allowedModels: MODELS, catalog: PRICES, upstreamTimeoutMs: 200 };
+    const { handler, table } = await tenantRouter(services.dynamo, TEAM, settings);
     const ledger = new TenantLedger(services.dynamo.client, sdk, table);
     expect((await call(handler, { body: NANO, identity: ID })).status).toBe(504);
     expect(await charged(ledger)).toEqual({ logUsd: 0.00004415, metricUsd: 0.00004415, ledgerNanos: 44_150, inFlight: 0, tokens: 183 });

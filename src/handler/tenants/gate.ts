@@ -203,7 +203,9 @@ export class TenantGate {
    * zero), logged as `tenant_store_error: "settle"` and counted in
    * `SettlementFailures`. Never throws: the caller's answer is complete.
    */
-  private async settle(ctx: RequestContext, reservation: Reservation | undefined, charge: Charge | undefined, reclaiming: Promise<void>): Promise<void> {
+  private async settle(
+    ctx: RequestContext, reservation: Reservation | undefined, charge: Charge | undefined, reclaiming: Promise<void>,
+  ): Promise<void> {
     if (reservation) {
       const actual: Amount = { usdNanos: charge?.usdNanos ?? 0, tokens: charge?.tokens ?? 0 };
       try {

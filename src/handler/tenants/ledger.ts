@@ -135,7 +135,9 @@ export class TenantLedger {
         if (expired.length > 0) reclaim.push({ pk, expired });
         // The month's first admission: the previous month's item may still hold reservations nobody will settle.
         const alone = Object.keys(item).filter((k) => k.startsWith('r_')).length === 1;
-        if (alone && num(item.usd_s) === 0 && num(item.usd_c) === amount.usdNanos) reclaim.push({ pk: monthKey(tenant, w.previousMonth), lookAt: true });
+        if (alone && num(item.usd_s) === 0 && num(item.usd_c) === amount.usdNanos) {
+          reclaim.push({ pk: monthKey(tenant, w.previousMonth), lookAt: true });
+        }
         return { ok: true, reservation: { pk, attr, day: w.day, amount }, reclaim };
       } catch (err) {
         if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
