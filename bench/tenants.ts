@@ -52,10 +52,10 @@ async function main(): Promise<void> {
 
   const endpoint = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   const base = { region: 'us' as const, endpoint, allowedModels: ['gpt-5-mini'] };
-  const plain = createRouterHandler(routerEnvironment(base), { apiKeyProvider: async () => 'k' });
+  const plain = createRouterHandler(routerEnvironment(base), { apiKeyProvider: async () => 'k-0123456789abcdef' });
   const tenants = (rpm: boolean) => createRouterHandler(
     routerEnvironment({ ...base, tenants: { table: 'bench-tenants', specs: [{ id: 'bench', who: { k: 'key', v: 'kid' }, usd: 1e6, tok: 1e12, rpm: rpm ? 1e9 : undefined }] } }),
-    { apiKeyProvider: async () => 'k', tenants: { dynamoDbClientConfig: localClientConfig(proxyUrl) } },
+    { apiKeyProvider: async () => 'k-0123456789abcdef', tenants: { dynamoDbClientConfig: localClientConfig(proxyUrl) } },
   );
   const body = JSON.stringify({ model: 'gpt-5-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
   const silence = process.stdout.write.bind(process.stdout);

@@ -20,7 +20,7 @@ export function bundledHandler(endpoint: string): Handler {
   silenceJsonLines();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bundle = require(BUNDLE);
-  return bundle.createRouterHandler(routerEnvironment({ region: 'us', endpoint, allowedModels: MODELS }), { apiKeyProvider: async () => 'bench-key' });
+  return bundle.createRouterHandler(routerEnvironment({ region: 'us', endpoint, allowedModels: MODELS }), { apiKeyProvider: async () => 'bench-key-0123456789abcdef' });
 }
 
 /**

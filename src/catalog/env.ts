@@ -112,6 +112,14 @@ export interface TenantEnvironmentSettings {
 /** What the handler does when the tenant store cannot be reached. */
 export type TenantStoreFailure = 'closed' | 'open';
 
+/**
+ * The shortest gateway key the router uses. AssemblyAI keys are 32
+ * characters; a shorter one is a mistake (a placeholder, a truncated paste),
+ * and a very short one cannot be redacted from answers without rewriting
+ * ordinary text (a one-character key would be every such character).
+ */
+export const MIN_GATEWAY_KEY_LENGTH = 16;
+
 /** Lambda's limit on a function's environment: all keys and values together. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 

@@ -1,4 +1,5 @@
 import { RegionCode } from './catalog';
+import { isAcceptableEndpointProtocol } from './env';
 import { caseVariantOf, closestKnownModel, editDistance, findModel, liveReplacementFor, modelsServedIn, providerNamesServedIn, providerOf } from './lookup';
 import { BUNDLED_CATALOG, CatalogData } from './model-catalog';
 
@@ -209,6 +210,38 @@ export function checkBudgetPrices(hasUsdBudget: boolean, catalog: CatalogData = 
       + 'Budgets and costs will not match the gateway\'s bill. Fix: write the gateway\'s own prices with `npx llm-gateway-router catalog fetch --out gateway-catalog.json` '
       + 'and pass catalog: GatewayCatalog.fromFile(\'gateway-catalog.json\') (the emulator: --catalog gateway-catalog.json).',
   };
+}
+
+/**
+ * A custom upstream: an https URL, or plain http to a loopback address only
+ * (the local emulator and tests), since the gateway key travels in its
+ * Authorization header.
+ */
+export function checkCustomEndpoint(custom: string): void {
+  let url: URL | undefined;
+  try {
+    url = /^https?:\/\/[^/\s]+/.test(custom) ? new URL(custom) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url) {
+    throw new RuleViolation('customEndpoint', JSON.stringify(custom), 'is not an http(s) URL', 'pass a base URL such as https://llm-proxy.internal.example.com');
+  }
+  if (!isAcceptableEndpointProtocol(url)) {
+    throw new RuleViolation('customEndpoint', JSON.stringify(custom), 'uses plain http, so the gateway key would travel in clear text',
+      `use https (${JSON.stringify(`https://${url.host}${url.pathname === '/' ? '' : url.pathname}`)}); plain http is accepted only for loopback addresses (localhost, 127.0.0.0/8, [::1])`);
+  }
+}
+
+/**
+ * An egress proxy with a plain-http custom endpoint: the request, the gateway
+ * key in its Authorization header included, would cross the proxy in clear
+ * (loopback http is for local tests, which need no proxy).
+ */
+export function checkEgressEndpoint(egressProxy: string | undefined, endpoint: string | undefined): void {
+  if (egressProxy === undefined || endpoint === undefined || !/^http:/i.test(endpoint)) return;
+  throw new RuleViolation('egressProxy', '(set)', `with the plain-http customEndpoint ${JSON.stringify(endpoint)} would carry the gateway key in clear through the proxy`,
+    'use an https customEndpoint, or remove egressProxy (a loopback http endpoint needs no proxy)');
 }
 
 /**

@@ -8,9 +8,9 @@ import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
 import { addRuleWarning, applyRule, checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
 import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { DEFAULTS, isAcceptableEndpointProtocol } from '../catalog/env';
+import { DEFAULTS } from '../catalog/env';
 import { CatalogData } from '../catalog/model-catalog';
-import { checkEgressProxy, checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../catalog/rules';
+import { checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../catalog/rules';
 
 /** A router's props after defaults and validation: what the constructor builds from. */
 export interface RouterSettings {
@@ -82,7 +82,7 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     deployment: resolveDeployment(scope, props),
-    egressProxy: validateEgressProxy(scope, props.egressProxy),
+    egressProxy: validateEgressProxy(scope, props.egressProxy, props.customEndpoint),
   };
   checkConcurrency(scope, settings.throttlingRateLimit, settings.timeout, settings.deployment.reservedConcurrentExecutions);
   return settings;
@@ -110,27 +110,10 @@ function validateEuDeployment(scope: Construct, additional: string[]): void {
 
 function resolveEndpoint(scope: Construct, code: RegionCode, custom: string | undefined): string {
   if (custom === undefined) return GATEWAY_ENDPOINTS[code];
-  if (!Token.isUnresolved(custom)) validateCustomEndpoint(scope, custom);
+  if (!Token.isUnresolved(custom)) applyRule(scope, () => checkCustomEndpoint(custom));
   Annotations.of(scope).addWarningV2('cdk-llm-gateway-router:customEndpoint',
     `customEndpoint: requests go to ${custom} instead of ${GATEWAY_ENDPOINTS[code]}${code === 'eu' ? '; EU residency now depends on where that endpoint sends data' : ''}.`);
   return custom;
-}
-
-/** An https URL, or plain http to loopback only: the gateway key travels in its Authorization header. */
-function validateCustomEndpoint(scope: Construct, custom: string): void {
-  let url: URL | undefined;
-  try {
-    url = /^https?:\/\/[^/\s]+/.test(custom) ? new URL(custom) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url) {
-    throw propError(scope, 'customEndpoint', JSON.stringify(custom), 'is not an http(s) URL', 'pass a base URL such as https://llm-proxy.internal.example.com');
-  }
-  if (!isAcceptableEndpointProtocol(url)) {
-    throw propError(scope, 'customEndpoint', JSON.stringify(custom), 'uses plain http, so the gateway key would travel in clear text',
-      `use https (${JSON.stringify(`https://${url.host}${url.pathname === '/' ? '' : url.pathname}`)}); plain http is accepted only for loopback addresses (localhost, 127.0.0.0/8, [::1])`);
-  }
 }
 
 function resolveTimeouts(scope: Construct, timeoutProp?: Duration, upstreamProp?: Duration): { timeout: Duration; upstreamTimeout: Duration } {
@@ -159,8 +142,11 @@ function validateRange(scope: Construct, prop: string, value: number | undefined
   }
 }
 
-function validateEgressProxy(scope: Construct, proxy: string | undefined): string | undefined {
-  if (proxy === undefined || Token.isUnresolved(proxy)) return proxy;
+function validateEgressProxy(scope: Construct, proxy: string | undefined, customEndpoint: string | undefined): string | undefined {
+  if (proxy === undefined) return proxy;
+  // The combination is checked even for a deploy-time proxy URL: it is set, and the endpoint's scheme is known.
+  if (customEndpoint !== undefined && !Token.isUnresolved(customEndpoint)) applyRule(scope, () => checkEgressEndpoint(proxy, customEndpoint));
+  if (Token.isUnresolved(proxy)) return proxy;
   const warning = applyRule(scope, () => checkEgressProxy(proxy));
   if (warning) addRuleWarning(scope, warning);
   return proxy;

@@ -31,6 +31,14 @@ export function apiGatewayAnswer(
   return undefined;
 }
 
+/** A REST API's payload limit: 10 MB. A larger request never reaches the function. */
+export const API_GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+/** API Gateway's answer to a request over its payload limit. */
+export function payloadTooLargeAnswer(): GatewayAnswer {
+  return gatewayError(413, 'REQUEST_TOO_LARGE', 'Request Too Long', 'RequestTooLargeException');
+}
+
 /** API Gateway's answer when an API key is required and the request has none it knows (checked before the request validator). */
 export function invalidApiKeyAnswer(): GatewayAnswer {
   return gatewayError(403, 'INVALID_API_KEY', 'Forbidden', 'ForbiddenException');

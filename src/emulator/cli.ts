@@ -6,6 +6,7 @@ import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './co
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
 import { prepareLocalTenants } from './tenants';
+import { MIN_GATEWAY_KEY_LENGTH } from '../catalog/env';
 import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
 import { checkBudgetPrices, checkTenantModels, RuleViolation, splitModelList } from '../catalog/rules';
 
@@ -44,6 +45,7 @@ const FLAG_OF: Record<string, string> = {
   timeout: '--timeout-ms',
   upstreamTimeout: '--upstream-timeout-ms',
   egressProxy: '--egress-proxy',
+  customEndpoint: '--endpoint',
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -60,6 +62,9 @@ async function main(argv: string[]): Promise<void> {
   if (region !== 'us' && region !== 'eu') fail(`--region must be us or eu, got ${region}`);
   const apiKey = process.env.ASSEMBLYAI_API_KEY;
   if (!apiKey) fail('set ASSEMBLYAI_API_KEY to the gateway key');
+  if (apiKey.trim().length < MIN_GATEWAY_KEY_LENGTH) {
+    fail(`ASSEMBLYAI_API_KEY has ${apiKey.trim().length} character${apiKey.trim().length === 1 ? "" : "s"}: not a gateway key (they have at least ${MIN_GATEWAY_KEY_LENGTH}); set it to the key from your AssemblyAI dashboard`);
+  }
 
   let catalog: CatalogData | undefined;
   try {
@@ -80,6 +85,10 @@ async function main(argv: string[]): Promise<void> {
     upstreamTimeoutMs: optionalInt(values['upstream-timeout-ms'], '--upstream-timeout-ms'),
     egressProxy: values['egress-proxy'],
   }, timeoutMs);
+  const dynamoEndpoint = values['dynamodb-endpoint'];
+  if (dynamoEndpoint !== undefined && !isHttpUrl(dynamoEndpoint)) {
+    fail(`--dynamodb-endpoint must be an http(s) URL such as http://localhost:8000, got ${JSON.stringify(dynamoEndpoint)}`);
+  }
   const tenants = values.tenants !== undefined
     ? await prepareLocalTenants(values.tenants, values['dynamodb-endpoint'], values['tenant-table']!).catch((err: Error) => fail(err.message))
     : undefined;
@@ -105,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
     tenants: tenants && { dynamoDbClientConfig: tenants.dynamoDbClientConfig },
   });
   const server = createEmulatorServer({ handler, timeoutMs, apiKeyIds: tenants?.apiKeyIds, transcriptAccess: settings.transcriptAccess });
-  const port = values.port === '0' ? 0 : optionalInt(values.port, '--port') ?? 8787;
+  const port = portOf(values.port);
   server.once('error', (err: NodeJS.ErrnoException) => {
     fail(err.code === 'EADDRINUSE' ? `cannot listen on ${values.host}:${port}: the port is in use (choose another with --port)` : `cannot listen on ${values.host}:${port}: ${err.message}`);
   });
@@ -167,6 +176,23 @@ function parseFlagsOrThrow(argv: string[]) {
   });
 }
 
+/** `--port`: 0 (any free port) to 65535. */
+function portOf(raw: string | undefined): number {
+  if (raw === undefined) return 8787;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535) fail(`--port must be a whole number from 0 to 65535, got ${raw}`);
+  return n;
+}
+
+function isHttpUrl(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 function optionalInt(raw: string | undefined, flag: string): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -179,4 +205,11 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-void main(process.argv.slice(2));
+// Anything not foreseen above still ends in one line, never a stack trace.
+main(process.argv.slice(2)).catch((err: unknown) => fail(oneLine(err)));
+
+function oneLine(err: unknown): string {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message.split('\n')[0] : String(err);
+  return typeof e?.name === 'string' && e.name !== 'Error' ? `${e.name}: ${message}` : message;
+}

@@ -3,7 +3,9 @@ import { buildRouterEnvironment, DEFAULTS } from '../catalog/env';
 import { modelsServedIn } from '../catalog/lookup';
 import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
 import { encodeModelRules } from '../catalog/model-rules';
-import { checkAllowedModels, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning } from '../catalog/rules';
+import {
+  checkAllowedModels, checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning,
+} from '../catalog/rules';
 import { encodeTenants, TenantSpec, TenantStoreFailure } from '../catalog/tenants-schema';
 
 export interface LocalRouterSettings {
@@ -62,7 +64,9 @@ export function checkLocalSettings(s: LocalRouterSettings, timeoutMs: number): {
   const warnings = models.warnings.filter((w) => w.id !== 'allowedModelsUnpinned');
   const unused = checkGlobalRoutingUseful(s.globalRouting ?? false, models, catalog);
   if (unused) warnings.push(unused);
+  if (s.endpoint !== undefined) checkCustomEndpoint(s.endpoint);
   const proxyWarning = s.egressProxy === undefined ? undefined : checkEgressProxy(s.egressProxy);
+  checkEgressEndpoint(s.egressProxy, s.endpoint);
   if (proxyWarning) warnings.push(proxyWarning);
   if (s.maxBodyBytes !== undefined) checkMaxBodyBytes(s.maxBodyBytes);
   const upstreamTimeoutMs = checkTimeouts(timeoutMs, s.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, (ms) => `${ms} ms`);

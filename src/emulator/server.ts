@@ -1,9 +1,12 @@
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { apiGatewayAnswer, invalidApiKeyAnswer } from './api-gateway';
+import { API_GATEWAY_MAX_PAYLOAD_BYTES, apiGatewayAnswer, invalidApiKeyAnswer, payloadTooLargeAnswer } from './api-gateway';
 import { lambdaContext, proxyEvent, splitPrelude } from './runtime-shim';
 import { apiRoutes } from '../catalog/api-contract';
+
+/** How long a connection refused for its size stays open (unread) so the client can read the 413. */
+const TOO_LARGE_LINGER_MS = 2_000;
 
 type StreamingHandler = (event: APIGatewayProxyEvent, stream: PassThrough, context: Context) => Promise<void>;
 
@@ -48,7 +51,27 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
   const resources = new Set(routes.map((r) => r.path));
   return http.createServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    const tooLarge = () => {
+      // As API Gateway does: refused as soon as the limit is crossed, the rest never read.
+      req.removeAllListeners('data');
+      req.removeAllListeners('end');
+      req.pause();
+      const answer = payloadTooLargeAnswer();
+      res.writeHead(answer.status, answer.headers).end(answer.body);
+      // Not read any further, and closed once the client has had time to read the answer (closing
+      // at once would reset a client still sending, before it reads the 413).
+      setTimeout(() => req.socket.destroy(), TOO_LARGE_LINGER_MS).unref();
+    };
+    if (Number(req.headers['content-length']) > API_GATEWAY_MAX_PAYLOAD_BYTES) {
+      tooLarge();
+      return;
+    }
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > API_GATEWAY_MAX_PAYLOAD_BYTES) tooLarge();
+      else chunks.push(c);
+    });
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const body = Buffer.concat(chunks);

@@ -15,7 +15,7 @@ import { Admission, TenantGate, TenantGateOptions, TenantRefusal } from './tenan
 import { decideUnderstanding } from './understanding';
 import { UpstreamExchange } from './upstream';
 import { CHAT_COMPLETIONS_PATH, MODELS_PATH, UNDERSTANDING_PATH } from '../catalog/catalog';
-import { DEFAULTS, ENV } from '../catalog/env';
+import { DEFAULTS, ENV, MIN_GATEWAY_KEY_LENGTH } from '../catalog/env';
 
 /** The Lambda streaming handler's signature (what `awslambda.streamifyResponse` wraps). */
 export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Writable, context: Context) => Promise<void>;
@@ -82,9 +82,18 @@ export function createRouterHandler(env: Readonly<Record<string, string | undefi
 
 const missingKey: ApiKeyProvider = () => Promise.reject(new RouterFault('misconfigured', `${ENV.API_KEY_SECRET_ARN} is not set`));
 
-/** A key that cannot be read is the router's fault, of its own class (an IAM, KMS or network problem to page on). */
+/**
+ * A key that cannot be read is the router's fault, of its own class (an IAM,
+ * KMS or network problem to page on); an implausibly short one is a
+ * misconfiguration, refused before it is sent (it could not be redacted).
+ */
 function classifyKeyFailures(provider: ApiKeyProvider): ApiKeyProvider {
-  return () => provider().catch((err: unknown) => {
+  return () => provider().then((key) => {
+    if (key.length < MIN_GATEWAY_KEY_LENGTH) {
+      throw new RouterFault('misconfigured', `the gateway key is ${key.length} characters; a gateway key has at least ${MIN_GATEWAY_KEY_LENGTH}`);
+    }
+    return key;
+  }, (err: unknown) => {
     throw err instanceof RouterFault ? err : new RouterFault('secret_unavailable', describeError(err));
   });
 }

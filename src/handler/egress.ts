@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
+import { ClientGoneError, UpstreamTimeoutError } from './upstream-errors';
 
 /*
  * How the handler reaches the gateway: keep-alive agents, directly or through
@@ -19,11 +20,24 @@ import * as tls from 'node:tls';
 
 type ConnectCallback = (err: Error | null, stream: Duplex) => void;
 
-/** How long the proxy may take to answer CONNECT before the attempt fails. */
+/** How long the proxy may take to answer CONNECT before the attempt fails, at most. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
+/**
+ * What opening a tunnel for one request may take, passed as the request's
+ * `tunnel` option (Node.js hands request options to the agent's
+ * createConnection): the request's deadline, and a way to hear that its
+ * caller went away. The CONNECT handshake is part of the request's time.
+ */
+export interface TunnelLimits {
+  /** Epoch ms by which the request must have its answer's headers. */
+  readonly deadline: number;
+  /** Registers `stop` to run if the request is cancelled; returns a function that unregisters it. */
+  readonly onCancel?: (stop: () => void) => () => void;
+}
+
 /** Opens a CONNECT tunnel to host:port through the proxy; the callback gets the raw tunnelled socket. */
-function openTunnel(proxy: URL, host: string, port: number, callback: ConnectCallback): void {
+function openTunnel(proxy: URL, host: string, port: number, callback: ConnectCallback, limits?: TunnelLimits): void {
   const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const headers: Record<string, string> = { host: target };
   if (proxy.username) {
@@ -40,18 +54,29 @@ function openTunnel(proxy: URL, host: string, port: number, callback: ConnectCal
     agent: false,
   });
   // Messages name the proxy by host only: its URL may carry credentials.
-  const fail = (message: string) => callback(new Error(message), undefined as unknown as Duplex);
-  request.setTimeout(CONNECT_TIMEOUT_MS, () => request.destroy(new Error(`no answer to CONNECT within ${CONNECT_TIMEOUT_MS} ms`)));
+  let settled = false;
+  const wait = Math.min(CONNECT_TIMEOUT_MS, limits ? limits.deadline - Date.now() : CONNECT_TIMEOUT_MS);
+  const timer = setTimeout(() => request.destroy(new UpstreamTimeoutError(`the egress proxy ${proxy.host} did not answer CONNECT within ${Math.max(0, wait)} ms`)), Math.max(0, wait));
+  const unregister = limits?.onCancel?.(() => request.destroy(new ClientGoneError()));
+  const done = (err: Error | null, socket?: Duplex) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    unregister?.();
+    callback(err, socket as Duplex);
+  };
   request.once('connect', (res, socket) => {
-    request.setTimeout(0);
     if (res.statusCode !== 200) {
       socket.destroy();
-      fail(`the egress proxy ${proxy.host} refused CONNECT ${target} with HTTP ${res.statusCode}`);
+      done(new Error(`the egress proxy ${proxy.host} refused CONNECT ${target} with HTTP ${res.statusCode}`));
       return;
     }
-    callback(null, socket);
+    done(null, socket);
   });
-  request.once('error', (err) => fail(`the egress proxy ${proxy.host} failed: ${err.message}`));
+  request.once('error', (err) => {
+    // Our own timeout and a caller gone keep their class: a 504, or the client-aborted path.
+    done(err instanceof UpstreamTimeoutError || err instanceof ClientGoneError ? err : new Error(`the egress proxy ${proxy.host} failed: ${err.message}`));
+  });
   request.end();
 }
 
@@ -61,8 +86,8 @@ class TunnelHttpAgent extends http.Agent {
     super({ keepAlive: true });
   }
 
-  createConnection(options: http.ClientRequestArgs, callback?: ConnectCallback): Duplex | null | undefined {
-    openTunnel(this.proxy, options.hostname ?? options.host ?? 'localhost', Number(options.port ?? 80), callback!);
+  createConnection(options: http.ClientRequestArgs & { tunnel?: TunnelLimits }, callback?: ConnectCallback): Duplex | null | undefined {
+    openTunnel(this.proxy, options.hostname ?? options.host ?? 'localhost', Number(options.port ?? 80), callback!, options.tunnel);
     return undefined;
   }
 }
@@ -73,14 +98,14 @@ class TunnelHttpsAgent extends https.Agent {
     super({ keepAlive: true });
   }
 
-  createConnection(options: https.RequestOptions, callback?: ConnectCallback): Duplex | null | undefined {
+  createConnection(options: https.RequestOptions & { tunnel?: TunnelLimits }, callback?: ConnectCallback): Duplex | null | undefined {
     const host = options.hostname ?? options.host ?? 'localhost';
     openTunnel(this.proxy, host, Number(options.port ?? 443), (err, socket) => {
       if (err) return callback!(err, socket);
       const secure = tls.connect({ ...(options as tls.ConnectionOptions), socket, servername: options.servername ?? host });
       // The request sees TLS failures (a wrong certificate) as its own error.
       callback!(null, secure);
-    });
+    }, options.tunnel);
     return undefined;
   }
 }

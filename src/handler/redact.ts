@@ -1,3 +1,5 @@
+import { MIN_GATEWAY_KEY_LENGTH } from '../catalog/env';
+
 /** What replaces the gateway key wherever the upstream echoes it back. */
 export const REDACTED = '[REDACTED]';
 
@@ -5,7 +7,9 @@ export const REDACTED = '[REDACTED]';
  * Removes the gateway key from what the upstream sends back before it is
  * relayed: some upstream errors echo the request's credentials. Matches the
  * key as sent and as it would appear inside a JSON string (the escaped form),
- * since the bodies are JSON.
+ * since the bodies are JSON. A key shorter than `MIN_GATEWAY_KEY_LENGTH` is
+ * never searched for: it would match ordinary text, and the router refuses
+ * to use one anyway.
  */
 export class KeyRedactor {
   private readonly needles: readonly string[];
@@ -16,7 +20,7 @@ export class KeyRedactor {
   constructor(keys: readonly string[]) {
     const needles = new Set<string>();
     for (const key of keys) {
-      if (key.length === 0) continue;
+      if (key.length < MIN_GATEWAY_KEY_LENGTH) continue;
       needles.add(key);
       needles.add(JSON.stringify(key).slice(1, -1));
     }

@@ -1,5 +1,11 @@
 import * as http from 'node:http';
-import { agentFor } from './egress';
+import { agentFor, TunnelLimits } from './egress';
+import { ClientGoneError, UpstreamCutError, UpstreamTimeoutError, UpstreamTooLargeError, UpstreamUnreachableError } from './upstream-errors';
+
+export {
+  ClientGoneError, InvocationDeadlineError, UpstreamCutError, UpstreamInvalidResponseError,
+  UpstreamTimeoutError, UpstreamTooLargeError, UpstreamUnreachableError,
+} from './upstream-errors';
 
 export interface UpstreamRequest {
   /** The chat-completions URL (the configured endpoint's, resolved once). */
@@ -12,65 +18,6 @@ export interface UpstreamRequest {
   readonly exchange: UpstreamExchange;
   /** The HTTP forward proxy to tunnel through (egressProxy). @default a direct connection */
   readonly egressProxy?: URL;
-}
-
-/** The upstream could not be reached, or closed before sending headers. */
-export class UpstreamUnreachableError extends Error {
-  /** Upstream attempts made before giving up (set by `sendWithRetries`). */
-  attempts = 1;
-  constructor(message: string) {
-    super(message);
-    // Spelled out: the bundle is minified, and class names with it.
-    this.name = 'UpstreamUnreachableError';
-  }
-}
-/** The upstream did not answer within the deadline. */
-export class UpstreamTimeoutError extends Error {
-  attempts = 1;
-  constructor(message: string) {
-    super(message);
-    // Spelled out: the bundle is minified, and class names with it.
-    this.name = 'UpstreamTimeoutError';
-  }
-}
-/** The upstream closed the connection after its headers, before its answer was complete. */
-export class UpstreamCutError extends UpstreamUnreachableError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UpstreamCutError';
-  }
-}
-/** The upstream's answer was larger than the router buffers. */
-export class UpstreamTooLargeError extends UpstreamUnreachableError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UpstreamTooLargeError';
-  }
-}
-/** The caller hung up: the request in flight was stopped, and no other is started. */
-export class ClientGoneError extends UpstreamUnreachableError {
-  constructor() {
-    super('the caller went away');
-    this.name = 'ClientGoneError';
-  }
-}
-/** The upstream answered 2xx with something that is not what was asked for (not a completion, not SSE). */
-export class UpstreamInvalidResponseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UpstreamInvalidResponseError';
-  }
-}
-/**
- * A stream was still running when the function's own deadline came near: cut
- * by the router so that the caller and the logs learn why, rather than
- * silently by the Lambda runtime.
- */
-export class InvocationDeadlineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvocationDeadlineError';
-  }
 }
 
 /**
@@ -86,6 +33,7 @@ export class UpstreamExchange {
   private inFlight: http.ClientRequest | undefined;
   private cancelled = false;
   private unanswered = 0;
+  private readonly cancelHooks = new Set<() => void>();
 
   get isCancelled(): boolean {
     return this.cancelled;
@@ -105,6 +53,18 @@ export class UpstreamExchange {
     this.cancelled = true;
     // A request whose response already ended is destroyed already: this is then a no-op.
     this.inFlight?.destroy(new ClientGoneError());
+    for (const stop of this.cancelHooks) stop();
+    this.cancelHooks.clear();
+  }
+
+  /** Runs `stop` if the exchange is cancelled (at once if it is already); returns a function that unregisters it. */
+  onCancel(stop: () => void): () => void {
+    if (this.cancelled) {
+      stop();
+      return () => undefined;
+    }
+    this.cancelHooks.add(stop);
+    return () => this.cancelHooks.delete(stop);
   }
 
   track(request: http.ClientRequest): void {
@@ -149,9 +109,11 @@ export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
       return;
     }
     // The agent is the URL protocol's own (https: speaks TLS), and Node.js takes the protocol from it.
-    const clientRequest = http.request(url, {
+    const options: http.RequestOptions & { tunnel?: TunnelLimits } = {
       method: 'POST',
       agent: agentFor(url.protocol, req.egressProxy),
+      // Read by the egress proxy's agent: opening its tunnel counts against this request's deadline, and a caller gone stops it.
+      tunnel: req.egressProxy && { deadline: req.deadline, onCancel: (stop) => req.exchange.onCancel(stop) },
       // A fresh header set: the caller's credentials and cookies never travel upstream.
       headers: {
         'content-type': 'application/json',
@@ -160,7 +122,8 @@ export function sendOnce(req: UpstreamRequest): Promise<http.IncomingMessage> {
         'authorization': req.apiKey,
         'user-agent': 'cdk-llm-gateway-router',
       },
-    });
+    };
+    const clientRequest = http.request(url, options);
     req.exchange.track(clientRequest);
     const timer = setTimeout(() => {
       clientRequest.destroy(new UpstreamTimeoutError(`the LLM Gateway did not answer within ${remaining} ms`));

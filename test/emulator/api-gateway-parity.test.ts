@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CHAT_COMPLETION_REQUEST_SCHEMA } from '../../src/catalog/api-contract';
 import { newStack, routerIn } from '../construct/helpers';
@@ -30,6 +31,7 @@ function deployedErrorBody(responseType: string, message: string): unknown {
 
 const MISSING_TOKEN = deployedErrorBody('MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token');
 const INVALID_BODY = deployedErrorBody('BAD_REQUEST_BODY', 'Invalid request body');
+const TOO_LARGE = deployedErrorBody('REQUEST_TOO_LARGE', 'Request Too Long');
 
 describe('the emulator answers as the deployed API', () => {
   let gateway: FakeGateway;
@@ -103,5 +105,52 @@ describe('the emulator answers as the deployed API', () => {
     const res = await rawRequest(`${router.url}/v1/models`, 'GET');
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body).object).toBe('list');
+  });
+
+  describe('a body over API Gateway\'s 10 MB payload limit', () => {
+    test('streamed (no length): 413 as soon as the limit is crossed, the rest never read', async () => {
+      const url = new URL(`${router.url}/v1/chat/completions`);
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      const TOTAL_MB = 200;
+      let written = 0;
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (r) => {
+          let body = '';
+          r.on('data', (c: Buffer) => (body += c.toString()));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        });
+        req.on('error', (err) => (written > 0 ? undefined : reject(err)));
+        const pump = () => {
+          while (written < TOTAL_MB) {
+            written++;
+            if (!req.write(chunk)) {
+              req.once('drain', pump);
+              return;
+            }
+          }
+          req.end();
+        };
+        pump();
+      });
+      expect(res.status).toBe(413);
+      expect(JSON.parse(res.body)).toEqual(TOO_LARGE);
+      // Half a second on, the client has still handed over only the limit and some socket buffers, not 200 MB: nothing more is read.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(written).toBeLessThan(64);
+      expect(gateway.requests).toHaveLength(0);
+    });
+
+    test('declared by Content-Length: 413 before a byte of the body is read', async () => {
+      const res = await new Promise<number>((resolve, reject) => {
+        const req = http.request(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(50 * 1024 * 1024) } },
+          (r) => {
+            r.resume();
+            resolve(r.statusCode ?? 0);
+          });
+        req.on('error', reject);
+        req.write('{"model":');
+      });
+      expect(res).toBe(413);
+    });
   });
 });

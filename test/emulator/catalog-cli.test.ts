@@ -19,7 +19,7 @@ describe('llm-gateway-router serve --catalog FILE', () => {
   test('an EU emulator with a user catalog serves a new provider\'s model the EU endpoint lists, with its rules', async () => {
     const gateway = await FakeGateway.start();
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, 'serve', '--port', '0', '--region', 'eu', '--endpoint', gateway.url, '--catalog', catalogFile()], {
-      env: { ...process.env, ASSEMBLYAI_API_KEY: 'k', TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
+      env: { ...process.env, ASSEMBLYAI_API_KEY: 'k-0123456789abcdef', TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

@@ -39,7 +39,7 @@ test('an EU router with egressProxy tunnels to llm-gateway.eu.assemblyai.com:443
   let child: ChildProcess | undefined;
   try {
     const started = await serve(['--region', 'eu', '--allowed-models', 'claude-sonnet-4-6', '--egress-proxy', proxy.url],
-      { ASSEMBLYAI_API_KEY: 'eu-key', NODE_EXTRA_CA_CERTS: tlsFixture.certPath });
+      { ASSEMBLYAI_API_KEY: 'eu-key-0123456789abcdef', NODE_EXTRA_CA_CERTS: tlsFixture.certPath });
     child = started.child;
     expect(started.output()).toContain(`-> https://${EU_HOST}`);
     const client = new OpenAI({ baseURL: started.baseURL, apiKey: 'x', maxRetries: 0 });
@@ -50,7 +50,7 @@ test('an EU router with egressProxy tunnels to llm-gateway.eu.assemblyai.com:443
     // One tunnel, to the EU host only, reused by the second request.
     expect(proxy.connects.map((c) => c.target)).toEqual([`${EU_HOST}:443`]);
     expect(gateway.requests.map((r) => r.headers.host)).toEqual([EU_HOST, EU_HOST]);
-    expect(gateway.requests[0].headers.authorization).toBe('eu-key');
+    expect(gateway.requests[0].headers.authorization).toBe('eu-key-0123456789abcdef');
   } finally {
     child?.kill('SIGTERM');
     await proxy.close();
@@ -71,7 +71,7 @@ test('inside the tunnel the gateway\'s certificate is checked: a proxy answering
   let child: ChildProcess | undefined;
   try {
     // The same setup without trusting the fixture's certificate.
-    const started = await serve(['--region', 'eu', '--allowed-models', 'claude-sonnet-4-6', '--egress-proxy', proxy.url], { ASSEMBLYAI_API_KEY: 'eu-key' });
+    const started = await serve(['--region', 'eu', '--allowed-models', 'claude-sonnet-4-6', '--egress-proxy', proxy.url], { ASSEMBLYAI_API_KEY: 'eu-key-0123456789abcdef' });
     child = started.child;
     const client = new OpenAI({ baseURL: started.baseURL, apiKey: 'x', maxRetries: 0 });
     const failed = await client.chat.completions.create({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);

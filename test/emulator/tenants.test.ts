@@ -8,7 +8,7 @@ import { rawRequest } from '../support/router-harness';
 
 /** The emulator as a user starts it (test/support/cli.ts), answering at its root URL. */
 async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const { child, baseURL, output } = await serveCli(args, { ASSEMBLYAI_API_KEY: 'cli-key' });
+  const { child, baseURL, output } = await serveCli(args, { ASSEMBLYAI_API_KEY: 'cli-key-0123456789abcdef' });
   return { child, url: baseURL.replace(/\/v1$/, ''), output };
 }
 

@@ -1,4 +1,5 @@
-import { FakeGateway } from '../support/fake-gateway';
+import * as http from 'node:http';
+import { FakeGateway, waitUntil } from '../support/fake-gateway';
 import { ForwardProxy } from '../support/forward-proxy';
 import { rawRequest, startRouter } from '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
@@ -69,5 +70,63 @@ describe('egressProxy: the gateway reached through an HTTP forward proxy', () =>
       await router.close();
       await proxy.close();
     }
+  });
+
+  describe('a proxy that accepts the connection and never answers CONNECT', () => {
+    test('the handshake counts against upstreamTimeout: 504 upstream_timeout, logged and counted, nothing sent', async () => {
+      const proxy = await ForwardProxy.start({ silent: true });
+      const router = await startRouter({ region: 'us', endpoint: gateway.url, egressProxy: proxy.url, upstreamTimeoutMs: 300 });
+      try {
+        const started = Date.now();
+        const res = await rawRequest(`${router.url}/v1/chat/completions`, 'POST', BODY);
+        const took = Date.now() - started;
+        expect(res.status).toBe(504);
+        expect(JSON.parse(res.body).error.code).toBe('upstream_timeout');
+        expect(took).toBeLessThan(5_000);
+        expect(stdout.requestLogs.at(-1)).toMatchObject({ status: 504, upstream_error: 'timeout', settlement: 'never_sent' });
+        expect(stdout.requestLogs.at(-1).error_detail).toMatch(/did not answer CONNECT within \d+ ms|did not answer within 300 ms/);
+        expect(stdout.emf.at(-1)).toMatchObject({ ErrorClass: 'timeout', UpstreamErrors: 1 });
+        expect(gateway.requests).toHaveLength(0);
+      } finally {
+        await router.close();
+        await proxy.close();
+      }
+    });
+
+    test('and against the function\'s own deadline: 504 before the invocation would be killed, with a log line', async () => {
+      const proxy = await ForwardProxy.start({ silent: true });
+      // A 2.5 s function with the default 120 s upstream timeout: the router keeps 1 s to answer.
+      const router = await startRouter({ region: 'us', endpoint: gateway.url, egressProxy: proxy.url }, { timeoutMs: 2_500 });
+      try {
+        const started = Date.now();
+        const res = await rawRequest(`${router.url}/v1/chat/completions`, 'POST', BODY);
+        expect(res.status).toBe(504);
+        expect(Date.now() - started).toBeLessThan(2_500);
+        expect(stdout.requestLogs.at(-1)).toMatchObject({ status: 504, upstream_error: 'timeout' });
+      } finally {
+        await router.close();
+        await proxy.close();
+      }
+    });
+
+    test('a caller hanging up cancels the handshake: the CONNECT connection is closed at once, logged client_aborted', async () => {
+      const proxy = await ForwardProxy.start({ silent: true });
+      const router = await startRouter({ region: 'us', endpoint: gateway.url, egressProxy: proxy.url });
+      try {
+        const req = http.request(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+        req.on('error', () => undefined);
+        req.end(BODY);
+        await waitUntil(() => proxy.connects.length === 1, 5_000);
+        expect(proxy.connects).toHaveLength(1);
+        req.destroy();
+        await waitUntil(() => proxy.closedConnects.length === 1, 2_000);
+        expect(proxy.closedConnects).toHaveLength(1);
+        await waitUntil(() => stdout.requestLogs.length > 0 && stdout.requestLogs.at(-1).client_aborted === true, 2_000);
+        expect(stdout.requestLogs.at(-1)).toMatchObject({ client_aborted: true, settlement: 'never_sent' });
+      } finally {
+        await router.close();
+        await proxy.close();
+      }
+    });
   });
 });

@@ -218,7 +218,7 @@ function routedModels(body: any): string[] {
 describe('an EU router against hostile requests (the real EU endpoint, network intercepted)', () => {
   // US-only ids on the EU allow-list too: only the residency check stands between them and the EU endpoint.
   const env = { LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ALLOWED_MODELS: [...EU_ALLOWED, ...US_ONLY].join(',') };
-  const handler = createRouterHandler(env, { apiKeyProvider: async () => 'eu-key' });
+  const handler = createRouterHandler(env, { apiKeyProvider: async () => 'eu-key-0123456789abcdef' });
   const net = useInterceptedUpstream();
   const RUNS = 300;
 
@@ -235,7 +235,7 @@ describe('an EU router against hostile requests (the real EU endpoint, network i
         expect(EU_ALLOWED).toContain(id);
         expect(id).toMatch(EU_SERVED_PREFIX);
       }
-      expect(out.headers.authorization).toBe('eu-key');
+      expect(out.headers.authorization).toBe('eu-key-0123456789abcdef');
     }), { numRuns: RUNS });
     counter.check();
   });
@@ -250,7 +250,7 @@ describe('an EU router against hostile requests (the real EU endpoint, network i
 
   test(`one plain request with the production endpoint goes to exactly ${EU_ORIGIN}/v1/chat/completions`, async () => {
     for (const production of [env, { ...env, LLM_GATEWAY_ENDPOINT: EU_ORIGIN }]) {
-      const { res, out } = await sendOne(createRouterHandler(production, { apiKeyProvider: async () => 'eu-key' }), net(), JSON.stringify({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] }));
+      const { res, out } = await sendOne(createRouterHandler(production, { apiKeyProvider: async () => 'eu-key-0123456789abcdef' }), net(), JSON.stringify({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] }));
       expect(res.status).toBe(200);
       expect(out!.url.href).toBe(`${EU_ORIGIN}/v1/chat/completions`);
       expect(res.headers['x-llm-gateway-region']).toBe('eu');
@@ -260,7 +260,7 @@ describe('an EU router against hostile requests (the real EU endpoint, network i
 
 describe('a US router with global routing against hostile requests', () => {
   const env = { LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_GLOBAL_ROUTING: 'true', LLM_GATEWAY_ALLOWED_MODELS: US_ALLOWED.join(',') };
-  const handler = createRouterHandler(env, { apiKeyProvider: async () => 'us-key' });
+  const handler = createRouterHandler(env, { apiKeyProvider: async () => 'us-key-0123456789abcdef' });
   const net = useInterceptedUpstream();
   const RUNS = 300;
 
@@ -347,7 +347,7 @@ describe('a US router with global routing against hostile requests', () => {
 });
 
 describe('any router against arbitrary input', () => {
-  const handler = createRouterHandler(routerEnvironment({ region: 'us', allowedModels: US_ALLOWED, maxBodyBytes: 64 * 1024 }), { apiKeyProvider: async () => 'k' });
+  const handler = createRouterHandler(routerEnvironment({ region: 'us', allowedModels: US_ALLOWED, maxBodyBytes: 64 * 1024 }), { apiKeyProvider: async () => 'k-0123456789abcdef' });
   const net = useInterceptedUpstream();
 
   test('arbitrary bytes: a 4xx OpenAI error or a policy-satisfying forward, never a 5xx or a crash', async () => {

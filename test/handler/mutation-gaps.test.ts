@@ -6,7 +6,6 @@
  */
 import { loadConfig, RouterConfigError } from '../../src/handler/config';
 import { errorBody, normalizeUpstreamError, reject, typeForStatus } from '../../src/handler/errors';
-import { KeyRedactor } from '../../src/handler/redact';
 import { ApiKeyCache } from '../../src/handler/secret';
 
 describe('errors', () => {
@@ -41,46 +40,6 @@ describe('errors', () => {
     // The auth shape's error string is the message only when no message field exists.
     expect(normalizeUpstreamError(401, '{"error":"bad key","message":"real message"}').error.message).toBe('real message');
     expect(normalizeUpstreamError(401, '{"error":{"message":"inner"},"message":"outer"}').error.message).toBe('inner');
-  });
-});
-
-describe('KeyRedactor', () => {
-  test('an empty key redacts nothing (not every character boundary)', () => {
-    const r = new KeyRedactor(['']);
-    expect(r.text('abc')).toBe('abc');
-    expect(r.longest).toBe(0);
-  });
-
-  test('the key and its JSON-escaped form are both redacted; longest counts the escaped form', () => {
-    const key = 'k"e\\y/1';
-    const r = new KeyRedactor([key]);
-    expect(r.text(`a ${key} b`)).toBe('a [REDACTED] b');
-    expect(r.text(JSON.stringify({ m: key }))).toBe('{"m":"[REDACTED]"}');
-    expect(r.longest).toBe('k\\"e\\\\y/1'.length);
-  });
-
-  test('longer keys are redacted first, so a key that contains another leaves no tail', () => {
-    const r = new KeyRedactor(['abc', 'abcdef']);
-    expect(r.text('xx abcdef yy abc')).toBe('xx [REDACTED] yy [REDACTED]');
-  });
-
-  test('a buffer without the key is returned as is (byte for byte, same object); one with it is redacted', () => {
-    const r = new KeyRedactor(['sekret-key']);
-    const clean = Buffer.from('{"ok":true}');
-    expect(r.buffer(clean)).toBe(clean);
-    expect(r.buffer(Buffer.from('{"k":"sekret-key"}')).toString()).toBe('{"k":"[REDACTED]"}');
-    // A key with a quote has two forms; either one alone is redacted.
-    const quoted = new KeyRedactor(['se"kret']);
-    expect(quoted.buffer(Buffer.from('raw se"kret')).toString()).toBe('raw [REDACTED]');
-    expect(quoted.buffer(Buffer.from('{"k":"se\\"kret"}')).toString()).toBe('{"k":"[REDACTED]"}');
-  });
-
-  test('headers: values redacted, a header whose name carries the key (any case) dropped, others kept', () => {
-    const r = new KeyRedactor(['AbC123Key']);
-    expect(r.headers({ 'x-ratelimit-remaining': '5', 'x-ratelimit-abc123key': '1', 'retry-after': 'AbC123Key then 2' }))
-      .toEqual({ 'x-ratelimit-remaining': '5', 'retry-after': '[REDACTED] then 2' });
-    // A key with a quote: a name carrying either form is dropped.
-    expect(new KeyRedactor(['Ab"C1']).headers({ 'x-ab"c1': '1', 'x-ab\\"c1': '2', 'x-ok': '3' })).toEqual({ 'x-ok': '3' });
   });
 });
 

@@ -26,7 +26,7 @@ function usEnv(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-function routerWith(env: Record<string, string>, key: string | (() => Promise<string>) = 'gw-key'): StreamingHandler {
+function routerWith(env: Record<string, string>, key: string | (() => Promise<string>) = 'gw-key-0123456789abcdef'): StreamingHandler {
   return createRouterHandler(env, { apiKeyProvider: typeof key === 'string' ? async () => key : key });
 }
 

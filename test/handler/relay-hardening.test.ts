@@ -78,7 +78,7 @@ describe('a revoked gateway key', () => {
     const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] }, {
       apiKeyProvider: async () => {
         reads++;
-        return 'revoked-key';
+        return 'revoked-key-0123456789abcdef';
       },
     });
     return { gateway, router, reads: () => reads };
@@ -115,8 +115,8 @@ describe('a revoked gateway key', () => {
   });
 
   test('rotation under concurrency: 100 requests after a rotation all succeed with the new key, after one re-read', async () => {
-    let secret = 'key-A';
-    let valid = 'key-A';
+    let secret = 'key-A-0123456789abcdef';
+    let valid = 'key-A-0123456789abcdef';
     let reads = 0;
     const gateway = await FakeGateway.start((req, res, attempt) =>
       (req.headers.authorization === valid ? respondWith() : errorWith(401, 'auth'))(req, res, attempt));
@@ -129,8 +129,8 @@ describe('a revoked gateway key', () => {
     });
     try {
       expect((await rawRequest(`${router.url}/v1/chat/completions`, 'POST', chat('gpt-5'))).status).toBe(200);
-      secret = 'key-B';
-      valid = 'key-B';
+      secret = 'key-B-0123456789abcdef';
+      valid = 'key-B-0123456789abcdef';
       const all = await Promise.all(Array.from({ length: 100 }, () => rawRequest(`${router.url}/v1/chat/completions`, 'POST', chat('gpt-5'))));
       expect(all.map((r) => r.status)).toEqual(Array(100).fill(200));
       expect(reads).toBe(2);
@@ -185,7 +185,7 @@ describe('retries do not compound with the OpenAI SDK\'s', () => {
   test('upstream_auth_failed is not retried by the SDK', async () => {
     const gateway = await FakeGateway.start(errorWith(401, 'auth'));
     let n = 0;
-    const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] }, { apiKeyProvider: async () => `key-${n++}` });
+    const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] }, { apiKeyProvider: async () => `key-${n++}-0123456789abcdef` });
     const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'caller-credential' });
     try {
       const err = await client.chat.completions.create({ model: 'gpt-5', messages: [] }).catch((e) => e);

@@ -20,7 +20,7 @@ beforeEach(() => {
   stdout.clear();
 });
 
-function router(extra: Record<string, string> = {}, keys: () => Promise<string> = async () => 'gw-key'): StreamingHandler {
+function router(extra: Record<string, string> = {}, keys: () => Promise<string> = async () => 'gw-key-0123456789abcdef'): StreamingHandler {
   return createRouterHandler({
     LLM_GATEWAY_REGION: 'us',
     LLM_GATEWAY_ENDPOINT: fake.gateway.url,
@@ -187,9 +187,9 @@ describe('failures and the retry hint', () => {
   test('a 401 answered again after the key refresh counts both attempts', async () => {
     fake.gateway.behaviour = (req, res, attempt) => (attempt === 1 ? errorWith(401, 'auth')(req, res, attempt) : respondWith()(req, res, attempt));
     let reads = 0;
-    const res = await invoke(router({}, async () => `gw-key-${++reads}`), chat('gpt-5'));
+    const res = await invoke(router({}, async () => `gw-key-${++reads}-0123456789abcdef`), chat('gpt-5'));
     expect(res.status).toBe(200);
-    expect(fake.gateway.requests.map((r) => r.headers.authorization)).toEqual(['gw-key-1', 'gw-key-2']);
+    expect(fake.gateway.requests.map((r) => r.headers.authorization)).toEqual(['gw-key-1-0123456789abcdef', 'gw-key-2-0123456789abcdef']);
     expect(lastLog()).toMatchObject({ upstream_attempts: 2 });
   });
 

@@ -43,7 +43,7 @@ function router(extra: Record<string, string> = {}): StreamingHandler {
     if (!handler) {
       const env = { ...routerEnvironment({ region: 'us', allowedModels: US_ALLOWED, endpoint: gateway.url }), ...extra };
       if (extra[TRANSCRIPT_ACCESS] === undefined) delete env[TRANSCRIPT_ACCESS]; // the default: variable absent
-      handler = createRouterHandler(env, { apiKeyProvider: async () => 'k' });
+      handler = createRouterHandler(env, { apiKeyProvider: async () => 'k-0123456789abcdef' });
     }
     return handler(event, stream, context);
   };

@@ -80,7 +80,7 @@ describe('the router\'s own failures', () => {
 
   test('a misconfigured function: 500 router_misconfigured without the variable or its value; the log has both', async () => {
     const endpoint = 'https://llm-egress.corp.internal:8443/private-route';
-    const handler = createRouterHandler({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ENDPOINT: endpoint, LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5', POWERTOOLS_SERVICE_NAME: 'broken' }, { apiKeyProvider: async () => 'k' });
+    const handler = createRouterHandler({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ENDPOINT: endpoint, LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5', POWERTOOLS_SERVICE_NAME: 'broken' }, { apiKeyProvider: async () => 'k-0123456789abcdef' });
     for (const [method, path, body] of [['POST', '/v1/chat/completions', CHAT], ['GET', '/v1/models', '']]) {
       stdout.clear();
       const res = await invoke(handler, body, { method, path, requestId: 'req-conf-1' });
@@ -91,6 +91,22 @@ describe('the router\'s own failures', () => {
       expect(log).toMatchObject({ router_error: 'misconfigured' });
       expect(log.error_detail).toContain(`LLM_GATEWAY_ENDPOINT=${endpoint}`);
       expect(stdout.emf[0]).toMatchObject({ ErrorClass: 'misconfigured', RouterErrors: 1 });
+    }
+  });
+
+  test('a gateway key shorter than 16 characters is refused before anything is sent: 500 router_misconfigured, the log says why, never the key', async () => {
+    const gateway = await FakeGateway.start();
+    try {
+      const env = routerEnvironment({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] });
+      const res = await invoke(createRouterHandler(env, { apiKeyProvider: async () => 'PLACEHOLDER' }), CHAT, { requestId: 'req-short-1' });
+      expect(res.status).toBe(500);
+      expect(JSON.parse(res.body).error.code).toBe('router_misconfigured');
+      expect(gateway.requests).toHaveLength(0);
+      const log = stdout.requestLogs.at(-1);
+      expect(log).toMatchObject({ router_error: 'misconfigured', error_detail: 'the gateway key is 11 characters; a gateway key has at least 16' });
+      expect(stdout.lines.join('\n')).not.toContain('PLACEHOLDER');
+    } finally {
+      await gateway.close();
     }
   });
 
@@ -105,7 +121,7 @@ describe('the router\'s own failures', () => {
   test('an unexpected error: 500 internal_error; the log names the error and where it was thrown, not its message, the key or the prompt', async () => {
     const gateway = await FakeGateway.start();
     // A key Node.js refuses as a header value makes the request throw inside the router.
-    const key = 'CANARY-KEY-77\nx';
+    const key = 'CANARY-KEY-0123456789-77\nx';
     try {
       const env = routerEnvironment({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] });
       const res = await invoke(createRouterHandler(env, { apiKeyProvider: async () => key }), CHAT, { requestId: 'req-int-1' });
@@ -129,7 +145,7 @@ describe('the router\'s own failures', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
 
     const env = routerEnvironment({ region: 'us', endpoint: `http://127.0.0.1:${port}`, allowedModels: ['gpt-5'] });
-    const res = await invoke(createRouterHandler(env, { apiKeyProvider: async () => 'k' }), CHAT, { requestId: 'req-net-1' });
+    const res = await invoke(createRouterHandler(env, { apiKeyProvider: async () => 'k-0123456789abcdef' }), CHAT, { requestId: 'req-net-1' });
     expect(res.status).toBe(502);
     expect(errorOf(res.body)).toMatchObject({ message: 'The LLM Gateway could not be reached (request id req-net-1).', code: 'upstream_unreachable' });
     for (const leak of ['127.0.0.1', String(port), 'ECONNREFUSED', 'connect']) expect(res.body).not.toContain(leak);

@@ -35,9 +35,9 @@ beforeEach(() => {
 
 describe('secretsManagerKeyProvider', () => {
   test('reads the secret it was given, by id, and returns its string value', async () => {
-    send.mockResolvedValue({ SecretString: 'gw-key-123' });
+    send.mockResolvedValue({ SecretString: 'gw-key-123-0123456789abcdef' });
     const key = await secretsManagerKeyProvider(ARN)();
-    expect(key).toBe('gw-key-123');
+    expect(key).toBe('gw-key-123-0123456789abcdef');
     expect(commands).toEqual([{ input: { SecretId: ARN } }]);
     expect(send).toHaveBeenCalledTimes(1);
     expect(send).toHaveBeenCalledWith(commands[0]);
@@ -90,7 +90,7 @@ describe('the Lambda entry point (router.lambda.ts) with an EU environment', () 
     const streamify = jest.spyOn((globalThis as any).awslambda, 'streamifyResponse');
     const net = interceptUpstream();
     try {
-      send.mockResolvedValue({ SecretString: 'eu-secret-key\n' });
+      send.mockResolvedValue({ SecretString: 'eu-secret-key-0123456789abcdef\n' });
       let entry: { handler: Parameters<typeof invoke>[0] } | undefined;
       jest.isolateModules(() => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -104,7 +104,7 @@ describe('the Lambda entry point (router.lambda.ts) with an EU environment', () 
       expect(res.headers['x-llm-gateway-region']).toBe('eu');
       expect(net.sent).toHaveLength(1);
       expect(net.sent[0].url.href).toBe('https://llm-gateway.eu.assemblyai.com/v1/chat/completions');
-      expect(net.sent[0].headers.authorization).toBe('eu-secret-key');
+      expect(net.sent[0].headers.authorization).toBe('eu-secret-key-0123456789abcdef');
       expect(net.sent[0].body).not.toHaveProperty('model_region');
       expect(commands).toEqual([{ input: { SecretId: ARN } }]);
 

@@ -189,10 +189,10 @@ describe('upstream faults', () => {
 
 describe('the gateway key', () => {
   test('a 401 makes the router re-read the key once and retry with the new one', async () => {
-    const keys = ['old-key', 'rotated-key'];
+    const keys = ['old-key-0123456789abcdef', 'rotated-key-0123456789abcdef'];
     let reads = 0;
     const gateway = await FakeGateway.start((req, res, attempt) => {
-      if (req.headers.authorization === 'old-key') return errorWith(401, 'auth')(req, res, attempt);
+      if (req.headers.authorization === 'old-key-0123456789abcdef') return errorWith(401, 'auth')(req, res, attempt);
       else return respondWith()(req, res, attempt);
     });
     const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] }, { apiKeyProvider: async () => keys[Math.min(reads++, 1)] });
@@ -200,7 +200,7 @@ describe('the gateway key', () => {
       const first = await router.client.chat.completions.create({ model: 'gpt-5', messages: [] });
       expect(first.choices[0].message.content).toBe('Hello!');
       expect(reads).toBe(2);
-      expect(gateway.requests.map((r) => r.headers.authorization)).toEqual(['old-key', 'rotated-key']);
+      expect(gateway.requests.map((r) => r.headers.authorization)).toEqual(['old-key-0123456789abcdef', 'rotated-key-0123456789abcdef']);
       // Cached from then on.
       await router.client.chat.completions.create({ model: 'gpt-5', messages: [] });
       expect(reads).toBe(2);
@@ -214,7 +214,7 @@ describe('the gateway key', () => {
     let reads = 0;
     const r = await (async () => {
       const gateway = await FakeGateway.start(errorWith(401, 'auth'));
-      const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] }, { apiKeyProvider: async () => `key-${reads++}` });
+      const router = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5'] }, { apiKeyProvider: async () => `key-${reads++}-0123456789abcdef` });
       try {
         const res = await rawRequest(`${router.url}/v1/chat/completions`, 'POST', JSON.stringify({ model: 'gpt-5', messages: [] }));
         return { status: res.status, code: JSON.parse(res.body).error.code, attempts: gateway.requests.length };
@@ -234,7 +234,7 @@ describe('the gateway key', () => {
       apiKeyProvider: async () => {
         reads++;
         if (reads === 1) throw new Error('AccessDeniedException');
-        return 'k';
+        return 'k-0123456789abcdef';
       },
     });
     try {

@@ -11,6 +11,8 @@ export interface RecordedConnect {
 export interface ForwardProxyOptions {
   /** Answer CONNECT with this status instead of tunnelling. */
   readonly refuseWith?: number;
+  /** Accept the connection and never answer CONNECT (a wedged proxy). */
+  readonly silent?: boolean;
   /**
    * Takes over a tunnel instead of connecting to its target: the proxy has
    * already answered 200, and `socket` carries the client's bytes. Return
@@ -32,6 +34,8 @@ export class ForwardProxy {
   }
 
   readonly connects: RecordedConnect[] = [];
+  /** CONNECT connections the client closed while a silent proxy held them, by target. */
+  readonly closedConnects: string[] = [];
   /** Plain (non-CONNECT) requests: a tunnelling client never sends any. */
   readonly plainRequests: string[] = [];
   private readonly server: http.Server;
@@ -46,6 +50,16 @@ export class ForwardProxy {
       const target = req.url ?? '';
       this.connects.push({ target, headers: req.headers });
       this.track(client);
+      if (options.silent) {
+        // The server's sockets are half-open: the client's end (or reset) is what the proxy sees.
+        const closed = () => {
+          if (!client.destroyed) client.destroy();
+          this.closedConnects.push(target);
+        };
+        client.once('end', closed);
+        client.once('error', closed);
+        return;
+      }
       if (options.refuseWith) {
         client.end(`HTTP/1.1 ${options.refuseWith} Refused\r\nContent-Length: 0\r\n\r\n`);
         return;
