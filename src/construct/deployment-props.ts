@@ -14,12 +14,15 @@ export interface RouterDeploymentProps {
    * "CloudWatch Logs role ARN must be set in account settings to enable
    * logging".
    *
-   * The setting is one per account and region. With several stacks or
-   * routers setting it, the last one deployed wins; the role and the setting
-   * are retained when a stack is deleted (aws-cdk's default), so deleting one
-   * stack leaves them in place, but a stack that sets its own removal policy
-   * may remove the setting for everybody. Let one stack (or your landing zone)
-   * own it and set `false` everywhere else.
+   * The setting is one per account and region, so an app creates it once:
+   * routers of one stack that set `true` share one setting, a router of
+   * another stack that sets `true` for the same account and region is a
+   * synth error naming the router that owns it, and every router stage of
+   * the app that may deploy there depends on the setting (a first deploy
+   * never creates a stage before it). The role and the setting are retained
+   * when the stack is deleted, since other APIs of the account may log
+   * through them. Across apps, let one stack (or your landing zone) own it
+   * and set `false` everywhere else.
    *
    * Leaving it unset synthesizes the same template as `false`, with a synth
    * warning explaining the prerequisite; set `true` or `false` explicitly to

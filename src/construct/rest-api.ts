@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { bindApiGatewayAccount } from './api-gateway-account';
 import { RouterAuthorizationType } from './authorization';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
@@ -30,7 +31,8 @@ export function createRestApi(
       policy: privateApiPolicy(vpcEndpoints, settings.authorization.type),
     } : { endpointTypes: [apigw.EndpointType.REGIONAL] }),
     disableExecuteApiEndpoint: deployment.disableExecuteApiEndpoint || undefined,
-    cloudWatchRole: deployment.cloudWatchRole,
+    // The account setting is the app's, one per stack (api-gateway-account.ts), not one per API.
+    cloudWatchRole: false,
     domainName,
     deployOptions: {
       stageName: settings.stageName,
@@ -42,13 +44,8 @@ export function createRestApi(
     },
   });
   addOpenAiGatewayResponses(api);
-  const accountRole = api.node.tryFindChild('CloudWatchRole');
-  if (accountRole) {
-    acknowledgeRules(accountRole, {
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]':
-        'The account-wide API Gateway logging role (cloudWatchRole: true) uses the AWS managed policy API Gateway documents for it; it can only create log groups and write logs.',
-    });
-  }
+  // The stage writes access logs: it needs the account's logging role, created by this router or another.
+  bindApiGatewayAccount(scope, api.deploymentStage, deployment.cloudWatchRole);
   return api;
 }
 

@@ -4,7 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { newStack, routerIn, US_ENV, warnings } from './helpers';
+import { errorOf, EU_ENV, newStack, routerIn, US_ENV, warnings } from './helpers';
 import { RouterAuthorization } from '../../src';
 
 const handlerPolicy = (template: Template): any[] => {
@@ -45,6 +45,64 @@ describe('cloudWatchRole: the account setting access logs need', () => {
     const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0] as any;
     expect(stage.DependsOn).toContain(accountId);
     expect(warnings(stack).join('\n')).not.toMatch(/cloudWatchRole/);
+  });
+
+  describe('one account setting per account and region: a first deploy never races', () => {
+    const stagesOf = (template: Template) => Object.values(template.findResources('AWS::ApiGateway::Stage')) as any[];
+    const accountIdOf = (template: Template) => Object.keys(template.findResources('AWS::ApiGateway::Account'))[0];
+
+    test('two routers with cloudWatchRole: true in one stack share one setting, and both stages wait for it', () => {
+      const { stack, secret } = newStack();
+      routerIn(stack, secret, 'A', { cloudWatchRole: true });
+      routerIn(stack, secret, 'B', { cloudWatchRole: true });
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::ApiGateway::Account', 1);
+      template.resourceCountIs('AWS::IAM::Role', 3); // the logging role and the two functions' roles
+      const stages = stagesOf(template);
+      expect(stages).toHaveLength(2);
+      for (const stage of stages) expect(stage.DependsOn).toContain(accountIdOf(template));
+    });
+
+    test('a router created before the owner, with cloudWatchRole: false, waits for the setting too', () => {
+      const { stack, secret } = newStack();
+      routerIn(stack, secret, 'First', { cloudWatchRole: false });
+      routerIn(stack, secret, 'Owner', { cloudWatchRole: true });
+      const template = Template.fromStack(stack);
+      for (const stage of stagesOf(template)) expect(stage.DependsOn).toContain(accountIdOf(template));
+    });
+
+    test('a second stack asking for it in the same account and region is a synth error naming the owner', () => {
+      const { app, stack, secret } = newStack();
+      routerIn(stack, secret, 'Owner', { cloudWatchRole: true });
+      const other = new Stack(app, 'Other', { env: US_ENV });
+      const otherSecret = new secretsmanager.Secret(other, 'Key');
+      expect(errorOf(() => routerIn(other, otherSecret, 'Second', { cloudWatchRole: true }))).toBe(
+        'Other/Second: cloudWatchRole: true but router Platform/Owner (stack Platform) already sets the API Gateway account setting for this account and region; '
+        + 'two would race on a first deploy. Fix: set cloudWatchRole: false on this router; its stage waits for that setting when both are deployed from this app');
+    });
+
+    test('a router of another stack in the same account and region waits for the owner\'s stack, whichever is built first', () => {
+      const { app, stack, secret } = newStack();
+      const early = new Stack(app, 'Early', { env: US_ENV });
+      routerIn(early, new secretsmanager.Secret(early, 'Key'), 'Early', { cloudWatchRole: false });
+      routerIn(stack, secret, 'Owner', { cloudWatchRole: true });
+      const late = new Stack(app, 'Late', { env: US_ENV });
+      routerIn(late, new secretsmanager.Secret(late, 'Key'), 'Late', { cloudWatchRole: false });
+      app.synth();
+      expect(early.dependencies.map((d) => d.stackName)).toEqual(['Platform']);
+      expect(late.dependencies.map((d) => d.stackName)).toEqual(['Platform']);
+    });
+
+    test('another region is another setting: each stack owns its own, with no dependency between them', () => {
+      const { app, stack, secret } = newStack();
+      routerIn(stack, secret, 'Us', { cloudWatchRole: true });
+      const eu = new Stack(app, 'Eu', { env: EU_ENV });
+      routerIn(eu, new secretsmanager.Secret(eu, 'Key'), 'Eu', { cloudWatchRole: true });
+      app.synth();
+      Template.fromStack(eu).resourceCountIs('AWS::ApiGateway::Account', 1);
+      expect(eu.dependencies).toEqual([]);
+      expect(stack.dependencies).toEqual([]);
+    });
   });
 });
 

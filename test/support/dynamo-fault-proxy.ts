@@ -1,6 +1,15 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 
+/** A DynamoDB error as the service sends it: status, `__type` and message. */
+export interface DynamoFault {
+  readonly status: number;
+  readonly type: string;
+  readonly message: string;
+}
+
+export const INTERNAL_ERROR: DynamoFault = { status: 500, type: 'InternalServerError', message: 'injected fault' };
+
 /**
  * An HTTP relay in front of dynalite that answers chosen DynamoDB calls with
  * the service's own error (a 500 `InternalServerError` in its JSON wire
@@ -8,8 +17,8 @@ import { AddressInfo } from 'node:net';
  * call, the rest served normally.
  */
 export class DynamoFaultProxy {
-  static async start(target: string, shouldFail: (operation: string, body: string) => boolean): Promise<DynamoFaultProxy> {
-    const proxy = new DynamoFaultProxy(new URL(target), shouldFail);
+  static async start(target: string, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault = INTERNAL_ERROR): Promise<DynamoFaultProxy> {
+    const proxy = new DynamoFaultProxy(new URL(target), shouldFail, fault);
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
@@ -18,7 +27,7 @@ export class DynamoFaultProxy {
   failed = 0;
   private readonly server: http.Server;
 
-  private constructor(target: URL, shouldFail: (operation: string, body: string) => boolean) {
+  private constructor(target: URL, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault) {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -27,8 +36,8 @@ export class DynamoFaultProxy {
         const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
         if (shouldFail(operation, body.toString('utf8'))) {
           this.failed++;
-          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' });
-          res.end('{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}');
+          res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' });
+          res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault.type}`, message: fault.message }));
           return;
         }
         const to = { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers };

@@ -5,6 +5,7 @@ import { worstPrice } from '../../src/handler/billing';
 import { loadConfig } from '../../src/handler/config';
 import { attemptsOf, estimateOf } from '../../src/handler/estimate';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
+import { DynamoFault, DynamoFaultProxy } from '../support/dynamo-fault-proxy';
 import { call, catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 const services = tenantTestServices();
@@ -162,6 +163,36 @@ describe('when the tenant store cannot be reached', () => {
     expect(res.status).toBe(200);
     expect(services.gateway.requests).toHaveLength(1);
     expect(lastLog()).toMatchObject({ tenant: 'team', status: 200, tenant_store_error: 'admit' });
+  });
+});
+
+describe('a tenant store failure says why in the log, never which table or role', () => {
+  const ROLE_ARN = 'arn:aws:sts::123456789012:assumed-role/RouterRole/fn';
+  test.each<[string, DynamoFault, string]>([
+    ['an IAM mistake', { status: 400, type: 'AccessDeniedException', message: `User: ${ROLE_ARN} is not authorized to perform: dynamodb:UpdateItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/tenants` },
+      'AccessDeniedException (HTTP 400)'],
+    ['a wrong table', { status: 400, type: 'ResourceNotFoundException', message: 'Requested resource not found: Table: tenants-prod not found' }, 'ResourceNotFoundException (HTTP 400)'],
+  ])('%s: 503, tenant_store_error_name is the error\'s name, TenantStoreErrors counts it', async (_name, fault, name) => {
+    const faults = await DynamoFaultProxy.start(services.dynamo.endpoint, () => true, fault);
+    try {
+      const budgeted: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 10 }];
+      const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { storeEndpoint: faults.endpoint });
+      const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
+      expect(res.status).toBe(503);
+      expect(lastLog()).toMatchObject({ tenant_store_error: 'admit', tenant_store_error_name: name });
+      expect(stdout.emf.at(-1).TenantStoreErrors).toBe(1);
+      const line = stdout.lines.filter((l) => l.includes('"message":"request"')).at(-1)!;
+      for (const secret of ['123456789012', 'RouterRole', 'tenants-prod', 'arn:aws']) expect(line).not.toContain(secret);
+    } finally {
+      await faults.close();
+    }
+  });
+
+  test('an unreachable store: a network error by name', async () => {
+    const budgeted: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 10 }];
+    const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { storeEndpoint: 'http://127.0.0.1:9' });
+    await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
+    expect(lastLog().tenant_store_error_name).toBe('Error [ECONNREFUSED]');
   });
 });
 

@@ -239,9 +239,12 @@ export class TenantGate {
  * table, the role or the account.
  */
 export function storeErrorName(err: unknown): string {
-  const e = err as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
+  const e = err as { name?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
   const name = typeof e?.name === 'string' && e.name !== '' ? e.name : 'Error';
-  const code = typeof e?.code === 'string' && e.code !== name ? ` [${e.code}]` : '';
+  // A network error's code (ECONNREFUSED, ETIMEDOUT), also when the SDK wraps it and keeps only its message.
+  const networkCode = typeof e?.message === 'string' ? /\bE[A-Z]{3,}\b/.exec(e.message)?.[0] : undefined;
+  const rawCode = typeof e?.code === 'string' ? e.code : networkCode;
+  const code = rawCode !== undefined && rawCode !== name ? ` [${rawCode}]` : '';
   const status = typeof e?.$metadata?.httpStatusCode === 'number' ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
   return `${name}${code}${status}`.slice(0, 128);
 }
