@@ -65,6 +65,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   bin: { 'llm-gateway-router': 'lib/emulator/cli.js' },
 
+  // Parses YAML tenants files (router.addTenantsFromFile, serve --tenants): bundled, as jsii requires of a
+  // dependency that is not itself a jsii module.
+  bundledDeps: ['yaml@^2.6.0'],
+
   devDeps: [
     `aws-cdk-lib@${TEST_CDK_VERSION}`,
     'constructs@^10.5.1',
@@ -72,6 +76,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // cdk-nag 2, side by side: the construct's acknowledgements must satisfy both majors.
     'cdk-nag-v2@npm:cdk-nag@^2.36.8',
     'fast-check@^4.3.0',
+    // Checks tenants files against the JSON Schema that ships in the package (tenants.schema.json).
+    'ajv@^8.17.1',
     'openai@^6.9.0',
     '@aws-lambda-powertools/metrics@^2.28.0',
     '@aws-sdk/client-secrets-manager@^3.900.0',

@@ -16,6 +16,7 @@ import { median, p99 } from './support/stats';
 import { routerEnvironment } from '../src/emulator/config';
 import { installLambdaRuntimeShim, lambdaContext, proxyEvent } from '../src/emulator/runtime-shim';
 import { ensureTenantTable, localClientConfig, startEmbeddedDynamoDb } from '../src/emulator/tenant-store';
+import { writeLocalTenants } from '../src/emulator/tenants';
 import { createRouterHandler, StreamingHandler } from '../src/handler/app';
 
 installLambdaRuntimeShim();
@@ -53,14 +54,19 @@ async function main(): Promise<void> {
   const endpoint = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   const base = { region: 'us' as const, endpoint, allowedModels: ['gpt-5-mini'] };
   const plain = createRouterHandler(routerEnvironment(base), { apiKeyProvider: async () => 'k-0123456789abcdef' });
-  const tenants = (rpm: boolean) => createRouterHandler(
-    routerEnvironment({ ...base, tenants: { table: 'bench-tenants', specs: [{ id: 'bench', who: { k: 'key', v: 'kid' }, usd: 1e6, tok: 1e12, rpm: rpm ? 1e9 : undefined }] } }),
-    { apiKeyProvider: async () => 'k-0123456789abcdef', tenants: { dynamoDbClientConfig: localClientConfig(proxyUrl) } },
-  );
+  const tenants = async (rpm: boolean) => {
+    const table = `bench-tenants-${rpm ? 'rpm' : 'budget'}`;
+    await ensureTenantTable(client, sdk, table);
+    const shardVersions = await writeLocalTenants(client, sdk, table, [{ id: 'bench', ids: [{ k: 'key', v: 'kid' }], usd: 1e6, tok: 1e12, rpm: rpm ? 1e9 : undefined }]);
+    return createRouterHandler(
+      routerEnvironment({ ...base, tenants: { table, shardVersions } }),
+      { apiKeyProvider: async () => 'k-0123456789abcdef', tenants: { dynamoDbClientConfig: localClientConfig(proxyUrl) } },
+    );
+  };
   const body = JSON.stringify({ model: 'gpt-5-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
   const silence = process.stdout.write.bind(process.stdout);
   const results: Record<string, unknown> = {};
-  for (const [name, handler] of [['no tenants', plain], ['tenant with a budget', tenants(false)], ['tenant with a budget and a rate limit', tenants(true)]] as const) {
+  for (const [name, handler] of [['no tenants', plain], ['tenant with a budget', await tenants(false)], ['tenant with a budget and a rate limit', await tenants(true)]] as const) {
     const lastByte: number[] = [];
     const total: number[] = [];
     let before = 0;

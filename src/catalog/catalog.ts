@@ -42,6 +42,12 @@ export const GLOBAL_MODEL_REGION = 'global';
 export const MAX_FALLBACKS = 2;
 
 /**
+ * The gateway's rate limit on paid plans: requests per minute per model, for
+ * the whole account (every router using one key shares it).
+ */
+export const GATEWAY_REQUESTS_PER_MINUTE_PER_MODEL = 30;
+
+/**
  * AWS regions inside EU member states, where an EU router may be deployed.
  * London (eu-west-2) and Zurich (eu-central-2) are in Europe but not in the EU.
  */

@@ -39,9 +39,15 @@ export const ENV = Object.freeze({
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Router name: the `service` dimension of every metric (Powertools' own variable). */
   SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
-  // Tenants (issue 15): set only on routers that have tenants (catalog/tenants-schema.ts).
-  /** The tenants document, compact JSON. */
-  TENANTS: 'LLM_GATEWAY_TENANTS',
+  // Tenants: set only on routers that have tenants (catalog/tenants-schema.ts).
+  /**
+   * The versions (content digests) of the tenant shards the table holds,
+   * comma-separated: shard i is item `~tenants#i`. A change of tenants
+   * changes the function's configuration, so new execution environments read
+   * the new shards, and the handler checks each shard it reads against its
+   * version. The tenants themselves are never here.
+   */
+  TENANT_SHARDS: 'LLM_GATEWAY_TENANT_SHARDS',
   /** The DynamoDB table of tenant budgets and rate limits. */
   TENANT_TABLE: 'LLM_GATEWAY_TENANT_TABLE',
   /** `closed` (default: 503 when the table cannot be reached) or `open` (admit unmetered). */
@@ -99,10 +105,10 @@ export interface RouterEnvironmentSettings {
   readonly tenants?: TenantEnvironmentSettings;
 }
 
-/** What the tenant store adds to the function's environment (src/catalog/tenants-schema.ts describes the document). */
+/** What the tenant store adds to the function's environment (src/catalog/tenants-schema.ts describes the shards). */
 export interface TenantEnvironmentSettings {
-  /** The tenants document, compact JSON (`encodeTenants`). */
-  readonly tenants: string;
+  /** The shards' versions, comma-separated (one per shard, in order). */
+  readonly shardVersions: string;
   /** The budget table's name. */
   readonly table: string;
   /** `closed` (default) or `open`. */
@@ -129,7 +135,7 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
  * first tenant creates the store (after the function exists).
  */
 export function buildTenantEnvironment(s: TenantEnvironmentSettings): Record<string, string> {
-  const env: Record<string, string> = { [ENV.TENANTS]: s.tenants, [ENV.TENANT_TABLE]: s.table };
+  const env: Record<string, string> = { [ENV.TENANT_SHARDS]: s.shardVersions, [ENV.TENANT_TABLE]: s.table };
   if (s.storeFailure === 'open') env[ENV.TENANT_STORE_FAILURE] = 'open';
   return env;
 }

@@ -25,6 +25,10 @@ export const METRIC = Object.freeze({
   SETTLEMENT_FAILURES: 'SettlementFailures',
   /** Calls to the tenant store that failed (admission or settlement), by the error's name in the log. */
   TENANT_STORE_ERRORS: 'TenantStoreErrors',
+  /** A tenant's settled spend this calendar month (UTC), USD, as of each settle: read with the Maximum statistic. */
+  TENANT_MONTH_TO_DATE_USD: 'TenantMonthToDateUsd',
+  /** The same as a percentage of the tenant's monthly budget (tenants with one). */
+  TENANT_BUDGET_USED_PERCENT: 'TenantBudgetUsedPercent',
 });
 
 export const DIMENSION = Object.freeze({
@@ -59,6 +63,8 @@ export const REJECT_REASONS = Object.freeze([
   'tenant_rate_limited',
   /** The tenant store could not be reached and the router fails closed. */
   'budget_unavailable',
+  /** The request's worst case alone exceeds the tenant's whole budget or per-minute tokens: it can never be admitted. */
+  'request_exceeds_budget',
 ] as const);
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

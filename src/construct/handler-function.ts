@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { checkEnvironmentSize } from './environment-size';
+import { checkEnvironmentSize, guardEnvironmentSize } from './environment-size';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
 import { buildRouterEnvironment } from '../catalog/env';
@@ -50,7 +50,7 @@ export function createHandlerFunction(
   });
 
   const environment = routerFunctionEnvironment(settings, secret);
-  checkEnvironmentSize(scope, environment, { prop: 'allowedModels', models: settings.allowedModels });
+  checkEnvironmentSize(scope, environment, settings.allowedModels);
   const fn = new RouterFunction(scope, 'Handler', {
     role,
     architecture,
@@ -66,6 +66,7 @@ export function createHandlerFunction(
     description: `LLM Gateway router ${settings.routerName} (${settings.code}${settings.globalRouting ? ', global routing' : ''})`,
     environment,
   });
+  guardEnvironmentSize(fn);
   grantSecretRead(scope, role, secret, deployment.apiKeySecretEncryptionKey);
   return fn;
 }

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -183,6 +184,13 @@ export interface LlmGatewayRouterProps extends RouterDeploymentProps {
   readonly tenantStoreFailureMode?: TenantStoreFailureMode;
 
   /**
+   * The tenant budget table's protection and encryption, and the
+   * Contributor Insights rules over the router's log (routers with tenants).
+   * @default - deletion protection on, AWS managed encryption, the rules created
+   */
+  readonly tenantTable?: TenantTableOptions;
+
+  /**
    * The model catalog to validate `allowedModels` with and whose per-model
    * rules (region, global routing, streaming, prices) the function enforces.
    * Pass `GatewayCatalog.fromFile(...)` with a file written by
@@ -214,4 +222,32 @@ export interface LlmGatewayRouterProps extends RouterDeploymentProps {
    * @default - direct connections
    */
   readonly egressProxy?: string;
+}
+
+/**
+ * The tenant budget table: the month-by-month record of every tenant's
+ * spend, which a platform team keeps.
+ */
+export interface TenantTableOptions {
+  /**
+   * Deletion protection: the table cannot be deleted (by a stack update or
+   * by hand) until it is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * A customer-managed KMS key for the table; the router function is
+   * granted its use.
+   * @default - encrypted with an AWS managed key
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Create the three Contributor Insights rules over the function's log
+   * group (tenants by cost, tenant and model by cost, rejections by tenant
+   * and reason). Each rule is billed per month and per matched log event.
+   * @default true
+   */
+  readonly contributorInsights?: boolean;
 }

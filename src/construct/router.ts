@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { RouterAuthorization, RouterAuthorizationType } from './authorization';
-import { createHandlerFunction, routerFunctionEnvironment } from './handler-function';
+import { createHandlerFunction } from './handler-function';
 import { acknowledgeRules } from './nag';
 import { RouterAlarmOptions, RouterAlarms } from './observability';
 import { GatewayRegion, MetricRegion } from './region';
@@ -18,7 +18,8 @@ import { IRouterMetrics, RouterMetricFactory, RouterMetricOptions } from './rout
 import { LlmGatewayRouterProps } from './router-props';
 import { resolveSettings } from './settings';
 import { RouterTenant, TenantHost, TenantOptions } from './tenant';
-import { TenantStore, TenantStoreFailureMode } from './tenant-store';
+import { readTenantsFile, tenantOptionsOf } from './tenants-file';
+import { TenantStore, TenantStoreFailureMode, TenantStoreProps } from './tenant-store';
 import { propError } from './validation';
 import { RegionCode } from '../catalog/catalog';
 import { CatalogData } from '../catalog/model-catalog';
@@ -78,7 +79,7 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   private readonly authorization: RouterAuthorization;
   private readonly methods: apigw.Method[];
   /** Tenants (src/construct/tenant.ts): what the store needs, and the store once a tenant exists. */
-  private readonly tenantStoreProps: { removalPolicy: RemovalPolicy; failureMode: TenantStoreFailureMode; routerEnvironment: Record<string, string> };
+  private readonly tenantStoreProps: Pick<TenantStoreProps, 'removalPolicy' | 'failureMode' | 'deletionProtection' | 'encryptionKey' | 'insightRules'>;
   /** The region's code and the catalog the allow-list was validated with: tenants' lists are checked against the same. */
   private readonly catalogScope: { code: RegionCode; catalog: CatalogData };
   private tenantStore?: TenantStore;
@@ -139,8 +140,9 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     this.tenantStoreProps = {
       removalPolicy: settings.removalPolicy,
       failureMode: props.tenantStoreFailureMode ?? TenantStoreFailureMode.FAIL_CLOSED,
-      // What the function's environment holds before tenants: the tenants document must fit beside it.
-      routerEnvironment: routerFunctionEnvironment(settings, props.apiKeySecret),
+      deletionProtection: props.tenantTable?.deletionProtection ?? true,
+      encryptionKey: props.tenantTable?.encryptionKey,
+      insightRules: props.tenantTable?.contributorInsights ?? true,
     };
   }
 
@@ -152,6 +154,26 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
    */
   public addTenant(id: string, options: TenantOptions = {}): RouterTenant {
     return new RouterTenant(this, `Tenant-${id}`, { ...options, tenantId: id, router: this });
+  }
+
+  /**
+   * Adds every tenant of a tenants file (JSON or YAML; its JSON Schema is
+   * `tenants.schema.json` in this package), read at synth time: onboarding a
+   * team is a pull request that adds an entry. The emulator reads the same
+   * file (`serve --tenants FILE`). Errors name the file, the tenant and the field.
+   * @param path the file's path (relative paths resolve against the working directory)
+   * @example
+   * declare const router: LlmGatewayRouter;
+   * router.addTenantsFromFile('tenants.yaml');
+   */
+  public addTenantsFromFile(path: string): RouterTenant[] {
+    return readTenantsFile(path).map(({ entry, at }) => {
+      try {
+        return this.addTenant(entry.id, tenantOptionsOf(this, entry));
+      } catch (err) {
+        throw new Error(`${path}: ${at}: ${(err as Error).message}`);
+      }
+    });
   }
 
   /** The budget table, once the router has tenants. */
@@ -172,14 +194,17 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
       region: this.catalogScope.code,
       catalog: this.catalogScope.catalog,
       transcriptAccess: this.transcriptAccess,
+      globalRouting: this.globalRouting,
       authorizationType: this.authorization.type,
       metrics: this.metrics,
       store: this.tenantStore,
-      issueApiKey: (keyId) => {
-        // Not bound to the stage (addApiKey's keys are): the function's environment names the key,
-        // and a key that depended on the stage would make the function depend on its own API.
-        const key = new apigw.ApiKey(this, keyId, { description: `Tenant key of router ${this.routerName}` });
-        this.usagePlan!.addApiKey(key);
+      issueApiKey: (shard, keyId, name) => {
+        const apiKeyName = name === undefined ? undefined : `${this.routerName}-${keyId.replace(/^TenantKey-/, '')}`;
+        // Not bound to the stage (addApiKey's keys are): the tenants' shards name the key, and a key that depended
+        // on the stage would make them depend on the API. A nested shard holds its keys and their usage-plan keys.
+        const key = new apigw.ApiKey(shard.nested ? shard.scope : this, keyId, { description: `Tenant key of router ${this.routerName}`, apiKeyName });
+        if (shard.nested) new apigw.CfnUsagePlanKey(shard.scope, `${keyId}Plan`, { keyId: key.keyId, keyType: 'API_KEY', usagePlanId: this.usagePlan!.usagePlanId });
+        else this.usagePlan!.addApiKey(key);
         return key;
       },
     };

@@ -30,6 +30,17 @@ export abstract class TenantIdentity {
   }
 
   /**
+   * A new API key the router issues for the tenant, named `name` (its name
+   * in API Gateway is `<router>-<tenant>-<name>`). To rotate a key without a
+   * cut-over, add an identity with a new name beside the old one, move the
+   * callers, then remove the old one.
+   * @param name 1-64 letters, digits, ".", "_" or "-", unique within the tenant (for example "2026-12")
+   */
+  public static newApiKey(name: string): TenantIdentity {
+    return new ApiKeyIdentity(undefined, name);
+  }
+
+  /**
    * An IAM role (any of its assumed-role sessions) or an IAM user, signing
    * requests with SigV4. Matched on the caller ARN API Gateway verified.
    */
@@ -42,6 +53,16 @@ export abstract class TenantIdentity {
     return new Fixed(RouterAuthorizationType.COGNITO, { k: 'claim', n: claim, v: value }, `cognito claim ${claim}=${value}`);
   }
 
+  /**
+   * Cognito users in the user pool group `group` (the `cognito:groups`
+   * claim, which only the pool's administrators can change). Prefer it to a
+   * `custom:` attribute, which users can write themselves unless the app
+   * client's write attributes exclude it.
+   */
+  public static cognitoGroup(group: string): TenantIdentity {
+    return new Fixed(RouterAuthorizationType.COGNITO, { k: 'claim', n: 'cognito:groups', v: group }, `cognito group ${group}`);
+  }
+
   /** Callers your custom (Lambda) authorizer answers for with this `principalId`. */
   public static authorizerPrincipal(principalId: string): TenantIdentity {
     return new Fixed(RouterAuthorizationType.CUSTOM, { k: 'principal', v: principalId }, `authorizer principal ${principalId}`);
@@ -51,10 +72,11 @@ export abstract class TenantIdentity {
   public abstract readonly authorizationType: RouterAuthorizationType;
 
   /**
-   * What the handler matches, issuing an API key through `issueKey` if needed.
+   * What the handler matches, issuing an API key through `issueKey` if
+   * needed (`name`: the key's own name, when the identity has one).
    * @internal
    */
-  public abstract _resolve(issueKey: () => apigw.IApiKey): ResolvedIdentity;
+  public abstract _resolve(issueKey: (name?: string) => apigw.IApiKey): ResolvedIdentity;
 }
 
 // Internal to the construct: not exported from the package's index.
@@ -67,21 +89,27 @@ export interface ResolvedIdentity {
   readonly apiKey?: apigw.IApiKey;
 }
 
+/** Names of issued keys: they become construct ids and part of the key's name in API Gateway. */
+const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 class ApiKeyIdentity extends TenantIdentity {
   public readonly authorizationType = RouterAuthorizationType.API_KEY;
-  constructor(private readonly key?: apigw.IApiKey) {
+  constructor(private readonly key?: apigw.IApiKey, private readonly name?: string) {
     super();
+    if (name !== undefined && !Token.isUnresolved(name) && !KEY_NAME_PATTERN.test(name)) {
+      throw new Error(`TenantIdentity.newApiKey(name): ${JSON.stringify(name)} is not 1-64 letters, digits, ".", "_" or "-". Fix: use a name such as "2026-12".`);
+    }
   }
 
-  public _resolve(issueKey: () => apigw.IApiKey): ResolvedIdentity {
+  public _resolve(issueKey: (name?: string) => apigw.IApiKey): ResolvedIdentity {
     const cfn = this.key?.node.defaultChild;
     if (cfn instanceof apigw.CfnApiKey && cfn.stageKeys !== undefined) {
       throw new Error(`TenantIdentity.apiKey(key): ${this.key!.node.path} is bound to an API stage (router.addApiKey() keys are), so the router's function, `
         + 'which must name the key, would depend on its own API (a dependency cycle). Fix: omit the key and use tenant.apiKey, '
         + 'or create it with new apigw.ApiKey(scope, id) and add it with router.usagePlan.addApiKey(key).');
     }
-    const key = this.key ?? issueKey();
-    return { spec: { k: 'key', v: key.keyId }, dedupe: `key:${key.keyId}`, description: 'API key', apiKey: key };
+    const key = this.key ?? issueKey(this.name);
+    return { spec: { k: 'key', v: key.keyId }, dedupe: `key:${key.keyId}`, description: this.name ? `API key ${this.name}` : 'API key', apiKey: key };
   }
 }
 

@@ -1,3 +1,4 @@
+import { Annotations, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
@@ -5,13 +6,13 @@ import { RouterAuthorizationType } from './authorization';
 import type { LlmGatewayRouter } from './router';
 import type { RouterMetricFactory, RouterMetricOptions } from './router-metrics';
 import { TenantIdentity } from './tenant-identity';
-import { TenantStore } from './tenant-store';
+import { TenantShard, TenantStore } from './tenant-store';
 import { applyRule, propError } from './validation';
 import { RegionCode } from '../catalog/catalog';
 import { METRIC } from '../catalog/metrics-schema';
 import { CatalogData } from '../catalog/model-catalog';
 import { checkTenantModels } from '../catalog/rules';
-import { TENANT_ID_PATTERN, TenantSpec } from '../catalog/tenants-schema';
+import { TENANT_ID_PATTERN } from '../catalog/tenants-schema';
 
 /**
  * A tenant's policy: who its callers are and what they may spend. Limits
@@ -24,6 +25,14 @@ export interface TenantOptions {
    * @default - none: allowed only for the default tenant
    */
   readonly identity?: TenantIdentity;
+
+  /**
+   * More identities for the same tenant, matched like `identity`: a tenant
+   * may hold several at once, so a new API key goes live before the old one
+   * is removed (key rotation without a cut-over).
+   * @default - only `identity`
+   */
+  readonly identities?: TenantIdentity[];
 
   /**
    * Model ids the tenant may use: a subset of the router's `allowedModels`.
@@ -47,10 +56,28 @@ export interface TenantOptions {
 
   /**
    * Requests per minute per model (a fixed UTC minute): the tenant's share of
-   * the gateway's account-wide limit (30 per model on paid plans).
+   * the gateway's account-wide limit (30 per model on paid plans). A request
+   * counts against every model it may reach (its fallbacks too).
    * @default - no limit
    */
   readonly requestsPerMinutePerModel?: number;
+
+  /**
+   * Input plus output tokens per minute (a fixed UTC minute), reserved up
+   * front at each request's worst case like the budget, so it holds exactly
+   * under concurrency; refused with 429 `tenant_rate_limited` and `Retry-After`.
+   * @default - no limit
+   */
+  readonly tokensPerMinute?: number;
+
+  /**
+   * Global routing for this tenant, overriding the router's on a US router:
+   * `true` routes globally wherever the model accepts it (priced at the
+   * global rate); `false` keeps the tenant's requests in-region. A synth
+   * error on an EU router, which never routes globally.
+   * @default - the router's globalRouting
+   */
+  readonly globalRouting?: boolean;
 
   /**
    * Whether the tenant may send `transcript_id`. Never wider than the router's `transcriptAccess`.
@@ -84,10 +111,12 @@ export interface TenantHost {
   readonly region: RegionCode;
   readonly catalog: CatalogData;
   readonly transcriptAccess: boolean;
+  readonly globalRouting: boolean;
   readonly authorizationType: RouterAuthorizationType;
   readonly metrics: RouterMetricFactory;
   readonly store: TenantStore;
-  issueApiKey(id: string): apigw.IApiKey;
+  /** Issues an API key for a tenant in `shard`, in the router's usage plan. */
+  issueApiKey(shard: TenantShard, id: string, name?: string): apigw.IApiKey;
 }
 
 /**
@@ -106,8 +135,10 @@ export interface TenantHost {
 export class RouterTenant extends Construct {
   /** The tenant's id: the `Tenant` metric dimension and the `tenant` log field. */
   public readonly tenantId: string;
-  /** The API key the router issued for the tenant, or the one it was given. */
+  /** The API key the router issued for the tenant, or the one it was given (the first, when there are several). */
   public readonly apiKey?: apigw.IApiKey;
+  /** Every API key of the tenant, issued or given, in the order of its identities. */
+  public readonly apiKeys: apigw.IApiKey[];
   /** The monthly budget in USD, if any. */
   public readonly monthlyBudgetUsd?: number;
   /** The daily token limit, if any. */
@@ -128,46 +159,58 @@ export class RouterTenant extends Construct {
     this.metrics = host.metrics;
     // The router's own catalog (GatewayCatalog) explains an id outside the router's list.
     this.allowedModels = applyRule(this, () => checkTenantModels(options.allowedModels, host.allowedModels, host.region, host.catalog));
-    for (const [prop, value] of [['monthlyBudgetUsd', options.monthlyBudgetUsd], ['dailyTokenLimit', options.dailyTokenLimit], ['requestsPerMinutePerModel', options.requestsPerMinutePerModel]] as const) {
+    for (const [prop, value] of [['monthlyBudgetUsd', options.monthlyBudgetUsd], ['dailyTokenLimit', options.dailyTokenLimit],
+      ['requestsPerMinutePerModel', options.requestsPerMinutePerModel], ['tokensPerMinute', options.tokensPerMinute]] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw propError(this, prop, String(value), 'is not a positive number', `pass a positive ${prop}, or omit it for no limit`);
     }
-    for (const prop of ['dailyTokenLimit', 'requestsPerMinutePerModel'] as const) {
+    for (const prop of ['dailyTokenLimit', 'requestsPerMinutePerModel', 'tokensPerMinute'] as const) {
       const value = options[prop];
       if (value !== undefined && !Number.isInteger(value)) throw propError(this, prop, String(value), 'is not a whole number', 'round it');
     }
     if (options.transcriptAccess === true && !host.transcriptAccess) {
       throw propError(this, 'transcriptAccess', 'true', 'is wider than the router\'s (transcriptAccess is off on the router)', 'enable transcriptAccess on the router first, or drop it from the tenant');
     }
-    if (!options.identity && !options.defaultTenant) {
+    if (options.globalRouting !== undefined && host.region === 'eu') {
+      throw propError(this, 'globalRouting', String(options.globalRouting), 'is set on a tenant of an EU router, which never routes globally (it would send data outside the EU)',
+        'remove globalRouting from the tenant; an EU router keeps every request in the EU');
+    }
+    const identities = [...(options.identity ? [options.identity] : []), ...(options.identities ?? [])];
+    if (identities.length === 0 && !options.defaultTenant) {
       throw propError(this, 'identity', '(none)', 'is required unless the tenant is the default tenant', 'pass identity: TenantIdentity.apiKey() (or the factory that fits the router\'s authorization)');
     }
-    let who: TenantSpec['who'];
-    let dedupe: string | undefined;
-    let description = '(none)';
-    if (options.identity) {
-      if (options.identity.authorizationType !== host.authorizationType) {
-        throw propError(this, 'identity', `a ${options.identity.authorizationType} identity`, `does not fit the router's ${host.authorizationType} authorization, so no caller could ever match it`,
-          `use the TenantIdentity factory for ${host.authorizationType} (apiKey for API_KEY, iamPrincipal for IAM, cognitoClaim for COGNITO, authorizerPrincipal for CUSTOM)`);
+    const shard = host.store.nextShard();
+    const resolved = identities.map((identity) => {
+      if (identity.authorizationType !== host.authorizationType) {
+        throw propError(this, 'identity', `a ${identity.authorizationType} identity`, `does not fit the router's ${host.authorizationType} authorization, so no caller could ever match it`,
+          `use the TenantIdentity factory for ${host.authorizationType} (apiKey for API_KEY, iamPrincipal for IAM, cognitoGroup or cognitoClaim for COGNITO, authorizerPrincipal for CUSTOM)`);
       }
-      const resolved = options.identity._resolve(() => host.issueApiKey(`TenantKey-${tenantId}`));
-      who = resolved.spec;
-      dedupe = resolved.dedupe;
-      description = resolved.description;
-      this.apiKey = resolved.apiKey;
+      return identity._resolve((name) => host.issueApiKey(shard, name === undefined ? `TenantKey-${tenantId}` : `TenantKey-${tenantId}-${name}`, name));
+    });
+    for (const r of resolved) {
+      if (r.spec.k === 'claim' && !Token.isUnresolved(r.spec.n) && r.spec.n.startsWith('custom:')) {
+        Annotations.of(this).addWarningV2('cdk-llm-gateway-router:cognitoClaimWritable',
+          `tenant ${tenantId}: ${r.description} is a custom attribute, which Cognito lets users write themselves unless the app client's write attributes exclude it, `
+          + 'so a user could join any tenant. Prefer TenantIdentity.cognitoGroup(group) (cognito:groups, which only administrators change), or exclude the attribute from every app client\'s write attributes.');
+      }
     }
+    this.apiKeys = resolved.map((r) => r.apiKey).filter((k): k is apigw.IApiKey => k !== undefined);
+    this.apiKey = this.apiKeys[0];
     this.monthlyBudgetUsd = options.monthlyBudgetUsd;
     this.dailyTokenLimit = options.dailyTokenLimit;
-    host.store.add(this, {
+    host.store.add(this, shard, {
       id: tenantId,
-      who,
-      // The router's list is the default: omitted, it costs no environment space.
+      ids: resolved.length > 0 ? resolved.map((r) => r.spec) : undefined,
+      // The router's list is the default: omitted, it costs nothing to store or read.
       m: options.allowedModels !== undefined ? this.allowedModels : undefined,
       usd: options.monthlyBudgetUsd,
       tok: options.dailyTokenLimit,
+      tpm: options.tokensPerMinute,
       rpm: options.requestsPerMinutePerModel,
       tx: options.transcriptAccess,
+      gr: options.globalRouting,
       def: options.defaultTenant || undefined,
-    }, dedupe, description, host.catalog);
+    }, resolved, host.catalog);
+    host.store.checkRateShares(this, this.allowedModels, options.requestsPerMinutePerModel);
   }
 
   /** Any of the router's metrics, for this tenant's requests. @default sum over 5 minutes */

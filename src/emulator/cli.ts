@@ -5,7 +5,7 @@ import { CATALOG_USAGE, runCatalogCommand } from './catalog-command';
 import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
-import { prepareLocalTenants } from './tenants';
+import { missingTenantPackages, prepareLocalTenants } from './tenants';
 import { MIN_GATEWAY_KEY_LENGTH } from '../catalog/env';
 import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
 import { checkBudgetPrices, checkTenantModels, RuleViolation, splitModelList } from '../catalog/rules';
@@ -28,8 +28,9 @@ Options:
   --timeout-ms N           simulated Lambda timeout (default 300000)
   --egress-proxy URL       reach the gateway through this HTTP forward proxy (CONNECT)
   --catalog FILE           model catalog (from \`catalog fetch\`; default: the bundled one)
-  --tenants FILE           tenants: {"tenants":[{"id","apiKey","allowedModels","monthlyBudgetUsd",
-                           "dailyTokenLimit","requestsPerMinutePerModel"}]}; callers send x-api-key
+  --tenants FILE           tenants file, JSON or YAML (the format of router.addTenantsFromFile;
+                           schema: tenants.schema.json); callers send x-api-key: an issued
+                           key's name, or an existing key's id
   --dynamodb-endpoint URL  the tenants' DynamoDB (default: an embedded in-memory dynalite)
   --tenant-table NAME      the tenants' table there, created if missing (default llm-gateway-router-tenants)
 
@@ -89,10 +90,14 @@ async function main(argv: string[]): Promise<void> {
   if (dynamoEndpoint !== undefined && !isHttpUrl(dynamoEndpoint)) {
     fail(`--dynamodb-endpoint must be an http(s) URL such as http://localhost:8000, got ${JSON.stringify(dynamoEndpoint)}`);
   }
+  if (values.tenants !== undefined) {
+    const missing = missingTenantPackages(dynamoEndpoint);
+    if (missing) fail(missing);
+  }
   const tenants = values.tenants !== undefined
-    ? await prepareLocalTenants(values.tenants, values['dynamodb-endpoint'], values['tenant-table']!).catch((err: Error) => fail(err.message))
+    ? await prepareLocalTenants(values.tenants, dynamoEndpoint, values['tenant-table']!).catch((err: Error) => fail(`--tenants ${err.message.split('\n')[0]}`))
     : undefined;
-  const env = routerEnvironment({ ...settings, tenants: tenants && { specs: tenants.specs, table: tenants.table } });
+  const env = routerEnvironment({ ...settings, tenants: tenants && { shardVersions: tenants.shardVersions, table: tenants.table } });
   for (const t of tenants?.specs ?? []) {
     // As synth checks addTenant: a subset of the router's list, explained with the router's catalog.
     try {

@@ -6,7 +6,7 @@ import { encodeModelRules } from '../catalog/model-rules';
 import {
   checkAllowedModels, checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning,
 } from '../catalog/rules';
-import { encodeTenants, TenantSpec, TenantStoreFailure } from '../catalog/tenants-schema';
+import type { TenantStoreFailure } from '../catalog/env';
 
 export interface LocalRouterSettings {
   readonly region: RegionCode;
@@ -24,8 +24,12 @@ export interface LocalRouterSettings {
   readonly catalog?: CatalogData;
   /** HTTP forward proxy for the gateway connections. @default direct */
   readonly egressProxy?: string;
-  /** Tenants, and the table that holds their budgets. @default none */
-  readonly tenants?: { readonly specs: readonly TenantSpec[]; readonly table: string; readonly storeFailure?: TenantStoreFailure };
+  /**
+   * Tenants: the table that holds their shards (written there first, see
+   * emulator/tenants.ts `writeLocalTenants`) and budgets, and the shards' versions.
+   * @default none
+   */
+  readonly tenants?: { readonly shardVersions: string; readonly table: string; readonly storeFailure?: TenantStoreFailure };
 }
 
 /** The environment the construct would give the Lambda, for the same settings. */
@@ -44,7 +48,7 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
     upstreamTimeoutMs: s.upstreamTimeoutMs,
     serviceName: s.routerName ?? `local-${s.region}`,
     egressProxy: s.egressProxy,
-    tenants: s.tenants && { tenants: encodeTenants(s.tenants.specs), table: s.tenants.table, storeFailure: s.tenants.storeFailure },
+    tenants: s.tenants && { shardVersions: s.tenants.shardVersions, table: s.tenants.table, storeFailure: s.tenants.storeFailure },
   });
 }
 

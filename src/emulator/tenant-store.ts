@@ -41,16 +41,6 @@ export async function startEmbeddedDynamoDb(): Promise<EmbeddedDynamoDb> {
   };
 }
 
-/** The DynamoDB SDK, or an error that says how to get it (it is not bundled with the CLI). */
-export function loadDynamoDbSdk(): typeof DynamoDb {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies
-    return require('@aws-sdk/client-dynamodb');
-  } catch {
-    throw new Error('tenants need the AWS SDK DynamoDB client: run `npm install --save-dev @aws-sdk/client-dynamodb`');
-  }
-}
-
 /** A client for a local endpoint: any credentials do for dynalite. */
 export function localClientConfig(endpoint: string): DynamoDb.DynamoDBClientConfig {
   return { endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };

@@ -1,82 +1,134 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
-import { ensureTenantTable, loadDynamoDbSdk, localClientConfig, startEmbeddedDynamoDb } from './tenant-store';
-import { parseTenants, TenantSpec } from '../catalog/tenants-schema';
+import { ensureTenantTable, localClientConfig, startEmbeddedDynamoDb } from './tenant-store';
+import { parseTenantsFile, TenantFileEntry, TenantFileIdentity } from '../catalog/tenants-file';
+import { checkTenants, shardTenants, TenantIdentitySpec, TenantSpec } from '../catalog/tenants-schema';
+import { writeTenantShards } from '../handler/tenants/shards';
 
 /**
- * `serve --tenants FILE`: the tenants file, the table that holds their
+ * `serve --tenants FILE`: the tenants file (the same format as
+ * `router.addTenantsFromFile`), the table that holds their shards and
  * budgets (a real endpoint's, or an embedded in-memory dynalite), and the
- * map from each tenant's API key to the key id API Gateway would put in the
- * request context when deployed.
+ * map from each API key to the key id API Gateway would put in the request
+ * context when deployed. Locally, a key the router would issue is presented
+ * by its name (`x-api-key: <name>`), an existing key by its id.
  */
-
-/** One entry of the tenants file. */
-interface TenantFileEntry {
-  readonly id: string;
-  readonly apiKey: string;
-  readonly allowedModels?: string[];
-  readonly monthlyBudgetUsd?: number;
-  readonly dailyTokenLimit?: number;
-  readonly requestsPerMinutePerModel?: number;
-  readonly transcriptAccess?: boolean;
-}
 
 export interface LocalTenants {
   readonly specs: TenantSpec[];
   /** x-api-key value -> API key id. */
   readonly apiKeyIds: ReadonlyMap<string, string>;
   readonly table: string;
+  /** The shards' versions, for the function's environment. */
+  readonly shardVersions: string;
   readonly dynamoDbClientConfig: DynamoDb.DynamoDBClientConfig;
   /** What the startup banner says about the store. */
   readonly storeDescription: string;
   close(): Promise<void>;
 }
 
-/** Reads and checks the tenants file; throws with a message naming the problem. */
-export function readTenantsFile(file: string): { specs: TenantSpec[]; apiKeyIds: Map<string, string> } {
-  let doc: { tenants?: TenantFileEntry[] };
-  try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`--tenants ${file}: ${(err as Error).message}`);
-  }
-  if (!Array.isArray(doc?.tenants) || doc.tenants.length === 0) throw new Error(`--tenants ${file}: expected {"tenants":[{"id","apiKey",...}]}`);
-  const apiKeyIds = new Map<string, string>();
-  const specs = doc.tenants.map((t): TenantSpec => {
-    if (typeof t.apiKey !== 'string' || t.apiKey.length === 0) throw new Error(`--tenants ${file}: tenant ${JSON.stringify(t.id)} has no apiKey`);
-    if (apiKeyIds.has(t.apiKey)) throw new Error(`--tenants ${file}: two tenants share one apiKey`);
-    // Deployed, the handler sees the key's id, never its value: so does it here.
-    const keyId = `local-key-${t.id}`;
-    apiKeyIds.set(t.apiKey, keyId);
-    return {
-      id: t.id,
-      who: { k: 'key', v: keyId },
-      m: t.allowedModels,
-      usd: t.monthlyBudgetUsd,
-      tok: t.dailyTokenLimit,
-      rpm: t.requestsPerMinutePerModel,
-      tx: t.transcriptAccess,
-    };
+/** The packages `serve --tenants` needs at run time, and when. */
+const NEEDED = [
+  { name: '@aws-sdk/client-dynamodb', when: () => true },
+  { name: 'dynalite', when: (endpoint: string | undefined) => endpoint === undefined },
+];
+
+/**
+ * The packages `serve --tenants` needs that are not installed (the library
+ * does not depend on them: a deployed router gets the SDK from Lambda), as
+ * one message with the one command that installs them all.
+ */
+export function missingTenantPackages(endpoint: string | undefined, resolve: (name: string) => unknown = require.resolve): string | undefined {
+  const missing = NEEDED.filter((n) => n.when(endpoint)).map((n) => n.name).filter((name) => {
+    try {
+      resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
   });
+  if (missing.length === 0) return undefined;
+  return `--tenants needs ${missing.join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed: run \`npm install --save-dev ${missing.join(' ')}\``;
+}
+
+/** Reads and checks the tenants file; throws with a message naming the file, the tenant and the field. */
+export function readTenantsFile(file: string): { specs: TenantSpec[]; apiKeyIds: Map<string, string> } {
+  let text: string;
   try {
-    parseTenants(JSON.stringify({ v: 1, t: specs }));
+    text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`--tenants ${file}: ${(err as Error).message}`);
+    throw new Error(`${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const entries = parseTenantsFile(text, file, (t) => require('yaml').parse(t));
+  const apiKeyIds = new Map<string, string>();
+  const specs = entries.map((entry) => localSpec(entry, file, apiKeyIds));
+  try {
+    checkTenants(specs);
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
   }
   return { specs, apiKeyIds };
 }
 
-/** Loads the tenants and gets their table ready: at `endpoint`, or in an embedded dynalite. */
+function localSpec(entry: TenantFileEntry, file: string, apiKeyIds: Map<string, string>): TenantSpec {
+  const ids = entry.identities.map((identity): TenantIdentitySpec => {
+    const local = localIdentity(entry.id, identity);
+    if (local.presented !== undefined) {
+      if (apiKeyIds.has(local.presented)) throw new Error(`${file}: tenant ${entry.id}: the API key ${JSON.stringify(local.presented)} also identifies another tenant`);
+      apiKeyIds.set(local.presented, local.spec.v);
+    }
+    return local.spec;
+  });
+  return {
+    id: entry.id,
+    ids: ids.length > 0 ? ids : undefined,
+    m: entry.allowedModels,
+    usd: entry.monthlyBudgetUsd,
+    tok: entry.dailyTokenLimit,
+    tpm: entry.tokensPerMinute,
+    rpm: entry.requestsPerMinutePerModel,
+    tx: entry.transcriptAccess,
+    gr: entry.globalRouting,
+    def: entry.default || undefined,
+  };
+}
+
+/** The identity as the handler matches it, and what a local caller presents as x-api-key for it. */
+function localIdentity(tenant: string, identity: TenantFileIdentity): { spec: TenantIdentitySpec; presented?: string } {
+  switch (identity.kind) {
+    // Deployed, the handler sees a key's id, never its value: so it does here.
+    case 'apiKey': return { spec: { k: 'key', v: `local-key-${tenant}-${identity.name}` }, presented: identity.name };
+    case 'apiKeyId': return { spec: { k: 'key', v: identity.id }, presented: identity.id };
+    case 'iamPrincipal': return { spec: /:role\//.test(identity.arn) ? { k: 'role', v: identity.arn } : { k: 'user', v: identity.arn } };
+    case 'cognitoGroup': return { spec: { k: 'claim', n: 'cognito:groups', v: identity.group } };
+    case 'cognitoClaim': return { spec: { k: 'claim', n: identity.claim, v: identity.value } };
+    case 'authorizerPrincipal': return { spec: { k: 'principal', v: identity.principalId } };
+  }
+}
+
+/** The shards of `specs`, written into `table`: what CloudFormation writes when deployed. */
+export async function writeLocalTenants(client: DynamoDb.DynamoDBClient, sdk: typeof DynamoDb, table: string, specs: readonly TenantSpec[]): Promise<string> {
+  const { shards, shardVersions } = shardTenants(specs, (doc) => createHash('sha256').update(doc).digest('hex').slice(0, 12));
+  await writeTenantShards(client, sdk, table, shards);
+  return shardVersions;
+}
+
+/** Loads the tenants and gets their table ready (shards written): at `endpoint`, or in an embedded dynalite. */
 export async function prepareLocalTenants(file: string, endpoint: string | undefined, table: string): Promise<LocalTenants> {
   const { specs, apiKeyIds } = readTenantsFile(file);
-  const sdk = loadDynamoDbSdk();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies
+  const sdk: typeof DynamoDb = require('@aws-sdk/client-dynamodb');
   const embedded = endpoint === undefined ? await startEmbeddedDynamoDb() : undefined;
   const config = endpoint !== undefined && !/^https?:\/\/(localhost|127\.0\.0\.1)[:/]/.test(endpoint)
     ? { endpoint } // a real service: the default credential chain
     : localClientConfig(endpoint ?? embedded!.endpoint);
   const client = new sdk.DynamoDBClient(config);
+  let shardVersions: string;
   try {
     await ensureTenantTable(client, sdk, table);
+    shardVersions = await writeLocalTenants(client, sdk, table, specs);
   } finally {
     client.destroy();
   }
@@ -84,6 +136,7 @@ export async function prepareLocalTenants(file: string, endpoint: string | undef
     specs,
     apiKeyIds,
     table,
+    shardVersions,
     dynamoDbClientConfig: config,
     storeDescription: embedded
       ? `tenant budgets: embedded in-memory DynamoDB (dynalite) at ${embedded.endpoint}; they reset when the emulator stops (--dynamodb-endpoint URL keeps them)`

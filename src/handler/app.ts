@@ -109,9 +109,9 @@ function fail(res: ResponseWriter, fields: RequestLogFields, fault: RouterFault)
 async function dispatch(ctx: RequestContext): Promise<void> {
   const { event: { httpMethod }, fields: { route } } = ctx;
   // Tenants: a caller that matches none is refused on every route.
-  const unknownTenant = ctx.router.tenants?.identify(ctx);
+  const unknownTenant = await ctx.router.tenants?.identify(ctx);
   if (unknownTenant) {
-    refuse(ctx, unknownTenant);
+    refuse(ctx, unknownTenant, unknownTenant.headers);
     return;
   }
   if (route === CHAT_COMPLETIONS_PATH) {
@@ -161,7 +161,7 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
   const text = bodyText(ctx);
   if (text === undefined) return;
 
-  const decision = decide(text, config);
+  const decision = decide(text, config, ctx.router.tenants?.policyOf(fields.tenant));
   fields.requestedModel = decision.model;
   if (decision.kind === 'reject') {
     refuse(ctx, decision);

@@ -73,6 +73,8 @@ export class RequestLog {
       error_detail: f.errorDetail,
       client_aborted: f.clientAborted,
       tenant: f.tenant,
+      tenant_month_to_date_usd: f.tenantMonthToDateUsd,
+      tenant_budget_used_percent: f.tenantBudgetUsedPercent,
       tenant_store_error: f.tenantStoreError,
       tenant_store_error_name: f.tenantStoreErrorName,
       cold_start: f.coldStart,

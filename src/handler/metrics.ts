@@ -30,6 +30,10 @@ export interface RequestOutcome {
   costUsd?: number;
   /** The tenant store failed: on admission (`admit`, the request went unmetered or was refused) or on settlement (`settle`). */
   tenantStoreError?: 'admit' | 'settle';
+  /** The tenant's settled spend this month after this request's settle, USD. */
+  tenantMonthToDateUsd?: number;
+  /** The same as a percentage of the tenant's monthly budget. */
+  tenantBudgetUsedPercent?: number;
   upstreamAttempts?: number;
   coldStart: boolean;
   clientAborted?: boolean;
@@ -88,6 +92,8 @@ export class RouterMetrics {
     if (o.usageInvalid) m.addMetric(METRIC.USAGE_INVALID, MetricUnit.Count, 1);
     if (o.tenantStoreError) m.addMetric(METRIC.TENANT_STORE_ERRORS, MetricUnit.Count, 1);
     if (o.tenantStoreError === 'settle') m.addMetric(METRIC.SETTLEMENT_FAILURES, MetricUnit.Count, 1);
+    if (o.tenantMonthToDateUsd !== undefined) m.addMetric(METRIC.TENANT_MONTH_TO_DATE_USD, MetricUnit.NoUnit, o.tenantMonthToDateUsd);
+    if (o.tenantBudgetUsedPercent !== undefined) m.addMetric(METRIC.TENANT_BUDGET_USED_PERCENT, MetricUnit.Percent, o.tenantBudgetUsedPercent);
     // CloudWatch has no currency unit; the metric's name carries it.
     if (o.costUsd !== undefined) m.addMetric(METRIC.COST_USD, MetricUnit.NoUnit, o.costUsd);
     m.publishStoredMetrics();

@@ -31,6 +31,17 @@ export interface Forward {
 
 export type Decision = Forward | (Rejection & { readonly kind: 'reject'; readonly model?: string });
 
+/** What a tenant narrows of the router's policy (routers with tenants: catalog/tenants-schema.ts). */
+export interface TenantPolicy {
+  readonly id: string;
+  /** A subset of the router's allow-list. @default the router's */
+  readonly allowedModels?: readonly string[];
+  /** `false` refuses `transcript_id` even where the router allows it. @default the router's */
+  readonly transcriptAccess?: boolean;
+  /** Overrides the router's global routing (a US router's only). @default the router's */
+  readonly globalRouting?: boolean;
+}
+
 /**
  * Fields whose meaning decides routing or what the gateway may read. The gateway's
  * decoder matches keys case-insensitively (Unicode case folding, last key wins), so a
@@ -52,12 +63,13 @@ const FOLD_EXCEPTIONS: ReadonlyMap<string, string> = new Map([
 export const MAX_JSON_DEPTH = 128;
 
 /**
- * Applies the router's policy to a raw request body, in the documented order:
- * nesting depth, JSON shape, field types, transcript access, allow-list and region,
- * then `model_region`.
+ * Applies the router's policy, and its tenant's when the caller has one, to
+ * a raw request body, in the documented order: nesting depth, JSON shape,
+ * field types, transcript access, allow-list and region, `model_region`,
+ * then the tenant's allow-list and transcript access.
  * Pure: nothing here performs I/O, so a rejection can never reach the upstream.
  */
-export function decide(rawBody: string, config: RouterConfig): Decision {
+export function decide(rawBody: string, config: RouterConfig, tenant?: TenantPolicy): Decision {
   const parsed = parseRequestObject(rawBody);
   if ('status' in parsed) return rejected(parsed);
   const body = parsed.body;
@@ -110,14 +122,19 @@ export function decide(rawBody: string, config: RouterConfig): Decision {
     [body, model, 'model_region'],
     ...fallbacks.map((f, i) => [f, f.model as string, `fallbacks[${i}].model_region`] as [Record<string, unknown>, string, string]),
   ];
+  // A tenant's own choice of global routing overrides the router's; an EU router never routes globally.
+  const globalRouting = config.region !== 'eu' && (tenant?.globalRouting ?? config.globalRouting);
   for (const [target, id, param] of targets) {
-    const problem = checkModelRegion(target, id, rules.get(id)!, config, param);
+    const problem = checkModelRegion(target, id, rules.get(id)!, config, globalRouting, param);
     if (problem) return rejected(problem, model);
   }
 
+  const tenantRefusal = tenant && checkTenant(tenant, targets.map(([, id]) => id), 'transcript_id' in body || fallbacks.some((f) => 'transcript_id' in f));
+  if (tenantRefusal) return rejected(tenantRefusal, model);
+
   // With global routing on, the router opts in for exactly the models whose entry accepts it:
   // the gateway answers 200 to an ineligible global request, so it cannot be left to refuse.
-  if (config.globalRouting) {
+  if (globalRouting) {
     for (const [target, id] of targets) {
       if (rules.get(id)!.global) target.model_region = GLOBAL_MODEL_REGION;
     }
@@ -304,6 +321,7 @@ function checkModelRegion(
   id: string,
   rule: ModelRule,
   config: RouterConfig,
+  globalRouting: boolean,
   param: string,
 ): Rejection | undefined {
   if (!('model_region' in target)) return undefined;
@@ -314,11 +332,28 @@ function checkModelRegion(
   if (config.region === 'eu') {
     return reject(403, 'residency', `Global routing is refused on this EU router: it would send data outside the EU (${param}).`, 'residency_violation', param);
   }
-  if (!config.globalRouting) {
-    return reject(403, 'global_routing', `Global routing is not enabled on this router (${param}).`, 'global_routing_disabled', param);
+  if (!globalRouting) {
+    return reject(403, 'global_routing', `Global routing is not enabled on this router${config.globalRouting ? ' for this tenant' : ''} (${param}).`, 'global_routing_disabled', param);
   }
   if (!rule.global) {
     return reject(403, 'global_routing', `Model ${JSON.stringify(id)} does not accept global routing (${param}).`, 'global_routing_unsupported', param);
+  }
+  return undefined;
+}
+
+/** The tenant's allow-list, over the primary model and every fallback, and its transcript access. */
+function checkTenant(tenant: TenantPolicy, models: readonly string[], transcript: boolean): Rejection | undefined {
+  if (tenant.allowedModels) {
+    const allowed = new Set(tenant.allowedModels);
+    const at = models.findIndex((id) => !allowed.has(id));
+    if (at !== -1) {
+      return reject(403, 'model_not_allowed',
+        `Model ${JSON.stringify(models[at])} is not allowed for tenant ${tenant.id}. Allowed models: ${tenant.allowedModels.join(', ')}.`,
+        'model_not_allowed', at === 0 ? 'model' : `fallbacks[${at - 1}].model`);
+    }
+  }
+  if (transcript && tenant.transcriptAccess === false) {
+    return reject(403, 'transcript_access', `Field "transcript_id" is refused: tenant ${tenant.id} has no transcript access.`, 'transcript_access_disabled', 'transcript_id');
   }
   return undefined;
 }

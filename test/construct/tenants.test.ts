@@ -8,12 +8,26 @@ import { GatewayCatalog, RouterAuthorization, RouterDashboard, TenantIdentity, T
 
 const MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gpt-5-mini'];
 
-/** The tenants document as CloudFormation will resolve it, with deploy-time values shown as their intrinsics. */
+/** A JSON text with CloudFormation intrinsics in it, the intrinsics shown as <{'Ref':'X'}> placeholders. */
+function rendered(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const parts: unknown[] = (value as any)['Fn::Join'][1];
+  return parts.map((p) => (typeof p === 'string' ? p : `<${JSON.stringify(p).replace(/"/g, "'")}>`)).join('');
+}
+
+/** The tenant shards the template writes into the table, in shard order: each item's key, document and version. */
+export function shardsOf(template: Template): Array<{ key: string; doc: any; version: string }> {
+  return Object.values(template.findResources('Custom::LlmGatewayRouterTenants'))
+    .map((r: any) => JSON.parse(rendered(r.Properties.Create)).parameters.Item)
+    .map((item: any) => ({ key: item.pk.S, doc: JSON.parse(item.doc.S), version: item.v.S }))
+    .sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** The tenants document of the router's only shard. */
 function tenantsDoc(template: Template): any {
-  const raw = functionEnv(template).LLM_GATEWAY_TENANTS;
-  if (typeof raw === 'string') return JSON.parse(raw);
-  const parts: unknown[] = raw['Fn::Join'][1];
-  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : `<${JSON.stringify(p).replace(/"/g, "'")}>`)).join(''));
+  const shards = shardsOf(template);
+  expect(shards).toHaveLength(1);
+  return shards[0].doc;
 }
 
 describe('a router without tenants', () => {
@@ -63,24 +77,40 @@ describe('a router with API-key tenants', () => {
     });
   });
 
-  test('the function may GetItem and UpdateItem on that table, and nothing else in DynamoDB', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  test('the function may GetItem, UpdateItem and BatchGetItem on that table, and nothing else in DynamoDB', () => {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('RouterHandlerRole'));
+    const statements = policies.flatMap(([, p]: [string, any]) => p.Properties.PolicyDocument.Statement);
     const dynamo = statements.filter((s: any) => JSON.stringify(s.Action).includes('dynamodb:'));
-    expect(dynamo).toHaveLength(1);
-    expect(dynamo[0]).toEqual({ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RouterTenantsTable[0-9A-F]+$/), 'Arn'] } });
+    expect(dynamo).toEqual([{
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'], Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RouterTenantsTable[0-9A-F]+$/), 'Arn'] },
+    }]);
   });
 
-  test('the tenants reach the handler in its environment, keys by id, with the table name', () => {
+  test('the tenants are written into the table at deploy time, keys by id; the environment carries only the shard\'s version and the table', () => {
     const env = functionEnv(template);
     expect(JSON.stringify(env.LLM_GATEWAY_TENANT_TABLE)).toMatch(/"Ref":"RouterTenantsTable/);
     expect(env.LLM_GATEWAY_TENANT_STORE_FAILURE).toBeUndefined();
-    const doc = tenantsDoc(template);
+    const [shard] = shardsOf(template);
+    expect(shard.key).toBe('~tenants#0');
+    expect(env.LLM_GATEWAY_TENANT_SHARDS).toBe(shard.version);
+    expect(shard.version).toMatch(/^[0-9a-f]{12}$/);
+    const doc = shard.doc;
     expect(doc.v).toBe(1);
     expect(doc.t).toHaveLength(3);
-    expect(doc.t[0]).toMatchObject({ id: 'search', m: ['claude-haiku-4-5-20251001'], usd: 200, tok: 2_000_000, rpm: 10, who: { k: 'key' } });
-    expect(doc.t[0].who.v).toMatch(/^<\{'Ref':'RouterTenantKeysearch/);
-    expect(doc.t[1]).toEqual({ id: 'analytics', usd: 50, who: { k: 'key', v: expect.stringMatching(/^<\{'Ref':'AnalyticsKey/) } });
+    expect(doc.t[0]).toEqual({ id: 'search', m: ['claude-haiku-4-5-20251001'], usd: 200, tok: 2_000_000, rpm: 10, ids: [{ k: 'key', v: expect.stringMatching(/^<\{'Ref':'RouterTenantKeysearch/) }] });
+    expect(doc.t[1]).toEqual({ id: 'analytics', usd: 50, ids: [{ k: 'key', v: expect.stringMatching(/^<\{'Ref':'AnalyticsKey/) }] });
     expect(doc.t[2]).toEqual({ id: 'everyone-else', def: true, m: ['gpt-5-mini'], rpm: 2 });
+    expect(JSON.stringify(env)).not.toContain('search');
+  });
+
+  test('the shard is written, rewritten and deleted through the table, by a custom resource allowed PutItem and DeleteItem on it only', () => {
+    const [resource] = Object.values(template.findResources('Custom::LlmGatewayRouterTenants')) as any[];
+    expect(JSON.parse(rendered(resource.Properties.Delete))).toMatchObject({ service: 'DynamoDB', action: 'DeleteItem', parameters: { Key: { pk: { S: '~tenants#0' } } } });
+    const policy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('RouterTenantsShard0WriteCustomResourcePolicy'))![1] as any;
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([{
+      Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RouterTenantsTable/), 'Arn'] },
+    }]);
   });
 
   test('a tenant without a key gets one issued into the router\'s usage plan', () => {
@@ -118,8 +148,8 @@ describe('IAM tenants', () => {
     router.addTenant('finance', { identity: TenantIdentity.iamPrincipal(user), monthlyBudgetUsd: 10 });
     const template = Template.fromStack(stack);
     const doc = tenantsDoc(template);
-    expect(doc.t[0].who).toEqual({ k: 'role', v: expect.stringMatching(/^<\{'Fn::GetAtt':\['MlRole[0-9A-F]+','Arn'\]\}>$/) });
-    expect(doc.t[1].who).toEqual({ k: 'user', v: expect.stringMatching(/^<\{'Fn::GetAtt':\['FinBot[0-9A-F]+','Arn'\]\}>$/) });
+    expect(doc.t[0].ids).toEqual([{ k: 'role', v: expect.stringMatching(/^<\{'Fn::GetAtt':\['MlRole[0-9A-F]+','Arn'\]\}>$/) }]);
+    expect(doc.t[1].ids).toEqual([{ k: 'user', v: expect.stringMatching(/^<\{'Fn::GetAtt':\['FinBot[0-9A-F]+','Arn'\]\}>$/) }]);
     expect(functionEnv(template).LLM_GATEWAY_TENANT_STORE_FAILURE).toBe('open');
   });
 });
@@ -183,55 +213,6 @@ describe('synth-time errors name the prop, the value and the fix', () => {
     expect(() => router.addTenant('team a', { identity: TenantIdentity.apiKey() })).toThrow(/tenant id: "team a" is not 1-64 letters/);
   });
 
-  /** Adds tenants (each with its own allow-list and limits) until synth refuses one: how many fit, and the refusal. */
-  function capacity(props: Record<string, unknown> = {}): { fitted: number; message: string } {
-    const { router } = setup(props);
-    for (let i = 0; i < 60; i++) {
-      try {
-        router.addTenant(`team-${i}`, { identity: TenantIdentity.apiKey(), allowedModels: MODELS, monthlyBudgetUsd: 100, dailyTokenLimit: 1_000_000 });
-      } catch (err) {
-        return { fitted: i, message: (err as Error).message };
-      }
-    }
-    return { fitted: 60, message: '' };
-  }
-
-  /** The refusal's account of the environment: total and its parts. */
-  function accountOf(message: string) {
-    const m = /need (\d+) bytes of the function's 4 KB environment \(every variable: the allow-list and its rules (\d+), the tenants document (\d+), the rest (\d+)\)/.exec(message);
-    expect(m).not.toBeNull();
-    const [total, models, tenants, rest] = m!.slice(1).map(Number);
-    return { total, models, tenants, rest };
-  }
-
-  test('more tenants than the function\'s environment can hold: one check over every variable, naming the parts and the fix', () => {
-    const { fitted, message } = capacity();
-    expect(fitted).toBeGreaterThanOrEqual(10);
-    expect(message).toMatch(new RegExp(`tenants: ${fitted + 1} tenants need \\d+ bytes of the function's 4 KB environment \\(every variable.*Fix: split tenants across routers`));
-    const { total, models, tenants, rest } = accountOf(message);
-    expect(models + tenants + rest).toBe(total);
-    expect(total).toBeGreaterThan(4096);
-    // The refused tenant is what tipped it over: without it the rest fit.
-    expect(total - tenants / (fitted + 1)).toBeLessThanOrEqual(4096 + 200);
-  });
-
-  test('the router\'s own variables count in the same check: a longer allow-list (its model rules) or an egress proxy leaves room for fewer tenants', () => {
-    const plain = capacity();
-    const moreModels = capacity({ allowedModels: [...MODELS, 'claude-opus-4-6', 'gpt-5', 'gpt-5-nano', 'gemini-2.5-pro', 'gemini-2.5-flash'] });
-    expect(moreModels.fitted).toBeLessThan(plain.fitted);
-    expect(accountOf(moreModels.message).models).toBeGreaterThan(accountOf(plain.message).models);
-    const proxied = capacity({ transcriptAccess: true, egressProxy: 'http://proxy.corp.example.com:3128' });
-    expect(proxied.fitted).toBeLessThanOrEqual(plain.fitted);
-    expect(accountOf(proxied.message).rest).toBeGreaterThan(accountOf(plain.message).rest);
-  });
-
-  test('a router whose own variables are large leaves the tenants less room, and says how much the rest takes', () => {
-    // Credentials in the proxy URL (warned about at synth) make the router's own environment large.
-    const large = capacity({ egressProxy: `http://svc:${'p'.repeat(1200)}@proxy.corp.example.com:3128` });
-    expect(large.fitted).toBeGreaterThan(0);
-    expect(large.fitted).toBeLessThan(capacity().fitted);
-    expect(accountOf(large.message).rest).toBeGreaterThan(1200);
-  });
 });
 
 describe('the dashboard', () => {

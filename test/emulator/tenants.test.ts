@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { missingTenantPackages } from '../../src/emulator/tenants';
 import { serve as serveCli } from '../support/cli';
 import { FakeGateway } from '../support/fake-gateway';
 import { rawRequest } from '../support/router-harness';
@@ -17,13 +18,22 @@ describe('serve --tenants', () => {
   let file: string;
   beforeAll(async () => {
     gateway = await FakeGateway.start();
-    file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tenants-')), 'tenants.json');
-    fs.writeFileSync(file, JSON.stringify({
-      tenants: [
-        { id: 'search', apiKey: 'search-secret-key', allowedModels: ['claude-haiku-4-5-20251001'], requestsPerMinutePerModel: 1 },
-        { id: 'ml', apiKey: 'ml-secret-key', dailyTokenLimit: 1_500 },
-      ],
-    }));
+    // The tenants file a router reads with addTenantsFromFile, in YAML; locally a key is presented by its name.
+    file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tenants-')), 'tenants.yaml');
+    fs.writeFileSync(file, [
+      'version: 1',
+      'tenants:',
+      '  - id: search',
+      '    identities: [{ apiKey: search-secret-key }]',
+      '    allowedModels: [claude-haiku-4-5-20251001]',
+      '    requestsPerMinutePerModel: 1',
+      '  - id: ml',
+      '    identities:',
+      '      - apiKey: ml-secret-key-old',
+      '      - apiKey: ml-secret-key',
+      '    dailyTokenLimit: 1500',
+      '',
+    ].join('\n'));
   });
   afterAll(() => gateway.close());
 
@@ -47,12 +57,14 @@ describe('serve --tenants', () => {
       expect(JSON.parse(limited.body).error.code).toBe('tenant_rate_limited');
       expect(JSON.parse((await post('search-secret-key', chat('claude-sonnet-4-6'))).body).error.code).toBe('model_not_allowed');
 
-      // 1,500 tokens a day: the default 1,000 output tokens plus the body fit; 2,000 do not.
+      // 1,500 tokens a day: the default 1,000 output tokens plus the body fit; 2,000 can never fit (400).
       expect((await post('ml-secret-key', chat('claude-sonnet-4-6'))).status).toBe(200);
+      // A tenant with two keys (a rotation under way): either one identifies it.
+      expect((await post('ml-secret-key-old', chat('claude-sonnet-4-6', { max_tokens: 10 }))).status).toBe(200);
       const over = await post('ml-secret-key', chat('claude-sonnet-4-6', { max_tokens: 2_000 }));
-      expect(over.status).toBe(429);
-      expect(JSON.parse(over.body).error.code).toBe('budget_exceeded');
-      expect(gateway.requests).toHaveLength(2);
+      expect(over.status).toBe(400);
+      expect(JSON.parse(over.body).error.code).toBe('request_exceeds_budget');
+      expect(gateway.requests).toHaveLength(3);
       // The log names tenants, never their keys.
       expect(output()).toContain('"tenant":"ml"');
       expect(output()).not.toContain('secret-key');
@@ -61,22 +73,24 @@ describe('serve --tenants', () => {
     }
   }, 40_000);
 
-  test('a bad tenants file is refused at startup with the problem', async () => {
+  test('a bad tenants file is refused at startup naming the file, the tenant and the field', async () => {
     const bad = path.join(path.dirname(file), 'bad.json');
-    fs.writeFileSync(bad, JSON.stringify({ tenants: [{ id: 'a', apiKey: 'k' }, { id: 'b', apiKey: 'k' }] }));
-    await expect(serve(['--tenants', bad])).rejects.toThrow(/two tenants share one apiKey/);
+    fs.writeFileSync(bad, JSON.stringify({ version: 1, tenants: [{ id: 'a', identities: [{ apiKey: 'k1' }] }, { id: 'b', identities: [{ apiKey: 'k1' }], monthlyBudgetUsd: '5' }] }));
+    await expect(serve(['--tenants', bad])).rejects.toThrow(`--tenants ${bad}: tenants[1] (b): monthlyBudgetUsd: "5" is not a positive number`);
+    fs.writeFileSync(bad, JSON.stringify({ version: 1, tenants: [{ id: 'a', identities: [{ apiKey: 'k1' }] }, { id: 'b', identities: [{ apiKey: 'k1' }] }] }));
+    await expect(serve(['--tenants', bad])).rejects.toThrow(`--tenants ${bad}: tenant b: the API key "k1" also identifies another tenant`);
   });
 });
 
-describe('the embedded store without dynalite', () => {
-  test('says how to install it or pass --dynamodb-endpoint', async () => {
-    jest.resetModules();
-    jest.doMock('dynalite', () => {
-      throw new Error('Cannot find module \'dynalite\'');
-    }, { virtual: true });
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startEmbeddedDynamoDb } = require('../../src/emulator/tenant-store') as typeof import('../../src/emulator/tenant-store');
-    await expect(startEmbeddedDynamoDb()).rejects.toThrow('the embedded tenant store needs dynalite: run `npm install --save-dev dynalite`, or pass --dynamodb-endpoint URL');
-    jest.dontMock('dynalite');
+describe('serve --tenants right after `npm install cdk-llm-gateway-router`', () => {
+  test('names every missing package in one command', () => {
+    const none = () => {
+      throw new Error('Cannot find module');
+    };
+    expect(missingTenantPackages(undefined, none)).toBe('--tenants needs @aws-sdk/client-dynamodb and dynalite, which are not installed: '
+      + 'run `npm install --save-dev @aws-sdk/client-dynamodb dynalite`');
+    // With a DynamoDB endpoint, dynalite is not needed.
+    expect(missingTenantPackages('http://localhost:8000', none)).toBe('--tenants needs @aws-sdk/client-dynamodb, which is not installed: run `npm install --save-dev @aws-sdk/client-dynamodb`');
+    expect(missingTenantPackages(undefined, () => '/found')).toBeUndefined();
   });
 });

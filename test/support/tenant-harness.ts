@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import * as sdk from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { LocalDynamo } from './dynamo';
 import { FakeGateway, useFakeGateway } from './fake-gateway';
@@ -9,6 +10,7 @@ import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { LocalRouterSettings, routerEnvironment } from '../../src/emulator/config';
 import { lambdaContext, proxyEvent, splitPrelude } from '../../src/emulator/runtime-shim';
 import { localClientConfig } from '../../src/emulator/tenant-store';
+import { writeLocalTenants } from '../../src/emulator/tenants';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
 import type { ApiKeyProvider } from '../../src/handler/secret';
 
@@ -55,7 +57,9 @@ export async function tenantRouter(
   opts: { storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider } = {},
 ): Promise<{ handler: StreamingHandler; table: string }> {
   const table = await dynamo.table();
-  const env = routerEnvironment({ region: 'us', ...settings, tenants: { specs, table, storeFailure: opts.storeFailure } });
+  // As CloudFormation does when deployed: the shards are in the table before the function reads them.
+  const shardVersions = await writeLocalTenants(dynamo.client, sdk, table, specs);
+  const env = routerEnvironment({ region: 'us', ...settings, tenants: { shardVersions, table, storeFailure: opts.storeFailure } });
   const handler = createRouterHandler(env, {
     apiKeyProvider: opts.apiKeyProvider ?? (async () => TEST_KEY),
     tenants: { dynamoDbClientConfig: { ...localClientConfig(opts.storeEndpoint ?? dynamo.endpoint), maxAttempts: 1 } },

@@ -70,7 +70,7 @@ function statuses(results: CallResult[]): Record<string, number> {
 describe('tenant budgets under concurrency (handler + dynalite + fake gateway)', () => {
   test('daily tokens: a wave of 32 with successes, upstream errors, timeouts and aborts settles exactly; the remainder admits exactly what fits', async () => {
     const LIMIT = 8_374;
-    const { handler, table } = await tenantRouter(dynamo, [{ id: 'team-a', who: { k: 'key', v: 'key-team-a' }, tok: LIMIT }],
+    const { handler, table } = await tenantRouter(dynamo, [{ id: 'team-a', ids: [{ k: 'key', v: 'key-team-a' }], tok: LIMIT }],
       { endpoint: gateway.url, allowedModels: ['gpt-5-mini'], upstreamTimeoutMs: 2_000, catalog: TEST_PRICES });
     const ledger = new TenantLedger(dynamo.client, sdk, table);
 
@@ -104,15 +104,18 @@ describe('tenant budgets under concurrency (handler + dynalite + fake gateway)',
     expect(results2.find((r) => r.status === 429)!.headers['retry-after']).toBe('1');
     expect(await ledger.usage('team-a')).toMatchObject({ tokensToday: 8_092, tokensCommittedToday: 8_092, inFlight: 0 });
 
-    // 282 left: one more fits (197), then 92 are left and the day is spent.
+    // 282 left: one more fits (197), then 92 are left: this request (197) does not fit, a smaller one would.
     expect((await call(handler, { body: body('ok'), identity: TEAM })).status).toBe(200);
-    const spent = await call(handler, { body: body('ok'), identity: TEAM });
-    expect(spent.status).toBe(429);
-    expect(spent.json.error).toMatchObject({ code: 'budget_exceeded', type: 'rate_limit_error' });
-    const now = new Date();
-    const untilMidnight = (Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) / 1000;
-    expect(Number(spent.headers['retry-after'])).toBeGreaterThanOrEqual(Math.floor(untilMidnight) - 2);
-    expect(Number(spent.headers['retry-after'])).toBeLessThanOrEqual(Math.ceil(untilMidnight));
+    const over = await call(handler, { body: body('ok'), identity: TEAM });
+    expect(over.status).toBe(429);
+    expect(over.json.error).toEqual({
+      message: 'Budget exceeded: 92 tokens of tenant team-a\'s daily limit of 8374 tokens are left, and this request\'s worst case is 197 tokens. '
+        + 'A request with a smaller max_tokens or a shorter prompt may fit.',
+      type: 'rate_limit_error', param: null, code: 'budget_exceeded',
+    });
+    // No multi-hour Retry-After while something still fits, and no SDK retry of the same request.
+    expect(over.headers['retry-after']).toBeUndefined();
+    expect(over.headers['x-should-retry']).toBe('false');
     expect((await ledger.usage('team-a')).tokensToday).toBe(8_282);
     expect(8_282).toBeLessThanOrEqual(LIMIT);
   }, 30_000);
@@ -120,7 +123,7 @@ describe('tenant budgets under concurrency (handler + dynalite + fake gateway)',
   test('monthly USD: 40 concurrent requests against room for 33 admit 33, and settled spend stays under the budget', async () => {
     // Test prices: 1 micro-USD per input token, 2 per output token.
     // Worst case 97 x 1 + 100 x 2 = 297 micro-USD; an answer costs 90 x 1 + 100 x 2 = 290.
-    const { handler, table } = await tenantRouter(dynamo, [{ id: 'team-usd', who: { k: 'key', v: 'key-usd' }, usd: 0.01 }],
+    const { handler, table } = await tenantRouter(dynamo, [{ id: 'team-usd', ids: [{ k: 'key', v: 'key-usd' }], usd: 0.01 }],
       { endpoint: gateway.url, allowedModels: ['gpt-5-mini'], catalog: TEST_PRICES });
     const ledger = new TenantLedger(dynamo.client, sdk, table);
     const wave = Array.from({ length: 40 }, () => call(handler, { body: body('ok'), identity: { apiKeyId: 'key-usd' } }));
@@ -131,9 +134,12 @@ describe('tenant budgets under concurrency (handler + dynalite + fake gateway)',
     // 33 x 290 = 9,570 micro-USD of 10,000.
     expect(await ledger.usage('team-usd')).toMatchObject({ usdNanos: 9_570_000, usdCommittedNanos: 9_570_000, inFlight: 0 });
     expect((await call(handler, { body: body('ok'), identity: { apiKeyId: 'key-usd' } })).status).toBe(200);
-    const spent = await call(handler, { body: body('ok'), identity: { apiKeyId: 'key-usd' } });
-    expect(spent.status).toBe(429);
-    expect(spent.json.error.message).toContain('monthly budget of 0.01 USD is spent until the month ends');
+    // 10,000 - 9,860 = 140 micro-USD left: this request's 297 do not fit; the smallest request (1 + 2 = 3) would.
+    const over = await call(handler, { body: body('ok'), identity: { apiKeyId: 'key-usd' } });
+    expect(over.status).toBe(429);
+    expect(over.json.error.message).toBe('Budget exceeded: 0.00014 USD of tenant team-usd\'s monthly budget of 0.01 USD are left, '
+      + 'and this request\'s worst case is 0.000297 USD. A request with a smaller max_tokens or a shorter prompt may fit.');
+    expect(over.headers['retry-after']).toBeUndefined();
     expect((await ledger.usage('team-usd')).usdNanos).toBe(9_860_000);
     // The EMF document of a success carries the tenant's cost in its (service, Tenant) set.
     const doc = stdout.emf.filter((d: any) => d.Tenant === 'team-usd' && d.CostUsd !== undefined).at(-1);

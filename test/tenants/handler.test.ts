@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/handler/config';
 import { attemptsOf, estimateOf } from '../../src/handler/estimate';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { DynamoFault, DynamoFaultProxy } from '../support/dynamo-fault-proxy';
+import { SwitchableProxy } from '../support/switchable-proxy';
 import { call, catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 const services = tenantTestServices();
@@ -16,11 +17,11 @@ const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, m
 const lastLog = () => stdout.records.filter((r: any) => r.message === 'request').at(-1);
 
 const TENANTS: TenantSpec[] = [
-  { id: 'search', who: { k: 'key', v: 'kid-search' }, m: ['claude-haiku-4-5-20251001'] },
-  { id: 'ml-platform', who: { k: 'role', v: 'arn:aws:iam::123456789012:role/teams/ml/MlCaller' } },
-  { id: 'finance', who: { k: 'user', v: 'arn:aws:iam::123456789012:user/ops/fin-bot' } },
-  { id: 'support', who: { k: 'claim', n: 'custom:team', v: 'support' } },
-  { id: 'partners', who: { k: 'principal', v: 'partner-7' }, rpm: 2 },
+  { id: 'search', ids: [{ k: 'key', v: 'kid-search' }], m: ['claude-haiku-4-5-20251001'] },
+  { id: 'ml-platform', ids: [{ k: 'role', v: 'arn:aws:iam::123456789012:role/teams/ml/MlCaller' }] },
+  { id: 'finance', ids: [{ k: 'user', v: 'arn:aws:iam::123456789012:user/ops/fin-bot' }] },
+  { id: 'support', ids: [{ k: 'claim', n: 'custom:team', v: 'support' }] },
+  { id: 'partners', ids: [{ k: 'principal', v: 'partner-7' }], rpm: 2 },
 ];
 
 describe('tenant identity', () => {
@@ -79,7 +80,7 @@ describe('tenant policy, before anything goes upstream', () => {
   });
 
   test('transcript access is refused to a tenant without it, on a router that has it', async () => {
-    const { handler } = await tenantRouter(services.dynamo, [{ id: 'no-tx', who: { k: 'key', v: 'k1' }, tx: false }, { id: 'tx', who: { k: 'key', v: 'k2' } }],
+    const { handler } = await tenantRouter(services.dynamo, [{ id: 'no-tx', ids: [{ k: 'key', v: 'k1' }], tx: false }, { id: 'tx', ids: [{ k: 'key', v: 'k2' }] }],
       { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS, transcriptAccess: true });
     const body = chat('claude-sonnet-4-6', { transcript_id: 't-1' });
     const refused = await call(handler, { body, identity: { apiKeyId: 'k1' } });
@@ -108,7 +109,7 @@ describe('tenant policy, before anything goes upstream', () => {
   });
 
   test('the rate limit counts every model a request may reach: a model at its limit is not reached as a fallback either', async () => {
-    const { handler } = await tenantRouter(services.dynamo, [{ id: 'fb', who: { k: 'key', v: 'kfb' }, rpm: 1 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, [{ id: 'fb', ids: [{ k: 'key', v: 'kfb' }], rpm: 1 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const who = { identity: { apiKeyId: 'kfb' } };
     const secondsLeft = 60 - new Date().getUTCSeconds();
     if (secondsLeft < 3) await new Promise((resolve) => setTimeout(resolve, secondsLeft * 1000 + 100));
@@ -124,20 +125,25 @@ describe('tenant policy, before anything goes upstream', () => {
   });
 
   test('a request the budget refuses takes no rate slot', async () => {
-    const { handler } = await tenantRouter(services.dynamo, [{ id: 'rb', who: { k: 'key', v: 'krb' }, rpm: 1, tok: 1_500 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, [{ id: 'rb', ids: [{ k: 'key', v: 'krb' }], rpm: 1, tok: 1_500 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const who = { identity: { apiKeyId: 'krb' } };
     const secondsLeft = 60 - new Date().getUTCSeconds();
     if (secondsLeft < 3) await new Promise((resolve) => setTimeout(resolve, secondsLeft * 1000 + 100));
-    expect((await call(handler, { body: chat('gpt-5-mini', { max_tokens: 5_000 }), ...who })).json.error.code).toBe('budget_exceeded');
+    expect((await call(handler, { body: chat('gpt-5-mini', { max_tokens: 5_000 }), ...who })).json.error.code).toBe('request_exceeds_budget');
     expect((await call(handler, { body: chat('gpt-5-mini', { max_tokens: 10 }), ...who })).status).toBe(200);
   });
 
   test('a worst case larger than the whole budget is refused, counting a fallback\'s larger max_tokens', async () => {
-    const { handler } = await tenantRouter(services.dynamo, [{ id: 'small', who: { k: 'key', v: 'k' }, tok: 1_500 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
+    const { handler } = await tenantRouter(services.dynamo, [{ id: 'small', ids: [{ k: 'key', v: 'k' }], tok: 1_500 }], { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS });
     const body = chat('claude-sonnet-4-6', { max_tokens: 100, fallbacks: [{ model: 'claude-haiku-4-5-20251001', max_tokens: 5_000 }] });
     const res = await call(handler, { body, identity: { apiKeyId: 'k' } });
-    expect(res.status).toBe(429);
-    expect(res.json.error.message).toBe('Budget exceeded: this request\'s worst case alone exceeds tenant small\'s daily limit of 1500 tokens; lower max_tokens or shorten the prompt.');
+    // Never admissible: 400, not a 429 an SDK would retry. The upstream body is 160 bytes, plus the fallback's 5,000.
+    expect(res.status).toBe(400);
+    expect(res.json.error).toEqual({
+      message: 'This request\'s worst case, 5160 tokens, alone exceeds tenant small\'s daily limit of 1500 tokens: it can never be admitted. Lower max_tokens or shorten the prompt.',
+      type: 'invalid_request_error', param: null, code: 'request_exceeds_budget',
+    });
+    expect(res.headers['x-should-retry']).toBe('false');
     expect(services.gateway.requests).toHaveLength(0);
     // Without the fallback the same tenant is served.
     expect((await call(handler, { body: chat('claude-sonnet-4-6', { max_tokens: 100 }), identity: { apiKeyId: 'k' } })).status).toBe(200);
@@ -146,23 +152,49 @@ describe('tenant policy, before anything goes upstream', () => {
 
 describe('when the tenant store cannot be reached', () => {
   const down = { storeEndpoint: 'http://127.0.0.1:9' };
-  const budgeted: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 10 }];
+  const budgeted: TenantSpec[] = [{ id: 'team', ids: [{ k: 'key', v: 'k' }], usd: 10 }];
 
-  test('the router fails closed by default: 503 budget_unavailable, nothing upstream', async () => {
+  test('an environment that cannot read its tenants identifies nobody: 503 budget_unavailable, nothing upstream', async () => {
     const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, down);
     const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
     expect(res.status).toBe(503);
-    expect(res.json.error).toEqual({ message: 'The tenant budget store cannot be reached; the router fails closed.', type: 'api_error', param: null, code: 'budget_unavailable' });
+    expect(res.json.error).toEqual({
+      message: 'The tenant store cannot be read, so callers cannot be identified; the router fails closed.', type: 'api_error', param: null, code: 'budget_unavailable',
+    });
     expect(services.gateway.requests).toHaveLength(0);
-    expect(lastLog()).toMatchObject({ tenant: 'team', reject_reason: 'budget_unavailable', tenant_store_error: 'admit' });
+    expect(lastLog()).toMatchObject({ reject_reason: 'budget_unavailable', tenant_store_error: 'admit' });
   });
 
-  test('a router that opts into failing open serves the request unmetered and says so in the log', async () => {
-    const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { ...down, storeFailure: 'open' });
-    const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
-    expect(res.status).toBe(200);
-    expect(services.gateway.requests).toHaveLength(1);
-    expect(lastLog()).toMatchObject({ tenant: 'team', status: 200, tenant_store_error: 'admit' });
+  test('once the tenants are read, a store that goes away fails closed by default: 503, nothing upstream', async () => {
+    const proxy = await SwitchableProxy.start(services.dynamo.endpoint);
+    try {
+      const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { storeEndpoint: proxy.endpoint });
+      expect((await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } })).status).toBe(200);
+      proxy.cut();
+      const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
+      expect(res.status).toBe(503);
+      expect(res.json.error).toEqual({ message: 'The tenant budget store cannot be reached; the router fails closed.', type: 'api_error', param: null, code: 'budget_unavailable' });
+      expect(services.gateway.requests).toHaveLength(1);
+      expect(lastLog()).toMatchObject({ tenant: 'team', reject_reason: 'budget_unavailable', tenant_store_error: 'admit' });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a router that opts into failing open serves such a request unmetered and says so in the log', async () => {
+    const proxy = await SwitchableProxy.start(services.dynamo.endpoint);
+    try {
+      const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS },
+        { storeEndpoint: proxy.endpoint, storeFailure: 'open' });
+      expect((await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } })).status).toBe(200);
+      proxy.cut();
+      const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
+      expect(res.status).toBe(200);
+      expect(services.gateway.requests).toHaveLength(2);
+      expect(lastLog()).toMatchObject({ tenant: 'team', status: 200, tenant_store_error: 'admit' });
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
@@ -175,7 +207,7 @@ describe('a tenant store failure says why in the log, never which table or role'
   ])('%s: 503, tenant_store_error_name is the error\'s name, TenantStoreErrors counts it', async (_name, fault, name) => {
     const faults = await DynamoFaultProxy.start(services.dynamo.endpoint, () => true, fault);
     try {
-      const budgeted: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 10 }];
+      const budgeted: TenantSpec[] = [{ id: 'team', ids: [{ k: 'key', v: 'k' }], usd: 10 }];
       const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { storeEndpoint: faults.endpoint });
       const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
       expect(res.status).toBe(503);
@@ -189,7 +221,7 @@ describe('a tenant store failure says why in the log, never which table or role'
   });
 
   test('an unreachable store: a network error by name', async () => {
-    const budgeted: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 10 }];
+    const budgeted: TenantSpec[] = [{ id: 'team', ids: [{ k: 'key', v: 'k' }], usd: 10 }];
     const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { storeEndpoint: 'http://127.0.0.1:9' });
     await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
     expect(lastLog().tenant_store_error_name).toBe('Error [ECONNREFUSED]');
@@ -200,8 +232,8 @@ describe('POST /v1/understanding on a router with tenants (and transcript access
   const UNDERSTANDING = { transcript_id: 'tr_0123', speech_understanding: { request: { translation: { target_languages: ['de'] } } } };
   const understanding = { method: 'POST', path: '/v1/understanding', body: UNDERSTANDING };
   const specs: TenantSpec[] = [
-    { id: 'notes', who: { k: 'key', v: 'kid-notes' }, usd: 0.000001, rpm: 2 },
-    { id: 'no-transcripts', who: { k: 'key', v: 'kid-nt' }, tx: false },
+    { id: 'notes', ids: [{ k: 'key', v: 'kid-notes' }], usd: 0.000001, rpm: 2 },
+    { id: 'no-transcripts', ids: [{ k: 'key', v: 'kid-nt' }], tx: false },
   ];
   const settings = { allowedModels: ROUTER_MODELS, transcriptAccess: true };
 

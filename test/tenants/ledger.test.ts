@@ -39,12 +39,12 @@ describe('TenantLedger against DynamoDB (dynalite)', () => {
     expect(admitted).toHaveLength(25);
     const refused = results.filter((r) => !r.ok);
     // Refused while others were in flight, with settled usage at zero: a short Retry-After.
-    expect(refused[0]).toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: true, retryAfterSeconds: 1 });
+    expect(refused[0]).toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: true, retryAfterSeconds: 1, remaining: 0, requested: 1_000 });
     await Promise.all(admitted.map((r) => r.ok && ledger.settle(r.reservation, { usdNanos: 990, tokens: 9 })));
     expect(await ledger.usage('team-b')).toEqual({ usdNanos: 24_750, usdCommittedNanos: 24_750, tokensToday: 225, tokensCommittedToday: 225, inFlight: 0 });
     // 250 nano-USD left: a 1,000 estimate no longer fits, and now only a new month helps (Sept 14 12:00 -> Oct 1 00:00).
     expect(await ledger.reserve('team-b', limits, { usdNanos: 1_000, tokens: 10 }, 60_000))
-      .toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: false, retryAfterSeconds: 16 * 86_400 + 12 * 3_600 });
+      .toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: false, retryAfterSeconds: 16 * 86_400 + 12 * 3_600, remaining: 250, requested: 1_000 });
     expect((await ledger.reserve('team-b', limits, { usdNanos: 250, tokens: 10 }, 60_000)).ok).toBe(true);
   });
 
@@ -56,7 +56,7 @@ describe('TenantLedger against DynamoDB (dynalite)', () => {
     if (!first.ok) throw new Error('not admitted');
     await ledger.settle(first.reservation, { usdNanos: 1_000, tokens: 100 });
     expect(await ledger.reserve('team-c', limits, { usdNanos: 1_000, tokens: 1 }, 60_000))
-      .toEqual({ ok: false, limit: 'tokens', never: false, heldByInFlight: false, retryAfterSeconds: 60 });
+      .toEqual({ ok: false, limit: 'tokens', never: false, heldByInFlight: false, retryAfterSeconds: 60, remaining: 0, requested: 1 });
     clock.now += 2 * 60_000;
     expect((await ledger.reserve('team-c', limits, { usdNanos: 1_000, tokens: 100 }, 60_000)).ok).toBe(true);
     // Both reservations are in September's item: 2,000 nano-USD committed.
@@ -66,7 +66,7 @@ describe('TenantLedger against DynamoDB (dynalite)', () => {
   test('an estimate larger than the whole limit is refused without touching the table', async () => {
     const ledger = await ledgerAt({ now: SEPT_14_NOON });
     expect(await ledger.reserve('team-d', { tokens: 50 }, { usdNanos: 0, tokens: 51 }, 60_000))
-      .toEqual({ ok: false, limit: 'tokens', never: true, heldByInFlight: false, retryAfterSeconds: 12 * 3_600 });
+      .toEqual({ ok: false, limit: 'tokens', never: true, heldByInFlight: false, retryAfterSeconds: 12 * 3_600, remaining: 50, requested: 51 });
     expect(await ledger.usage('team-d')).toEqual({ usdNanos: 0, usdCommittedNanos: 0, tokensToday: 0, tokensCommittedToday: 0, inFlight: 0 });
   });
 
@@ -78,11 +78,11 @@ describe('TenantLedger against DynamoDB (dynalite)', () => {
     expect((await ledger.reserve('team-e', limits, { usdNanos: 800, tokens: 5 }, 15 * 60_000)).ok).toBe(true);
     // Before it expires: held by a request in flight, retry in a second.
     expect(await ledger.reserve('team-e', limits, { usdNanos: 1_300, tokens: 5 }, 60_000))
-      .toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: true, retryAfterSeconds: 1 });
+      .toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: true, retryAfterSeconds: 1, remaining: 1_200, requested: 1_300 });
     clock.now += 15 * 60_000 + 1;
     // After: reclaimed at 800, settled. 800 + 1,300 > 2,000, now for good this month (Sept 14 12:15:00.001 -> Oct 1, rounded up).
     expect(await ledger.reserve('team-e', limits, { usdNanos: 1_300, tokens: 5 }, 60_000))
-      .toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: false, retryAfterSeconds: 16 * 86_400 + 11 * 3_600 + 45 * 60 });
+      .toEqual({ ok: false, limit: 'usd', never: false, heldByInFlight: false, retryAfterSeconds: 16 * 86_400 + 11 * 3_600 + 45 * 60, remaining: 1_200, requested: 1_300 });
     expect(await ledger.usage('team-e')).toEqual({ usdNanos: 800, usdCommittedNanos: 800, tokensToday: 5, tokensCommittedToday: 5, inFlight: 0 });
     expect((await ledger.reserve('team-e', limits, { usdNanos: 1_200, tokens: 5 }, 60_000)).ok).toBe(true);
   });

@@ -15,7 +15,7 @@ import { call, tenantRouter, tenantTestServices } from '../support/tenant-harnes
 const services = tenantTestServices();
 const { stdout } = services;
 
-const TEAM: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, tok: 1_000_000 }];
+const TEAM: TenantSpec[] = [{ id: 'team', ids: [{ k: 'key', v: 'k' }], tok: 1_000_000 }];
 const ID = { apiKeyId: 'k' };
 const chat = (stream: boolean) => ({ model: 'gpt-5-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, ...(stream ? { stream: true } : {}) });
 const lastLog = () => stdout.records.filter((r: any) => r.message === 'request').at(-1);

@@ -59,7 +59,7 @@ const KINDS: Record<string, Kind> = {
 type KindName = keyof typeof KINDS;
 
 const PRICES = catalogWithUsPrices(LITERAL_PRICES);
-const TEAM: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 1_000 }];
+const TEAM: TenantSpec[] = [{ id: 'team', ids: [{ k: 'key', v: 'k' }], usd: 1_000 }];
 const RUNS = 40;
 
 /** Per request (by its content), what the fake gateway does. */

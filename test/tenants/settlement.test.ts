@@ -24,7 +24,7 @@ const { stdout } = services;
 
 const PRICES = catalogWithUsPrices(LITERAL_PRICES);
 const MODELS = ['gpt-5-nano', 'gpt-5.5', 'claude-sonnet-4-6'];
-const TEAM: TenantSpec[] = [{ id: 'team', who: { k: 'key', v: 'k' }, usd: 1 }];
+const TEAM: TenantSpec[] = [{ id: 'team', ids: [{ k: 'key', v: 'k' }], usd: 1 }];
 const ID = { apiKeyId: 'k' };
 
 const messages = [{ role: 'user', content: 'hi' }];

@@ -1,13 +1,14 @@
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import { TenantDirectory } from './identify';
-import { Amount, ReclaimWork, Reservation, ReserveResult, Sdk, TenantLedger } from './ledger';
+import { Amount, MinuteReservation, MinuteResult, RateResult, ReclaimWork, Reservation, ReserveResult, Sdk, TenantLedger } from './ledger';
+import { readTenantShards, ShardRead } from './shards';
 import { UNDERSTANDING_PATH } from '../../catalog/catalog';
 import { ENV } from '../../catalog/env';
-import { parseTenants, TenantSpec } from '../../catalog/tenants-schema';
-import type { Charge } from '../billing';
+import { TenantSpec } from '../../catalog/tenants-schema';
+import { Charge, worstCaseNanos } from '../billing';
 import type { RouterConfig } from '../config';
 import { reject, Rejection } from '../errors';
-import type { Forward } from '../policy';
+import type { Forward, TenantPolicy } from '../policy';
 import type { RequestContext } from '../request-context';
 
 export interface TenantGateOptions {
@@ -41,18 +42,18 @@ const SETTLE_MARGIN_MS = 250;
  * upstream; and, once the answer has ended, settling what it used.
  */
 export class TenantGate {
-  /** The gate for a router with tenants; `undefined` (no SDK loaded, no cost) for one without. */
+  /**
+   * The gate for a router with tenants; `undefined` (no SDK loaded, no cost)
+   * for one without. Its tenants are read from the table's shards at once
+   * (during the execution environment's init), and `ready()` waits for them.
+   */
   static fromEnv(env: Readonly<Record<string, string | undefined>>, config: RouterConfig, options: TenantGateOptions = {}): TenantGate | undefined {
-    const raw = env[ENV.TENANTS];
+    const raw = env[ENV.TENANT_SHARDS];
     if (!raw) return undefined;
-    let tenants: TenantSpec[];
-    try {
-      tenants = parseTenants(raw);
-    } catch (err) {
-      throw new Error(`${ENV.TENANTS} ${(err as Error).message}`);
-    }
+    const versions = raw.split(',');
+    if (versions.some((v) => !/^[0-9a-f]{4,64}$/.test(v))) throw new Error(`${ENV.TENANT_SHARDS} must be the shards' versions, comma-separated, got ${JSON.stringify(raw)}`);
     const table = env[ENV.TENANT_TABLE];
-    if (!table) throw new Error(`${ENV.TENANT_TABLE} must name the tenant table when ${ENV.TENANTS} is set`);
+    if (!table) throw new Error(`${ENV.TENANT_TABLE} must name the tenant table when ${ENV.TENANT_SHARDS} is set`);
     // Loaded only here: routers without tenants never pay for the DynamoDB client. The Lambda
     // runtime provides it (the bundle keeps @aws-sdk/* external).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -60,28 +61,76 @@ export class TenantGate {
     // Bounded: a store that cannot be reached (a VPC without a DynamoDB route) fails fast, not at the function's timeout.
     const requestHandler = { connectionTimeout: STORE_CONNECT_TIMEOUT_MS, requestTimeout: STORE_REQUEST_TIMEOUT_MS };
     const client = new sdk.DynamoDBClient({ maxAttempts: 2, requestHandler, ...options.dynamoDbClientConfig });
-    return new TenantGate(tenants, new TenantLedger(client, sdk, table), config, env[ENV.TENANT_STORE_FAILURE] === 'open');
+    return new TenantGate(() => readTenantShards(client, sdk, table, versions), new TenantLedger(client, sdk, table), config, env[ENV.TENANT_STORE_FAILURE] === 'open');
   }
 
-  readonly directory: TenantDirectory;
+  private loaded: TenantDirectory | undefined;
+  /** The last directory read, kept or not: what this request was identified with. */
+  private latest: TenantDirectory | undefined;
+  private loading: Promise<TenantDirectory> | undefined;
 
   constructor(
-    tenants: readonly TenantSpec[],
+    private readonly load: () => Promise<ShardRead>,
     readonly ledger: TenantLedger,
     private readonly config: RouterConfig,
     private readonly failOpen: boolean,
   ) {
-    this.directory = new TenantDirectory(tenants);
+    // Started now: in Lambda, during the environment's init, before the first request waits for it.
+    this.ready().catch(() => undefined);
   }
 
-  /** Names the caller's tenant in `fields.tenant`, or refuses an unknown caller. */
-  identify({ event, fields }: RequestContext): Rejection | undefined {
-    const tenant = this.directory.match(event);
+  /**
+   * The tenants, once read. A failed read is tried again by the next
+   * request; so is one that found a shard of another version than the
+   * function expects (a deployment under way): its tenants serve the request
+   * that read them, and are not kept.
+   */
+  ready(): Promise<TenantDirectory> {
+    if (this.loaded) return Promise.resolve(this.loaded);
+    this.loading ??= this.load().then((read) => {
+      const directory = new TenantDirectory(read.tenants);
+      this.latest = directory;
+      if (read.current) this.loaded = directory;
+      else this.loading = undefined;
+      return directory;
+    }, (err: unknown) => {
+      this.loading = undefined;
+      throw err;
+    });
+    return this.loading;
+  }
+
+  /** The directory, once `ready()` has resolved. */
+  get directory(): TenantDirectory {
+    if (!this.latest) throw new Error('the tenants are not loaded yet: await ready() first');
+    return this.latest;
+  }
+
+  /**
+   * Names the caller's tenant in `fields.tenant`, or refuses an unknown
+   * caller; 503 when the tenants cannot be read (nobody can be identified).
+   */
+  async identify(ctx: RequestContext): Promise<TenantRefusal | undefined> {
+    const { event, fields } = ctx;
+    let directory: TenantDirectory;
+    try {
+      directory = await this.ready();
+    } catch (err) {
+      this.noteStoreError(ctx, 'admit', err);
+      return refusal(503, 'budget_unavailable', 'The tenant store cannot be read, so callers cannot be identified; the router fails closed.', 'budget_unavailable', { 'retry-after': '1' });
+    }
+    const tenant = directory.match(event);
     if (!tenant) {
-      return reject(403, 'unknown_tenant', 'This router serves named tenants only, and the caller matches none of them.', 'unknown_tenant');
+      return { kind: 'reject', ...reject(403, 'unknown_tenant', 'This router serves named tenants only, and the caller matches none of them.', 'unknown_tenant'), headers: {} };
     }
     fields.tenant = tenant.id;
     return undefined;
+  }
+
+  /** What the caller's tenant narrows of the router's policy (applied by `decide`). */
+  policyOf(tenantId: string | undefined): TenantPolicy | undefined {
+    const tenant = tenantId === undefined ? undefined : this.directory.byId.get(tenantId);
+    return tenant && { id: tenant.id, allowedModels: tenant.m, transcriptAccess: tenant.tx, globalRouting: tenant.gr };
   }
 
   /** The model ids the caller's tenant may use (for GET /v1/models). */
@@ -89,82 +138,101 @@ export class TenantGate {
     return (tenantId && this.directory.byId.get(tenantId)?.m) || this.config.allowedModels;
   }
 
-  /** Applies the tenant's policy and reserves its worst case: a refusal, or an admission to settle later. */
+  /**
+   * Reserves the request's worst case against the tenant's budget, daily and
+   * per-minute tokens, and counts it against its requests per minute (every
+   * model it may reach): all at once, one DynamoDB round trip before the
+   * upstream call. A refusal, or an admission to settle later.
+   */
   async admit(ctx: RequestContext, decision: Forward): Promise<TenantRefusal | Admission> {
     const { fields, context } = ctx;
     const tenant = this.directory.byId.get(fields.tenant!)!;
     const models = decision.attempts.map((a) => a.model);
-    const policy = this.policy(tenant, models, decision.transcript);
-    if (policy) return { kind: 'reject', ...policy, headers: {} };
-
     const { worstCase } = decision;
     if (tenant.usd !== undefined && worstCase.usdNanos === undefined) {
-      return refusal(503, 'budget_unavailable', `No price is known for ${models.join(', ')}, so tenant ${tenant.id}'s budget cannot be applied.`, 'budget_unavailable', 60);
+      return refusal(503, 'budget_unavailable', `No price is known for ${models.join(', ')}, so tenant ${tenant.id}'s budget cannot be applied.`, 'budget_unavailable', { 'retry-after': '60' });
     }
     const estimate: Amount = { usdNanos: worstCase.usdNanos ?? 0, tokens: worstCase.inputTokens + worstCase.outputTokens };
     const remaining = remainingMs(context);
     const budgeted = tenant.usd !== undefined || tenant.tok !== undefined;
     const limits = { usdNanos: tenant.usd !== undefined ? Math.floor(tenant.usd * 1e9) : undefined, tokens: tenant.tok };
 
-    // Both checks at once: one DynamoDB round trip of latency before the upstream call.
-    // The rate limit counts every model the request may reach: its fallbacks too.
-    const [rate, budget] = await Promise.allSettled([
+    const [rate, budget, minute] = await Promise.allSettled([
       tenant.rpm !== undefined ? this.ledger.countRequest(tenant.id, models, tenant.rpm) : Promise.resolve(undefined),
       budgeted ? this.ledger.reserve(tenant.id, limits, estimate, remaining + RESERVATION_MARGIN_MS) : Promise.resolve(undefined),
+      tenant.tpm !== undefined ? this.ledger.reserveMinuteTokens(tenant.id, estimate.tokens, tenant.tpm) : Promise.resolve(undefined),
     ]);
-    const reserved = budget.status === 'fulfilled' && budget.value?.ok ? budget.value : undefined;
-    const storeError = [rate, budget].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const value = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
+    const reserved = value(budget)?.ok ? value(budget) as Extract<ReserveResult, { ok: true }> : undefined;
+    const minuteHeld = value(minute)?.ok ? value(minute) as Extract<MinuteResult, { ok: true }> : undefined;
+    const storeError = [rate, budget, minute].find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (storeError) this.noteStoreError(ctx, 'admit', storeError.reason);
-    const rateResult = rate.status === 'fulfilled' ? rate.value : undefined;
-    const refused = this.refusalOf(tenant, rateResult ?? { ok: true }, budget.status === 'fulfilled' ? budget.value : undefined, decision.model);
+    const refused = this.refusalOf(tenant, decision, value(rate), value(budget), value(minute));
     // Failing open admits unmetered only what the store could not decide; a refusal it did decide stands.
     if (refused || (storeError && !this.failOpen)) {
-      // Nothing goes upstream: a reservation made is released in full, and rate slots taken are given back.
-      const undo: Array<Promise<unknown>> = [];
-      if (reserved) undo.push(this.ledger.settle(reserved.reservation, { usdNanos: 0, tokens: 0 }, deadlineOf(context)));
-      if (rateResult?.ok) undo.push(this.ledger.uncount(tenant.id, models));
-      await Promise.allSettled(undo);
-      return refused ?? refusal(503, 'budget_unavailable', 'The tenant budget store cannot be reached; the router fails closed.', 'budget_unavailable', 1);
+      // Nothing goes upstream: what was reserved is released in full, and rate slots taken are given back.
+      await Promise.allSettled([
+        ...(reserved ? [this.ledger.settle(reserved.reservation, { usdNanos: 0, tokens: 0 }, deadlineOf(context))] : []),
+        ...(minuteHeld ? [this.ledger.settleMinuteTokens(minuteHeld.reservation, 0)] : []),
+        ...(value(rate)?.ok ? [this.ledger.uncount(tenant.id, models)] : []),
+      ]);
+      return refused ?? refusal(503, 'budget_unavailable', 'The tenant budget store cannot be reached; the router fails closed.', 'budget_unavailable', { 'retry-after': '1' });
     }
     // Expired reservations the admission saw: reclaimed while the request is on its way, finished before settling.
     const reclaiming = this.reclaim(ctx, reserved?.reclaim ?? []);
-    return { kind: 'admit', settle: (charge) => this.settle(ctx, reserved?.reservation, charge, reclaiming) };
+    return { kind: 'admit', settle: (charge) => this.settle(ctx, reserved?.reservation, minuteHeld?.reservation, charge, reclaiming) };
   }
 
-  /** The tenant's allow-list and transcript access, over the primary model and every fallback. */
-  private policy(tenant: TenantSpec, models: readonly string[], transcript: boolean): Rejection | undefined {
-    if (tenant.m) {
-      const allowed = new Set(tenant.m);
-      const at = models.findIndex((id) => !allowed.has(id));
-      if (at !== -1) {
-        return reject(403, 'model_not_allowed',
-          `Model ${JSON.stringify(models[at])} is not allowed for tenant ${tenant.id}. Allowed models: ${tenant.m.join(', ')}.`,
-          'model_not_allowed', at === 0 ? 'model' : `fallbacks[${at - 1}].model`);
-      }
-    }
-    if (transcript && tenant.tx === false) {
-      return reject(403, 'transcript_access', `Field "transcript_id" is refused: tenant ${tenant.id} has no transcript access.`, 'transcript_access_disabled', 'transcript_id');
-    }
-    return undefined;
-  }
-
+  /**
+   * The refusal that tells the truth: what is left and what this request's
+   * worst case is; a `Retry-After` up to the window's reset only when nothing
+   * can fit any more (a smaller request that would fit is told so, with no
+   * multi-day wait); 400 for a request that can never fit; and
+   * `x-should-retry: false` wherever an immediate retry cannot succeed.
+   */
   private refusalOf(
-    tenant: TenantSpec, rate: { ok: boolean; retryAfterSeconds?: number }, budget: ReserveResult | undefined, model: string,
+    tenant: TenantSpec, decision: Forward, rate: RateResult | undefined, budget: ReserveResult | undefined, minute: MinuteResult | undefined,
   ): TenantRefusal | undefined {
     if (budget && !budget.ok) {
-      const what = budget.limit === 'usd' ? `monthly budget of ${tenant.usd} USD` : `daily limit of ${tenant.tok} tokens`;
-      const why = budget.never
-        ? `this request's worst case alone exceeds tenant ${tenant.id}'s ${what}; lower max_tokens or shorten the prompt`
-        : budget.heldByInFlight
-          ? `tenant ${tenant.id}'s ${what} is held by requests in flight; retry shortly`
-          : `tenant ${tenant.id}'s ${what} is spent until the ${budget.limit === 'usd' ? 'month' : 'day'} ends (UTC)`;
-      return refusal(429, 'budget_exceeded', `Budget exceeded: ${why}.`, 'budget_exceeded', budget.retryAfterSeconds);
+      const usd = budget.limit === 'usd';
+      const what = usd ? `monthly budget of ${tenant.usd} USD` : `daily limit of ${tenant.tok} tokens`;
+      const show = (amount: number) => (usd ? `${formatUsd(amount)} USD` : `${amount} tokens`);
+      if (budget.never) {
+        return refusal(400, 'request_exceeds_budget', `This request's worst case, ${show(budget.requested)}, alone exceeds tenant ${tenant.id}'s ${what}: `
+          + 'it can never be admitted. Lower max_tokens or shorten the prompt.', 'request_exceeds_budget', NO_RETRY);
+      }
+      if (budget.heldByInFlight) {
+        // Requests in flight settle within seconds, usually below their worst case: retrying shortly is the right thing.
+        return refusal(429, 'budget_exceeded', `Budget exceeded: ${show(budget.remaining)} of tenant ${tenant.id}'s ${what} are left while requests in flight hold the rest, `
+          + `and this request's worst case is ${show(budget.requested)}; retry shortly.`, 'budget_exceeded', { 'retry-after': String(budget.retryAfterSeconds) });
+      }
+      const smallest = usd ? this.smallestRequestNanos(decision) : 2;
+      if (budget.remaining < smallest) {
+        return refusal(429, 'budget_exceeded', `Budget exceeded: tenant ${tenant.id}'s ${what} is spent (${show(budget.remaining)} left) until the ${usd ? 'month' : 'day'} ends (UTC).`,
+          'budget_exceeded', { 'retry-after': String(budget.retryAfterSeconds), ...NO_RETRY });
+      }
+      return refusal(429, 'budget_exceeded', `Budget exceeded: ${show(budget.remaining)} of tenant ${tenant.id}'s ${what} are left, and this request's worst case is `
+        + `${show(budget.requested)}. A request with a smaller max_tokens or a shorter prompt may fit.`, 'budget_exceeded', NO_RETRY);
     }
-    if (!rate.ok) {
-      return refusal(429, 'tenant_rate_limited', `Tenant ${tenant.id} may send ${tenant.rpm} requests per minute to ${model}; retry after the minute ends.`,
-        'tenant_rate_limited', rate.retryAfterSeconds!);
+    if (minute && !minute.ok) {
+      if (minute.never) {
+        return refusal(400, 'request_exceeds_budget', `This request's worst case, ${decision.worstCase.inputTokens + decision.worstCase.outputTokens} tokens, alone exceeds tenant ${tenant.id}'s `
+          + `${tenant.tpm} tokens per minute: it can never be admitted. Lower max_tokens or shorten the prompt.`, 'request_exceeds_budget', NO_RETRY);
+      }
+      return refusal(429, 'tenant_rate_limited', `Tenant ${tenant.id} may use ${tenant.tpm} tokens per minute: ${minute.remaining} are left this minute, and this request's `
+        + `worst case is ${decision.worstCase.inputTokens + decision.worstCase.outputTokens}; retry after the minute ends.`, 'tenant_rate_limited', { 'retry-after': String(minute.retryAfterSeconds) });
+    }
+    if (rate && !rate.ok) {
+      return refusal(429, 'tenant_rate_limited', `Tenant ${tenant.id} may send ${tenant.rpm} requests per minute to each model; one of ${decision.attempts.map((a) => a.model).join(', ')} `
+        + 'has had them this minute; retry after the minute ends.', 'tenant_rate_limited', { 'retry-after': String(rate.retryAfterSeconds) });
     }
     return undefined;
+  }
+
+  /** The cost of the smallest request there is (one input and one output token) at this request's price: below it, nothing fits. */
+  private smallestRequestNanos(decision: Forward): number {
+    const price = decision.worstCase.price;
+    return price ? worstCaseNanos(price, 1, 1) : 1;
   }
 
   /**
@@ -187,10 +255,12 @@ export class TenantGate {
         return undefined;
       });
       if (!rate) {
-        if (!this.failOpen) return refusal(503, 'budget_unavailable', 'The tenant budget store cannot be reached; the router fails closed.', 'budget_unavailable', 1);
+        if (!this.failOpen) return refusal(503, 'budget_unavailable', 'The tenant budget store cannot be reached; the router fails closed.', 'budget_unavailable', { 'retry-after': '1' });
       }
-      const refused = rate && this.refusalOf(tenant, rate, undefined, UNDERSTANDING_PATH);
-      if (refused) return refused;
+      if (rate && !rate.ok) {
+        return refusal(429, 'tenant_rate_limited', `Tenant ${tenant.id} may send ${tenant.rpm} requests per minute to ${UNDERSTANDING_PATH}; retry after the minute ends.`,
+          'tenant_rate_limited', { 'retry-after': String(rate.retryAfterSeconds) });
+      }
     }
     return { kind: 'admit', settle: async () => undefined };
   }
@@ -204,16 +274,18 @@ export class TenantGate {
    * `SettlementFailures`. Never throws: the caller's answer is complete.
    */
   private async settle(
-    ctx: RequestContext, reservation: Reservation | undefined, charge: Charge | undefined, reclaiming: Promise<void>,
+    ctx: RequestContext, reservation: Reservation | undefined, minute: MinuteReservation | undefined, charge: Charge | undefined, reclaiming: Promise<void>,
   ): Promise<void> {
-    if (reservation) {
-      const actual: Amount = { usdNanos: charge?.usdNanos ?? 0, tokens: charge?.tokens ?? 0 };
-      try {
-        await this.ledger.settle(reservation, actual, deadlineOf(ctx.context));
-      } catch (err) {
-        this.noteStoreError(ctx, 'settle', err);
-      }
-    }
+    const actual: Amount = { usdNanos: charge?.usdNanos ?? 0, tokens: charge?.tokens ?? 0 };
+    await Promise.all([
+      reservation && this.ledger.settle(reservation, actual, deadlineOf(ctx.context)).then((month) => {
+        const tenant = this.directory.byId.get(ctx.fields.tenant!);
+        ctx.fields.tenantMonthToDateUsd = month.usdNanos / 1e9;
+        if (tenant?.usd !== undefined) ctx.fields.tenantBudgetUsedPercent = Number(((month.usdNanos / 1e9 / tenant.usd) * 100).toFixed(4));
+      }, (err: unknown) => this.noteStoreError(ctx, 'settle', err)),
+      // The minute's count moves to what was used; a failure here only leaves the minute stricter than it was.
+      minute && this.ledger.settleMinuteTokens(minute, actual.tokens).catch(() => undefined),
+    ]);
     await reclaiming;
   }
 
@@ -258,6 +330,16 @@ function deadlineOf(context: RequestContext['context']): number {
   return Date.now() + remainingMs(context) - SETTLE_MARGIN_MS;
 }
 
-function refusal(status: number, reason: Rejection['reason'], message: string, code: string, retryAfterSeconds: number): TenantRefusal {
-  return { kind: 'reject', ...reject(status, reason, message, code), headers: { 'retry-after': String(retryAfterSeconds) } };
+/** Tells the OpenAI SDKs not to retry: an immediate retry would be refused again (and refused requests take no slot). */
+const NO_RETRY = Object.freeze({ 'x-should-retry': 'false' });
+
+function refusal(status: number, reason: Rejection['reason'], message: string, code: string, headers: Record<string, string>): TenantRefusal {
+  return { kind: 'reject', ...reject(status, reason, message, code), headers };
+}
+
+/** nano-USD as USD, without float noise or trailing zeros: 12345000 -> "0.012345". */
+export function formatUsd(nanos: number): string {
+  const whole = Math.floor(nanos / 1e9);
+  const fraction = String(nanos % 1e9).padStart(9, '0').replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction}` : String(whole);
 }

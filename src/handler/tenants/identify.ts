@@ -10,32 +10,39 @@ export class TenantDirectory {
   private readonly byKey = new Map<string, TenantSpec>();
   private readonly byUser = new Map<string, TenantSpec>();
   private readonly byPrincipal = new Map<string, TenantSpec>();
-  private readonly roles: Array<{ role: ParsedArn; tenant: TenantSpec }> = [];
-  private readonly claims: Array<{ name: string; value: string; tenant: TenantSpec }> = [];
+  /** Roles by partition, account and name (what an assumed-role session ARN carries). */
+  private readonly byRole = new Map<string, TenantSpec>();
+  /** Claim name, then claim value: a lookup per claim name the tenants use, whatever their number. */
+  private readonly byClaim = new Map<string, Map<string, TenantSpec>>();
   readonly byId = new Map<string, TenantSpec>();
   readonly fallback: TenantSpec | undefined;
 
   constructor(tenants: readonly TenantSpec[]) {
     for (const t of tenants) {
       this.byId.set(t.id, t);
-      const who = t.who;
-      if (!who) continue;
-      switch (who.k) {
-        case 'key': this.byKey.set(who.v, t); break;
-        case 'user': this.byUser.set(who.v, t); break;
-        case 'principal': this.byPrincipal.set(who.v, t); break;
-        case 'claim': this.claims.push({ name: who.n, value: who.v, tenant: t }); break;
-        case 'role': {
-          const role = parseRoleArn(who.v);
-          if (!role) throw new Error(`tenant ${t.id}: ${JSON.stringify(who.v)} is not an IAM role ARN`);
-          this.roles.push({ role, tenant: t });
+      for (const who of t.ids ?? []) {
+        switch (who.k) {
+          case 'key': this.byKey.set(who.v, t); break;
+          case 'user': this.byUser.set(who.v, t); break;
+          case 'principal': this.byPrincipal.set(who.v, t); break;
+          case 'claim': {
+            let values = this.byClaim.get(who.n);
+            if (!values) this.byClaim.set(who.n, values = new Map());
+            values.set(who.v, t);
+            break;
+          }
+          case 'role': {
+            const role = parseRoleArn(who.v);
+            if (!role) throw new Error(`tenant ${t.id}: ${JSON.stringify(who.v)} is not an IAM role ARN`);
+            this.byRole.set(roleKey(role), t);
+          }
         }
       }
     }
     this.fallback = tenants.find((t) => t.def);
   }
 
-  /** The caller's tenant, else the default tenant, else `undefined`. */
+  /** The caller's tenant, else the default tenant, else `undefined`. Constant time in the number of tenants. */
   match(event: APIGatewayProxyEvent): TenantSpec | undefined {
     const rc = event.requestContext;
     const identity = rc?.identity;
@@ -48,19 +55,37 @@ export class TenantDirectory {
   }
 
   private roleOf(userArn: string): TenantSpec | undefined {
-    if (this.roles.length === 0) return undefined;
-    const session = parseAssumedRoleArn(userArn);
-    if (!session) return undefined;
+    if (this.byRole.size === 0) return undefined;
     // A role's sessions carry its name but not its path: partition, account and name identify it.
-    const same = ({ role }: { role: ParsedArn }) =>
-      role.partition === session.partition && role.account === session.account && role.name === session.name;
-    return this.roles.find(same)?.tenant;
+    const session = parseAssumedRoleArn(userArn);
+    return session ? this.byRole.get(roleKey(session)) : undefined;
   }
 
   private claimOf(claims: Record<string, unknown> | undefined): TenantSpec | undefined {
-    if (!claims || this.claims.length === 0) return undefined;
-    return this.claims.find((c) => claims[c.name] === c.value)?.tenant;
+    if (!claims || this.byClaim.size === 0) return undefined;
+    for (const [name, values] of this.byClaim) {
+      const value = Object.prototype.hasOwnProperty.call(claims, name) ? claims[name] : undefined;
+      if (typeof value !== 'string') continue;
+      // A group list matches on membership: API Gateway passes cognito:groups as one string of groups.
+      for (const candidate of name === GROUPS_CLAIM ? groupsOf(value) : [value]) {
+        const tenant = values.get(candidate);
+        if (tenant) return tenant;
+      }
+    }
+    return undefined;
   }
+}
+
+/** Cognito's group claim: a list, which users cannot write (custom attributes they can, unless the app client forbids it). */
+export const GROUPS_CLAIM = 'cognito:groups';
+
+/** The groups of a `cognito:groups` claim as API Gateway passes it: "a,b", or "[a b]". */
+function groupsOf(value: string): string[] {
+  return value.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter((g) => g.length > 0);
+}
+
+function roleKey(role: ParsedArn): string {
+  return `${role.partition}:${role.account}:${role.name}`;
 }
 
 interface ParsedArn {

@@ -78,8 +78,28 @@ export type ReserveResult =
     readonly never: boolean;
     /** Settled usage alone would leave room: requests in flight hold it. */
     readonly heldByInFlight: boolean;
+    /** Seconds until the window resets (or until requests in flight may have settled). */
     readonly retryAfterSeconds: number;
+    /** What is left of the limit now (nano-USD or tokens), requests in flight counted. */
+    readonly remaining: number;
+    /** What this request asked for, in the same unit. */
+    readonly requested: number;
   };
+
+/** The month's settled spend as a settle left it. */
+export interface MonthToDate {
+  readonly usdNanos: number;
+}
+
+/** A per-minute token reservation: held until the request settles, then moved to what it used. */
+export interface MinuteReservation {
+  readonly pk: string;
+  readonly tokens: number;
+}
+
+export type MinuteResult =
+  | { readonly ok: true; readonly reservation: MinuteReservation }
+  | { readonly ok: false; readonly never: boolean; readonly remaining: number; readonly retryAfterSeconds: number };
 
 export interface TenantUsage {
   readonly usdNanos: number;
@@ -149,7 +169,12 @@ export class TenantLedger {
         continue;
       }
       const counters = { usd_c: num(item.usd_c), usd_s: num(item.usd_s), tok_c: num(item[`tok_c_${w.day}`]), tok_s: num(item[`tok_s_${w.day}`]) };
-      return refusal(limits, amount, w, counters, false, now) ?? { ok: false, limit: 'usd', never: false, heldByInFlight: true, retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS };
+      // The condition failed yet the counters read have room: others changed them meanwhile, so retry shortly.
+      return refusal(limits, amount, w, counters, false, now) ?? {
+        ok: false, limit: limits.usdNanos !== undefined ? 'usd' : 'tokens', never: false, heldByInFlight: true, retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
+        remaining: limits.usdNanos !== undefined ? Math.max(0, limits.usdNanos - counters.usd_c) : Math.max(0, (limits.tokens ?? 0) - counters.tok_c),
+        requested: limits.usdNanos !== undefined ? amount.usdNanos : amount.tokens,
+      };
     }
   }
 
@@ -188,11 +213,10 @@ export class TenantLedger {
    * nothing is ever credited back. Throws when every attempt failed; the
    * reservation is then left for a reclaim.
    */
-  async settle(r: Reservation, actual: Amount, deadline = Number.POSITIVE_INFINITY): Promise<void> {
+  async settle(r: Reservation, actual: Amount, deadline = Number.POSITIVE_INFINITY): Promise<MonthToDate> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.settleOnce(r, actual, deadline);
-        return;
+        return await this.settleOnce(r, actual, deadline);
       } catch (err) {
         const wait = SETTLE_BACKOFF_MS * 2 ** (attempt - 1);
         if (attempt >= SETTLE_ATTEMPTS || this.now() + wait >= deadline) throw err;
@@ -201,12 +225,12 @@ export class TenantLedger {
     }
   }
 
-  private async settleOnce(r: Reservation, actual: Amount, deadline: number): Promise<void> {
+  private async settleOnce(r: Reservation, actual: Amount, deadline: number): Promise<MonthToDate> {
     const tc = `tok_c_${r.day}`;
     const ts = `tok_s_${r.day}`;
     const options = Number.isFinite(deadline) ? { abortSignal: AbortSignal.timeout(Math.max(1, deadline - this.now())) } : undefined;
     try {
-      await this.client.send(new this.sdk.UpdateItemCommand({
+      const out = await this.client.send(new this.sdk.UpdateItemCommand({
         TableName: this.table,
         Key: { pk: { S: r.pk } },
         UpdateExpression: 'ADD usd_c :du, usd_s :au, #tc :dt, #ts :at REMOVE #r',
@@ -218,18 +242,22 @@ export class TenantLedger {
           ':dt': n(actual.tokens - r.amount.tokens),
           ':at': n(actual.tokens),
         },
+        // The month's settled spend after this settle: the tenant's month-to-date metric, without another read.
+        ReturnValues: 'UPDATED_NEW',
       }), options);
+      return { usdNanos: num(out.Attributes?.usd_s) };
     } catch (err) {
       if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
       const extra = { usdNanos: Math.max(0, actual.usdNanos - r.amount.usdNanos), tokens: Math.max(0, actual.tokens - r.amount.tokens) };
-      if (extra.usdNanos === 0 && extra.tokens === 0) return;
-      await this.client.send(new this.sdk.UpdateItemCommand({
+      const out = await this.client.send(new this.sdk.UpdateItemCommand({
         TableName: this.table,
         Key: { pk: { S: r.pk } },
         UpdateExpression: 'ADD usd_c :au, usd_s :au, #tc :at, #ts :at',
         ExpressionAttributeNames: { '#tc': tc, '#ts': ts },
         ExpressionAttributeValues: { ':au': n(extra.usdNanos), ':at': n(extra.tokens) },
+        ReturnValues: 'UPDATED_NEW',
       }), options);
+      return { usdNanos: num(out.Attributes?.usd_s) };
     }
   }
 
@@ -256,6 +284,47 @@ export class TenantLedger {
     await this.uncount(tenant, taken, minute);
     if (!(failure.reason instanceof this.sdk.ConditionalCheckFailedException)) throw failure.reason;
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000)) };
+  }
+
+  /**
+   * Reserves `tokens` in the current UTC minute against `limit` tokens per
+   * minute (one conditional UpdateItem, exact under concurrency); refused
+   * with what is left and when the minute ends.
+   */
+  async reserveMinuteTokens(tenant: string, tokens: number, limit: number): Promise<MinuteResult> {
+    const now = this.now();
+    const minute = Math.floor(now / 60_000);
+    const retryAfterSeconds = Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000));
+    if (tokens > limit) return { ok: false, never: true, remaining: limit, retryAfterSeconds };
+    const pk = `${tenant}#tpm#${minute}`;
+    try {
+      await this.client.send(new this.sdk.UpdateItemCommand({
+        TableName: this.table,
+        Key: { pk: { S: pk } },
+        UpdateExpression: 'ADD n :t SET expires_at = :ttl',
+        ConditionExpression: 'attribute_not_exists(n) OR n <= :room',
+        ExpressionAttributeValues: { ':t': n(tokens), ':room': n(limit - tokens), ':ttl': n((minute + 61) * 60) },
+      }));
+      return { ok: true, reservation: { pk, tokens } };
+    } catch (err) {
+      if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
+    }
+    const used = num((await this.read(pk)).n);
+    return { ok: false, never: false, remaining: Math.max(0, limit - used), retryAfterSeconds };
+  }
+
+  /** Moves a minute's reservation to what the request used (zero to give it all back). Never below zero in total. */
+  async settleMinuteTokens(r: MinuteReservation, used: number): Promise<void> {
+    if (used === r.tokens) return;
+    await this.client.send(new this.sdk.UpdateItemCommand({
+      TableName: this.table,
+      Key: { pk: { S: r.pk } },
+      UpdateExpression: 'ADD n :d',
+      ConditionExpression: 'attribute_exists(n)',
+      ExpressionAttributeValues: { ':d': n(used - r.tokens) },
+    })).catch((err: unknown) => {
+      if (!(err instanceof this.sdk.ConditionalCheckFailedException)) throw err;
+    });
   }
 
   /** Gives back the slots `countRequest` took in `minute` (of a request that is not sent after all). */
@@ -406,7 +475,12 @@ function refusal(limits: Limits, amount: Amount, w: Window, c: Counters, estimat
     if (estimateOnly ? !never : committed + est <= max) continue;
     const heldByInFlight = !never && settled + est <= max;
     const untilReset = Math.max(1, Math.ceil((endsAt - now) / 1000));
-    return { ok: false, limit, never, heldByInFlight, retryAfterSeconds: heldByInFlight ? IN_FLIGHT_RETRY_SECONDS : untilReset };
+    return {
+      ok: false, limit, never, heldByInFlight,
+      retryAfterSeconds: heldByInFlight ? IN_FLIGHT_RETRY_SECONDS : untilReset,
+      remaining: Math.max(0, max - committed),
+      requested: est,
+    };
   }
   return undefined;
 }

@@ -1,0 +1,68 @@
+import type * as DynamoDb from '@aws-sdk/client-dynamodb';
+import type { Sdk } from './ledger';
+import { checkTenants, parseTenants, TENANT_SHARD_ATTRIBUTE, tenantShardKey, TenantSpec } from '../../catalog/tenants-schema';
+
+/*
+ * The tenants live in the tenant table as shards (catalog/tenants-schema.ts),
+ * written at deploy time; the handler reads them all at once when its
+ * execution environment starts: one BatchGetItem per hundred shards, in
+ * parallel, so a router with 1,000 tenants starts as fast as one with one.
+ */
+
+/** BatchGetItem reads at most 100 keys per call. */
+const KEYS_PER_BATCH = 100;
+/** Passes over keys DynamoDB left unprocessed (throttling) before giving up. */
+const MAX_PASSES = 5;
+
+/** The tenants read, and whether every shard had the version the function expects (else a deployment is under way). */
+export interface ShardRead {
+  readonly tenants: TenantSpec[];
+  readonly current: boolean;
+}
+
+/** Reads the shards whose versions are `versions` and checks them together. Throws naming what is missing or malformed. */
+export async function readTenantShards(client: DynamoDb.DynamoDBClient, sdk: Sdk, table: string, versions: readonly string[]): Promise<ShardRead> {
+  const keys = versions.map((_, i) => tenantShardKey(i));
+  const docs = new Map<string, string>();
+  const found = new Map<string, string | undefined>();
+  const batches: string[][] = [];
+  for (let i = 0; i < keys.length; i += KEYS_PER_BATCH) batches.push(keys.slice(i, i + KEYS_PER_BATCH));
+  await Promise.all(batches.map(async (batch) => {
+    let pending = batch;
+    for (let pass = 0; pending.length > 0; pass++) {
+      if (pass === MAX_PASSES) throw new Error(`the tenant table left ${pending.length} shard(s) unread after ${MAX_PASSES} passes`);
+      const out = await client.send(new sdk.BatchGetItemCommand({
+        RequestItems: { [table]: { Keys: pending.map((pk) => ({ pk: { S: pk } })), ConsistentRead: true } },
+      }));
+      for (const item of out.Responses?.[table] ?? []) {
+        const pk = item.pk?.S;
+        const doc = item[TENANT_SHARD_ATTRIBUTE]?.S;
+        if (pk !== undefined && doc !== undefined) {
+          docs.set(pk, doc);
+          found.set(pk, item.v?.S);
+        }
+      }
+      pending = (out.UnprocessedKeys?.[table]?.Keys ?? []).map((k) => k.pk?.S).filter((k): k is string => k !== undefined);
+    }
+  }));
+  const tenants: TenantSpec[] = [];
+  for (const key of keys) {
+    const doc = docs.get(key);
+    if (doc === undefined) throw new Error(`tenant shard ${key} is missing from table ${table}`);
+    try {
+      tenants.push(...parseTenants(doc));
+    } catch (err) {
+      throw new Error(`tenant shard ${key} ${(err as Error).message}`);
+    }
+  }
+  checkTenants(tenants);
+  return { tenants, current: keys.every((key, i) => found.get(key) === versions[i]) };
+}
+
+/** Writes the shards (the emulator's and the tests' way; deployed, CloudFormation writes them). */
+export async function writeTenantShards(client: DynamoDb.DynamoDBClient, sdk: Sdk, table: string, shards: ReadonlyArray<{ doc: string; version: string }>): Promise<void> {
+  await Promise.all(shards.map(({ doc, version }, i) => client.send(new sdk.PutItemCommand({
+    TableName: table,
+    Item: { pk: { S: tenantShardKey(i) }, [TENANT_SHARD_ATTRIBUTE]: { S: doc }, v: { S: version } },
+  }))));
+}
