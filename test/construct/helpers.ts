@@ -40,3 +40,18 @@ export function errorOf(fn: () => unknown): string {
     return (err as Error).message;
   }
 }
+
+/** A JSON text with CloudFormation intrinsics in it, the intrinsics shown as <{'Ref':'X'}> placeholders. */
+export function rendered(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const parts: unknown[] = (value as any)['Fn::Join'][1];
+  return parts.map((p) => (typeof p === 'string' ? p : `<${JSON.stringify(p).replace(/"/g, "'")}>`)).join('');
+}
+
+/** The tenant shards the template writes into the table, in shard order: each item's key, document and version. */
+export function shardsOf(template: Template): Array<{ key: string; doc: any; version: string }> {
+  return Object.values(template.findResources('Custom::LlmGatewayRouterTenants'))
+    .map((r: any) => JSON.parse(rendered(r.Properties.Create)).parameters.Item)
+    .map((item: any) => ({ key: item.pk.S, doc: JSON.parse(item.doc.S), version: item.v.S }))
+    .sort((a, b) => a.key.localeCompare(b.key));
+}

@@ -3,25 +3,10 @@ import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { functionEnv, newStack, routerIn, warnings } from './helpers';
+import { functionEnv, newStack, rendered, routerIn, shardsOf, warnings } from './helpers';
 import { GatewayCatalog, RouterAuthorization, RouterDashboard, TenantIdentity, TenantStoreFailureMode } from '../../src';
 
 const MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gpt-5-mini'];
-
-/** A JSON text with CloudFormation intrinsics in it, the intrinsics shown as <{'Ref':'X'}> placeholders. */
-function rendered(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const parts: unknown[] = (value as any)['Fn::Join'][1];
-  return parts.map((p) => (typeof p === 'string' ? p : `<${JSON.stringify(p).replace(/"/g, "'")}>`)).join('');
-}
-
-/** The tenant shards the template writes into the table, in shard order: each item's key, document and version. */
-export function shardsOf(template: Template): Array<{ key: string; doc: any; version: string }> {
-  return Object.values(template.findResources('Custom::LlmGatewayRouterTenants'))
-    .map((r: any) => JSON.parse(rendered(r.Properties.Create)).parameters.Item)
-    .map((item: any) => ({ key: item.pk.S, doc: JSON.parse(item.doc.S), version: item.v.S }))
-    .sort((a, b) => a.key.localeCompare(b.key));
-}
 
 /** The tenants document of the router's only shard. */
 function tenantsDoc(template: Template): any {

@@ -54,11 +54,12 @@ export async function tenantRouter(
   dynamo: LocalDynamo,
   specs: TenantSpec[],
   settings: Partial<LocalRouterSettings> & { endpoint: string },
-  opts: { storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider } = {},
+  opts: { storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider; table?: string; shardVersions?: string } = {},
 ): Promise<{ handler: StreamingHandler; table: string }> {
-  const table = await dynamo.table();
-  // As CloudFormation does when deployed: the shards are in the table before the function reads them.
-  const shardVersions = await writeLocalTenants(dynamo.client, sdk, table, specs);
+  const table = opts.table ?? await dynamo.table();
+  // As CloudFormation does when deployed: the shards are in the table before the function reads them
+  // (unless the test has written them itself, with the versions it expects).
+  const shardVersions = opts.shardVersions ?? await writeLocalTenants(dynamo.client, sdk, table, specs);
   const env = routerEnvironment({ region: 'us', ...settings, tenants: { shardVersions, table, storeFailure: opts.storeFailure } });
   const handler = createRouterHandler(env, {
     apiKeyProvider: opts.apiKeyProvider ?? (async () => TEST_KEY),
