@@ -7,6 +7,6 @@ export * from './construct/router';
 export * from './construct/router-metrics';
 export * from './construct/observability';
 export { RouterTenant } from './construct/tenant';
-export type { RouterTenantProps, TenantOptions } from './construct/tenant';
+export type { RouterTenantProps, TenantBudgetAlarmOptions, TenantOptions } from './construct/tenant';
 export { TenantIdentity } from './construct/tenant-identity';
 export { TenantStoreFailureMode } from './construct/tenant-store';

@@ -1,6 +1,8 @@
-import { Annotations, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { RouterAuthorizationType } from './authorization';
 import type { LlmGatewayRouter } from './router';
@@ -91,6 +93,24 @@ export interface TenantOptions {
    * @default false
    */
   readonly defaultTenant?: boolean;
+}
+
+/**
+ * Options of a tenant's budget alarm.
+ */
+export interface TenantBudgetAlarmOptions {
+  /** The share of the monthly budget spent at which the alarm fires, in percent (for example 80). */
+  readonly percent: number;
+  /**
+   * Where the alarm is sent.
+   * @default - no notification
+   */
+  readonly topic?: sns.ITopic;
+  /**
+   * The period of each evaluation.
+   * @default Duration.minutes(5)
+   */
+  readonly period?: Duration;
 }
 
 /**
@@ -241,5 +261,47 @@ export class RouterTenant extends Construct {
   /** What the tenant's requests cost, USD, as charged to its budget. @default sum over 5 minutes */
   public metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.COST_USD, props);
+  }
+
+  /**
+   * The tenant's settled spend this calendar month (UTC), USD, as published
+   * after each settle from the ledger's own update (no extra read).
+   * @default maximum over 5 minutes
+   */
+  public metricMonthToDateUsd(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.TENANT_MONTH_TO_DATE_USD, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * The same as a percentage of the tenant's monthly budget (tenants with one).
+   * @default maximum over 5 minutes
+   */
+  public metricBudgetUsedPercent(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.TENANT_BUDGET_USED_PERCENT, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * An alarm when the tenant has spent `percent` of its monthly budget (for
+   * example 80, to warn the team before requests are refused), optionally
+   * notifying an SNS topic. Requires `monthlyBudgetUsd`.
+   */
+  public addBudgetAlarm(id: string, options: TenantBudgetAlarmOptions): cloudwatch.Alarm {
+    if (this.monthlyBudgetUsd === undefined) {
+      throw propError(this, 'monthlyBudgetUsd', '(none)', 'is needed for a budget alarm: the tenant has no monthly budget to spend a share of', 'set monthlyBudgetUsd on the tenant');
+    }
+    const percent = options.percent;
+    if (!Token.isUnresolved(percent) && !(percent > 0 && percent <= 100)) {
+      throw propError(this, 'percent', String(percent), 'is not a percentage in (0, 100]', 'pass a value such as 80');
+    }
+    const alarm = this.metricBudgetUsedPercent({ period: options.period ?? Duration.minutes(5) }).createAlarm(this, id, {
+      alarmDescription: `Tenant ${this.tenantId} has spent ${percent}% of its monthly budget of ${this.monthlyBudgetUsd} USD`,
+      threshold: percent,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No settle, no change: the month-to-date figure stands until the next request.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+    });
+    if (options.topic) alarm.addAlarmAction(new actions.SnsAction(options.topic));
+    return alarm;
   }
 }

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CATALOG_USAGE, runCatalogCommand } from './catalog-command';
+import { clearServeState, runSpendCommand, SPEND_USAGE, writeServeState } from './spend-command';
 import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
@@ -36,7 +37,9 @@ Options:
 
 The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.
 
-${CATALOG_USAGE}`;
+${CATALOG_USAGE}
+
+${SPEND_USAGE}`;
 
 /** The flag that sets each prop the shared rules name. */
 const FLAG_OF: Record<string, string> = {
@@ -52,6 +55,12 @@ const FLAG_OF: Record<string, string> = {
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'catalog') {
     runCatalogCommand(argv.slice(1)).then((code) => process.exit(code), (err: Error) => fail(err.message.split('\n')[0]));
+    return;
+  }
+  if (argv[0] === 'spend') {
+    const missing = missingTenantPackages('(any)');
+    if (missing) fail(missing.replace('--tenants', 'spend'));
+    runSpendCommand(argv.slice(1)).then((code) => process.exit(code), (err: Error) => fail(err.message.split('\n')[0]));
     return;
   }
   const { values, positionals } = parseFlags(argv);
@@ -127,10 +136,17 @@ async function main(argv: string[]): Promise<void> {
     // The bound port (which differs from --port 0).
     const bound = (server.address() as { port: number }).port;
     console.log(`llm-gateway-router (${region}${env.LLM_GATEWAY_GLOBAL_ROUTING === 'true' ? ', global routing' : ''}) on http://${values.host}:${bound}/v1 -> ${env.LLM_GATEWAY_ENDPOINT}`);
-    if (tenants) console.log(`tenants: ${tenants.specs.map((t) => t.id).join(', ')}; ${tenants.storeDescription}`);
+    if (tenants) {
+      console.log(`tenants: ${tenants.specs.map((t) => t.id).join(', ')}; ${tenants.storeDescription}`);
+      // `llm-gateway-router spend` without flags reads this emulator's ledger.
+      writeServeState({ pid: process.pid, endpoint: String(tenants.dynamoDbClientConfig.endpoint), table: tenants.table });
+    }
     console.log(`allowed models: ${env.LLM_GATEWAY_ALLOWED_MODELS}`);
   });
-  const stop = () => server.close(() => void (tenants?.close() ?? Promise.resolve()).then(() => process.exit(0)));
+  const stop = () => {
+    clearServeState(process.pid);
+    server.close(() => void (tenants?.close() ?? Promise.resolve()).then(() => process.exit(0)));
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

@@ -156,3 +156,14 @@ function picoToNanos(pico: bigint): number {
 export function nanosToUsd(nanos: number): number {
   return nanos / 1e9;
 }
+
+/**
+ * `nanos` as a percentage of a budget in USD, rounded half up to `decimals`
+ * places, in exact integer arithmetic (25.125 is 25.13, never 25.12 from float noise).
+ */
+export function percentOfBudget(nanos: number, budgetUsd: number, decimals: number): number {
+  const budget = BigInt(Math.round(budgetUsd * 1e9));
+  const scale = 10n ** BigInt(decimals);
+  const scaled = (BigInt(nanos) * 100n * scale * 2n + budget) / (2n * budget);
+  return Number(scaled) / Number(scale);
+}

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { functionEnv, newStack, rendered, routerIn, shardsOf, warnings } from './helpers';
 import { GatewayCatalog, RouterAuthorization, RouterDashboard, TenantIdentity, TenantStoreFailureMode } from '../../src';
 
@@ -201,7 +202,7 @@ describe('synth-time errors name the prop, the value and the fix', () => {
 });
 
 describe('the dashboard', () => {
-  test('shows each tenant\'s spend against its monthly budget', () => {
+  test('shows each tenant\'s month-to-date spend against its monthly budget, and its daily spend', () => {
     const { stack, secret } = newStack();
     const router = routerIn(stack, secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey(), routerName: 'shared' });
     const search = router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 200 });
@@ -209,9 +210,36 @@ describe('the dashboard', () => {
     dashboard.addTenants([search]);
     const body = JSON.stringify(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard')).replace(/\\/g, '');
     expect(body).toContain('Tenant search: spend vs budget');
-    expect(body).toContain('RUNNING_SUM(cost)');
-    expect(body).toContain('"CostUsd","Tenant","search","service","shared"');
+    expect(body).toContain('"TenantMonthToDateUsd","Tenant","search","service","shared",{"label":"month to date (USD)","period":3600,"stat":"Maximum"}');
+    expect(body).toContain('"CostUsd","Tenant","search","service","shared",{"label":"spend per day (USD)","period":86400,"stat":"Sum","yAxis":"right"}');
     expect(body).toContain('"value":200,"label":"monthly budget 200 USD"');
+  });
+});
+
+describe('a tenant\'s budget alarm', () => {
+  test('fires at a share of the monthly budget, on the month-to-date percentage the handler publishes', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey(), routerName: 'shared' });
+    const search = router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 200 });
+    const topic = new sns.Topic(stack, 'Team');
+    search.addBudgetAlarm('Budget80', { percent: 80, topic });
+    const [alarm] = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
+    expect(alarm.Properties).toMatchObject({
+      MetricName: 'TenantBudgetUsedPercent', Namespace: 'LlmGatewayRouter', Statistic: 'Maximum', Threshold: 80,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'ignore',
+      Dimensions: [{ Name: 'Tenant', Value: 'search' }, { Name: 'service', Value: 'shared' }],
+      AlarmDescription: 'Tenant search has spent 80% of its monthly budget of 200 USD',
+    });
+    expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Team/) }]);
+  });
+
+  test('needs a budget and a percentage', () => {
+    const { stack, secret } = newStack();
+    const router = routerIn(stack, secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey() });
+    const unbudgeted = router.addTenant('a', { identity: TenantIdentity.apiKey() });
+    expect(() => unbudgeted.addBudgetAlarm('B', { percent: 80 })).toThrow('Platform/Router/Tenant-a: monthlyBudgetUsd: (none) is needed for a budget alarm');
+    const budgeted = router.addTenant('b', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 5 });
+    expect(() => budgeted.addBudgetAlarm('B', { percent: 120 })).toThrow('Platform/Router/Tenant-b: percent: 120 is not a percentage in (0, 100]. Fix: pass a value such as 80');
   });
 });
 

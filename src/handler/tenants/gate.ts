@@ -5,7 +5,7 @@ import { readTenantShards, ShardRead } from './shards';
 import { UNDERSTANDING_PATH } from '../../catalog/catalog';
 import { ENV } from '../../catalog/env';
 import { TenantSpec } from '../../catalog/tenants-schema';
-import { Charge, worstCaseNanos } from '../billing';
+import { Charge, percentOfBudget, worstCaseNanos } from '../billing';
 import type { RouterConfig } from '../config';
 import { reject, Rejection } from '../errors';
 import type { Forward, TenantPolicy } from '../policy';
@@ -281,7 +281,7 @@ export class TenantGate {
       reservation && this.ledger.settle(reservation, actual, deadlineOf(ctx.context)).then((month) => {
         const tenant = this.directory.byId.get(ctx.fields.tenant!);
         ctx.fields.tenantMonthToDateUsd = month.usdNanos / 1e9;
-        if (tenant?.usd !== undefined) ctx.fields.tenantBudgetUsedPercent = Number(((month.usdNanos / 1e9 / tenant.usd) * 100).toFixed(4));
+        if (tenant?.usd !== undefined) ctx.fields.tenantBudgetUsedPercent = percentOfBudget(month.usdNanos, tenant.usd, 4);
       }, (err: unknown) => this.noteStoreError(ctx, 'settle', err)),
       // The minute's count moves to what was used; a failure here only leaves the minute stricter than it was.
       minute && this.ledger.settleMinuteTokens(minute, actual.tokens).catch(() => undefined),
