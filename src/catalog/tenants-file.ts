@@ -95,7 +95,7 @@ export function parseTenantsFile(text: string, file: string, parseYaml?: (text: 
       fail('allowedModels', 'is not a list of model ids');
     }
     const identities = t.identities === undefined ? [] : Array.isArray(t.identities)
-      ? t.identities.map((raw: unknown, j: number) => identityOf(raw, (problem) => fail(`identities[${j}]`, problem)))
+      ? t.identities.map((item: unknown, j: number) => identityOf(item, (problem) => fail(`identities[${j}]`, problem)))
       : fail('identities', 'is not a list');
     if (identities.length === 0 && t.default !== true) fail('identities', 'is empty: a tenant needs at least one identity unless it is the default tenant');
     return {

@@ -18,8 +18,8 @@ import { IRouterMetrics, RouterMetricFactory, RouterMetricOptions } from './rout
 import { LlmGatewayRouterProps } from './router-props';
 import { resolveSettings } from './settings';
 import { RouterTenant, TenantHost, TenantOptions } from './tenant';
-import { readTenantsFile, tenantOptionsOf } from './tenants-file';
 import { TenantStore, TenantStoreFailureMode, TenantStoreProps } from './tenant-store';
+import { readTenantsFile, tenantOptionsOf } from './tenants-file';
 import { propError } from './validation';
 import { RegionCode } from '../catalog/catalog';
 import { CatalogData } from '../catalog/model-catalog';

@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CATALOG_USAGE, runCatalogCommand } from './catalog-command';
-import { clearServeState, runSpendCommand, SPEND_USAGE, writeServeState } from './spend-command';
 import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
+import { clearServeState, runSpendCommand, SPEND_USAGE, writeServeState } from './spend-command';
 import { missingTenantPackages, prepareLocalTenants } from './tenants';
 import { MIN_GATEWAY_KEY_LENGTH } from '../catalog/env';
 import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
   const apiKey = process.env.ASSEMBLYAI_API_KEY;
   if (!apiKey) fail('set ASSEMBLYAI_API_KEY to the gateway key');
   if (apiKey.trim().length < MIN_GATEWAY_KEY_LENGTH) {
-    fail(`ASSEMBLYAI_API_KEY has ${apiKey.trim().length} character${apiKey.trim().length === 1 ? "" : "s"}: not a gateway key (they have at least ${MIN_GATEWAY_KEY_LENGTH}); set it to the key from your AssemblyAI dashboard`);
+    fail(`ASSEMBLYAI_API_KEY has ${apiKey.trim().length} character${apiKey.trim().length === 1 ? '' : 's'}: not a gateway key (they have at least ${MIN_GATEWAY_KEY_LENGTH}); set it to the key from your AssemblyAI dashboard`);
   }
 
   let catalog: CatalogData | undefined;

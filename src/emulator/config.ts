@@ -1,12 +1,13 @@
 import { GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { buildRouterEnvironment, DEFAULTS } from '../catalog/env';
+import type { TenantStoreFailure } from '../catalog/env';
 import { modelsServedIn } from '../catalog/lookup';
 import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
 import { encodeModelRules } from '../catalog/model-rules';
 import {
-  checkAllowedModels, checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning,
+  checkAllowedModels, checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting,
+  checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning,
 } from '../catalog/rules';
-import type { TenantStoreFailure } from '../catalog/env';
 
 export interface LocalRouterSettings {
   readonly region: RegionCode;

@@ -59,7 +59,9 @@ export interface TenantSpend {
 }
 
 /** Runs `spend ...`; resolves to the process exit code. */
-export async function runSpendCommand(argv: string[], out: (text: string) => void = (t) => process.stdout.write(t), now = Date.now()): Promise<number> {
+export async function runSpendCommand(
+  argv: string[], out: (text: string) => void = (t) => process.stdout.write(t), now = Date.now(),
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -107,7 +109,9 @@ function target(table: string | undefined, endpoint: string | undefined): { tabl
 }
 
 /** Every tenant of the table's shards, and its month item, read in batches of 100. */
-export async function readSpend(client: DynamoDb.DynamoDBClient, sdk: typeof DynamoDb, table: string, month: string, now: number): Promise<TenantSpend[]> {
+export async function readSpend(
+  client: DynamoDb.DynamoDBClient, sdk: typeof DynamoDb, table: string, month: string, now: number,
+): Promise<TenantSpend[]> {
   const tenants: TenantSpec[] = [];
   for (let first = 0; ; first += 100) {
     const keys = Array.from({ length: 100 }, (_, i) => tenantShardKey(first + i));
@@ -133,8 +137,10 @@ export async function readSpend(client: DynamoDb.DynamoDBClient, sdk: typeof Dyn
   });
 }
 
-async function batchGet(client: DynamoDb.DynamoDBClient, sdk: typeof DynamoDb, table: string, keys: readonly string[]): Promise<Map<string, Record<string, DynamoDb.AttributeValue>>> {
-  const found = new Map<string, Record<string, DynamoDb.AttributeValue>>();
+type Item = Record<string, DynamoDb.AttributeValue>;
+
+async function batchGet(client: DynamoDb.DynamoDBClient, sdk: typeof DynamoDb, table: string, keys: readonly string[]): Promise<Map<string, Item>> {
+  const found = new Map<string, Item>();
   for (let i = 0; i < keys.length; i += 100) {
     let pending = keys.slice(i, i + 100).map((pk) => ({ pk: { S: pk } }));
     while (pending.length > 0) {

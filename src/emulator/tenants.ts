@@ -109,7 +109,9 @@ function localIdentity(tenant: string, identity: TenantFileIdentity): { spec: Te
 }
 
 /** The shards of `specs`, written into `table`: what CloudFormation writes when deployed. */
-export async function writeLocalTenants(client: DynamoDb.DynamoDBClient, sdk: typeof DynamoDb, table: string, specs: readonly TenantSpec[]): Promise<string> {
+export async function writeLocalTenants(
+  client: DynamoDb.DynamoDBClient, sdk: typeof DynamoDb, table: string, specs: readonly TenantSpec[],
+): Promise<string> {
   const { shards, shardVersions } = shardTenants(specs, (doc) => createHash('sha256').update(doc).digest('hex').slice(0, 12));
   await writeTenantShards(client, sdk, table, shards);
   return shardVersions;

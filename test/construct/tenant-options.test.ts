@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { errorOf, EU_ENV, newStack, routerIn, shardsOf, warnings } from './helpers';
 import { GatewayRegion, RouterAuthorization, TenantIdentity } from '../../src';
 
@@ -94,7 +94,8 @@ describe('the tenant table a platform would approve', () => {
     const { stack, secret } = newStack();
     const key = new kms.Key(stack, 'TableKey');
     const router = routerIn(stack, secret, 'Router', {
-      allowedModels: MODELS, authorization: RouterAuthorization.apiKey(),
+      allowedModels: MODELS,
+      authorization: RouterAuthorization.apiKey(),
       tenantTable: { encryptionKey: key, deletionProtection: false, contributorInsights: false },
     });
     router.addTenant('a', { identity: TenantIdentity.apiKey() });

@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Ajv from 'ajv';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import Ajv from 'ajv';
+import { parse as parseYaml } from 'yaml';
 import { errorOf, newStack, routerIn, shardsOf } from './helpers';
 import { RouterAuthorization, TenantIdentity } from '../../src';
 import { parseTenantsFile } from '../../src/catalog/tenants-file';
@@ -40,7 +41,11 @@ describe('router.addTenantsFromFile', () => {
     const b = routerIn(byHand.stack, byHand.secret, 'Router', { allowedModels: MODELS, authorization: RouterAuthorization.apiKey() });
     b.addTenant('search', {
       identities: [TenantIdentity.newApiKey('search-2026-11'), TenantIdentity.newApiKey('search-2026-12')],
-      allowedModels: ['claude-haiku-4-5-20251001'], monthlyBudgetUsd: 200, dailyTokenLimit: 5_000_000, tokensPerMinute: 200_000, requestsPerMinutePerModel: 10,
+      allowedModels: ['claude-haiku-4-5-20251001'],
+      monthlyBudgetUsd: 200,
+      dailyTokenLimit: 5_000_000,
+      tokensPerMinute: 200_000,
+      requestsPerMinutePerModel: 10,
     });
     b.addTenant('ml-platform', { identities: [TenantIdentity.newApiKey('ml-platform')], monthlyBudgetUsd: 500, globalRouting: true });
     b.addTenant('everyone-else', { defaultTenant: true, allowedModels: ['gpt-5-mini'], monthlyBudgetUsd: 20, requestsPerMinutePerModel: 2 });
@@ -49,10 +54,13 @@ describe('router.addTenantsFromFile', () => {
   });
 
   test('JSON reads like YAML, and every identity kind maps to its TenantIdentity factory', () => {
-    const iamFile = write('iam.json', JSON.stringify({ version: 1, tenants: [
-      { id: 'role-team', identities: [{ iamPrincipal: 'arn:aws:iam::123456789012:role/path/search-app' }] },
-      { id: 'user-team', identities: [{ iamPrincipal: 'arn:aws:iam::123456789012:user/fin-bot' }] },
-    ] }));
+    const iamFile = write('iam.json', JSON.stringify({
+      version: 1,
+      tenants: [
+        { id: 'role-team', identities: [{ iamPrincipal: 'arn:aws:iam::123456789012:role/path/search-app' }] },
+        { id: 'user-team', identities: [{ iamPrincipal: 'arn:aws:iam::123456789012:user/fin-bot' }] },
+      ],
+    }));
     const { stack, secret } = newStack();
     routerIn(stack, secret, 'Iam', { allowedModels: MODELS, authorization: RouterAuthorization.iam() }).addTenantsFromFile(iamFile);
     const pool = new cognito.UserPool(stack, 'Pool');
@@ -109,8 +117,18 @@ describe('the emulator reads the same file to the same tenants', () => {
   test('every option and non-key identity as the construct writes it; keys by the ids API Gateway would give them locally', () => {
     const { specs, apiKeyIds } = readForEmulator(EXAMPLE);
     expect(specs).toEqual([
-      { id: 'search', ids: [{ k: 'key', v: 'local-key-search-search-2026-11' }, { k: 'key', v: 'local-key-search-search-2026-12' }],
-        m: ['claude-haiku-4-5-20251001'], usd: 200, tok: 5_000_000, tpm: 200_000, rpm: 10, tx: undefined, gr: undefined, def: undefined },
+      {
+        id: 'search',
+        ids: [{ k: 'key', v: 'local-key-search-search-2026-11' }, { k: 'key', v: 'local-key-search-search-2026-12' }],
+        m: ['claude-haiku-4-5-20251001'],
+        usd: 200,
+        tok: 5_000_000,
+        tpm: 200_000,
+        rpm: 10,
+        tx: undefined,
+        gr: undefined,
+        def: undefined,
+      },
       { id: 'ml-platform', ids: [{ k: 'key', v: 'local-key-ml-platform-ml-platform' }], m: undefined, usd: 500, tok: undefined, tpm: undefined, rpm: undefined, tx: undefined, gr: true, def: undefined },
       { id: 'everyone-else', ids: undefined, m: ['gpt-5-mini'], usd: 20, tok: undefined, tpm: undefined, rpm: 2, tx: undefined, gr: undefined, def: true },
     ]);
@@ -121,7 +139,7 @@ describe('the emulator reads the same file to the same tenants', () => {
 });
 
 describe('tenants.schema.json (shipped in the package) agrees with the reader', () => {
-  const yaml = (text: string) => require('yaml').parse(text);
+  const yaml = (text: string): unknown => parseYaml(text);
 
   test('the example file is valid', () => {
     const doc = yaml(fs.readFileSync(EXAMPLE, 'utf8'));
@@ -146,10 +164,16 @@ describe('tenants.schema.json (shipped in the package) agrees with the reader', 
 
   test.each<[string, unknown]>([
     ['the default tenant without identities', { version: 1, tenants: [{ id: 'd', default: true, monthlyBudgetUsd: 1 }] }],
-    ['every identity kind', { version: 1, tenants: [{ id: 'a', identities: [
-      { apiKey: 'k' }, { apiKeyId: 'id1' }, { iamPrincipal: 'arn:aws:iam::123456789012:role/r' }, { cognitoGroup: 'g' },
-      { cognitoClaim: { claim: 'cognito:username', value: 'u' } }, { authorizerPrincipal: 'p' },
-    ] }] }],
+    ['every identity kind', {
+      version: 1,
+      tenants: [{
+        id: 'a',
+        identities: [
+          { apiKey: 'k' }, { apiKeyId: 'id1' }, { iamPrincipal: 'arn:aws:iam::123456789012:role/r' }, { cognitoGroup: 'g' },
+          { cognitoClaim: { claim: 'cognito:username', value: 'u' } }, { authorizerPrincipal: 'p' },
+        ],
+      }],
+    }],
   ])('%s: accepted by both', (_name, doc) => {
     expect([validate(doc), validate.errors]).toEqual([true, null]);
     expect(() => parseTenantsFile(JSON.stringify(doc), 't.json')).not.toThrow();

@@ -68,7 +68,8 @@ describe('a router with API-key tenants', () => {
     const statements = policies.flatMap(([, p]: [string, any]) => p.Properties.PolicyDocument.Statement);
     const dynamo = statements.filter((s: any) => JSON.stringify(s.Action).includes('dynamodb:'));
     expect(dynamo).toEqual([{
-      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'], Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
+      Effect: 'Allow',
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RouterTenantsTable[0-9A-F]+$/), 'Arn'] },
     }]);
   });
@@ -225,8 +226,13 @@ describe('a tenant\'s budget alarm', () => {
     search.addBudgetAlarm('Budget80', { percent: 80, topic });
     const [alarm] = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
     expect(alarm.Properties).toMatchObject({
-      MetricName: 'TenantBudgetUsedPercent', Namespace: 'LlmGatewayRouter', Statistic: 'Maximum', Threshold: 80,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'ignore',
+      MetricName: 'TenantBudgetUsedPercent',
+      Namespace: 'LlmGatewayRouter',
+      Statistic: 'Maximum',
+      Threshold: 80,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
       Dimensions: [{ Name: 'Tenant', Value: 'search' }, { Name: 'service', Value: 'shared' }],
       AlarmDescription: 'Tenant search has spent 80% of its monthly budget of 200 USD',
     });

@@ -1,14 +1,15 @@
+import type { ModelRule } from '../../src/catalog/model-rules';
 import { answerPrice, chargeOf, percentOfBudget, usageNanos, worstCaseNanos, worstPrice } from '../../src/handler/billing';
 import { estimateOf } from '../../src/handler/estimate';
 import { readUsage } from '../../src/handler/usage';
-import type { ModelRule } from '../../src/catalog/model-rules';
 
 /*
  * Issue 19: the money, unit by unit. Every expected amount is a literal
  * computed by hand from the literal prices below (USD per token).
  */
 
-const rule = (price?: { input: number; output: number }, globalPrice?: { input: number; output: number }, global = globalPrice !== undefined): ModelRule =>
+type Price = { input: number; output: number };
+const rule = (price?: Price, globalPrice?: Price, global = globalPrice !== undefined): ModelRule =>
   ({ provider: 'p', regions: ['us'], global, stream: false, price, globalPrice });
 
 const RULES = new Map<string, ModelRule>([

@@ -17,7 +17,9 @@ export const INTERNAL_ERROR: DynamoFault = { status: 500, type: 'InternalServerE
  * call, the rest served normally.
  */
 export class DynamoFaultProxy {
-  static async start(target: string, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault = INTERNAL_ERROR): Promise<DynamoFaultProxy> {
+  static async start(
+    target: string, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault = INTERNAL_ERROR,
+  ): Promise<DynamoFaultProxy> {
     const proxy = new DynamoFaultProxy(new URL(target), shouldFail, fault);
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     return proxy;

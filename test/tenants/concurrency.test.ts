@@ -111,7 +111,9 @@ describe('tenant budgets under concurrency (handler + dynalite + fake gateway)',
     expect(over.json.error).toEqual({
       message: 'Budget exceeded: 92 tokens of tenant team-a\'s daily limit of 8374 tokens are left, and this request\'s worst case is 197 tokens. '
         + 'A request with a smaller max_tokens or a shorter prompt may fit.',
-      type: 'rate_limit_error', param: null, code: 'budget_exceeded',
+      type: 'rate_limit_error',
+      param: null,
+      code: 'budget_exceeded',
     });
     // No multi-hour Retry-After while something still fits, and no SDK retry of the same request.
     expect(over.headers['retry-after']).toBeUndefined();

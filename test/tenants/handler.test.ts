@@ -141,7 +141,9 @@ describe('tenant policy, before anything goes upstream', () => {
     expect(res.status).toBe(400);
     expect(res.json.error).toEqual({
       message: 'This request\'s worst case, 5160 tokens, alone exceeds tenant small\'s daily limit of 1500 tokens: it can never be admitted. Lower max_tokens or shorten the prompt.',
-      type: 'invalid_request_error', param: null, code: 'request_exceeds_budget',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'request_exceeds_budget',
     });
     expect(res.headers['x-should-retry']).toBe('false');
     expect(services.gateway.requests).toHaveLength(0);
@@ -168,7 +170,8 @@ describe('when the tenant store cannot be reached', () => {
   test('once the tenants are read, a store that goes away fails closed by default: 503, nothing upstream', async () => {
     const proxy = await SwitchableProxy.start(services.dynamo.endpoint);
     try {
-      const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { storeEndpoint: proxy.endpoint });
+      const settings = { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS };
+      const { handler } = await tenantRouter(services.dynamo, budgeted, settings, { storeEndpoint: proxy.endpoint });
       expect((await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } })).status).toBe(200);
       proxy.cut();
       const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
@@ -208,7 +211,8 @@ describe('a tenant store failure says why in the log, never which table or role'
     const faults = await DynamoFaultProxy.start(services.dynamo.endpoint, () => true, fault);
     try {
       const budgeted: TenantSpec[] = [{ id: 'team', ids: [{ k: 'key', v: 'k' }], usd: 10 }];
-      const { handler } = await tenantRouter(services.dynamo, budgeted, { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS }, { storeEndpoint: faults.endpoint });
+      const settings = { endpoint: services.gateway.url, allowedModels: ROUTER_MODELS };
+      const { handler } = await tenantRouter(services.dynamo, budgeted, settings, { storeEndpoint: faults.endpoint });
       const res = await call(handler, { body: chat('claude-sonnet-4-6'), identity: { apiKeyId: 'k' } });
       expect(res.status).toBe(503);
       expect(lastLog()).toMatchObject({ tenant_store_error: 'admit', tenant_store_error_name: name });

@@ -274,7 +274,8 @@ export class TenantGate {
    * `SettlementFailures`. Never throws: the caller's answer is complete.
    */
   private async settle(
-    ctx: RequestContext, reservation: Reservation | undefined, minute: MinuteReservation | undefined, charge: Charge | undefined, reclaiming: Promise<void>,
+    ctx: RequestContext, reservation: Reservation | undefined, minute: MinuteReservation | undefined,
+    charge: Charge | undefined, reclaiming: Promise<void>,
   ): Promise<void> {
     const actual: Amount = { usdNanos: charge?.usdNanos ?? 0, tokens: charge?.tokens ?? 0 };
     await Promise.all([

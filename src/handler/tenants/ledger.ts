@@ -171,7 +171,11 @@ export class TenantLedger {
       const counters = { usd_c: num(item.usd_c), usd_s: num(item.usd_s), tok_c: num(item[`tok_c_${w.day}`]), tok_s: num(item[`tok_s_${w.day}`]) };
       // The condition failed yet the counters read have room: others changed them meanwhile, so retry shortly.
       return refusal(limits, amount, w, counters, false, now) ?? {
-        ok: false, limit: limits.usdNanos !== undefined ? 'usd' : 'tokens', never: false, heldByInFlight: true, retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
+        ok: false,
+        limit: limits.usdNanos !== undefined ? 'usd' : 'tokens',
+        never: false,
+        heldByInFlight: true,
+        retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
         remaining: limits.usdNanos !== undefined ? Math.max(0, limits.usdNanos - counters.usd_c) : Math.max(0, (limits.tokens ?? 0) - counters.tok_c),
         requested: limits.usdNanos !== undefined ? amount.usdNanos : amount.tokens,
       };
@@ -476,7 +480,10 @@ function refusal(limits: Limits, amount: Amount, w: Window, c: Counters, estimat
     const heldByInFlight = !never && settled + est <= max;
     const untilReset = Math.max(1, Math.ceil((endsAt - now) / 1000));
     return {
-      ok: false, limit, never, heldByInFlight,
+      ok: false,
+      limit,
+      never,
+      heldByInFlight,
       retryAfterSeconds: heldByInFlight ? IN_FLIGHT_RETRY_SECONDS : untilReset,
       remaining: Math.max(0, max - committed),
       requested: est,

@@ -60,7 +60,9 @@ export async function readTenantShards(client: DynamoDb.DynamoDBClient, sdk: Sdk
 }
 
 /** Writes the shards (the emulator's and the tests' way; deployed, CloudFormation writes them). */
-export async function writeTenantShards(client: DynamoDb.DynamoDBClient, sdk: Sdk, table: string, shards: ReadonlyArray<{ doc: string; version: string }>): Promise<void> {
+export async function writeTenantShards(
+  client: DynamoDb.DynamoDBClient, sdk: Sdk, table: string, shards: ReadonlyArray<{ doc: string; version: string }>,
+): Promise<void> {
   await Promise.all(shards.map(({ doc, version }, i) => client.send(new sdk.PutItemCommand({
     TableName: table,
     Item: { pk: { S: tenantShardKey(i) }, [TENANT_SHARD_ATTRIBUTE]: { S: doc }, v: { S: version } },
