@@ -76,6 +76,21 @@ export function rows(r: Record<string, any>): Row[] {
     add({ section: '5 synth', metric: 'per-router ms at 50 / at 10', value: sy.perRouterGrowth50vs10, unit: 'x', baseline: `marginal ms per added router: ${sy.marginalMsPerRouter.map((m: number) => f(m, 1)).join(' (1→10), ')} (10→50)`, bar: '≤ 1.25 (flat)', met: sy.perRouterGrowth50vs10 <= 1.25 });
   }
 
+  const tp = r.tenantPath;
+  if (tp) {
+    add({ section: '7 tenants', metric: 'DynamoDB calls before the upstream call (budget + tokens/min + rate, issued together)', value: tp.dynamoDbCallsBeforeUpstream, unit: 'calls', baseline: `arrival spread p50 ${f(tp.gapBetweenCallsBeforeUpstreamMs.p50)} ms, p99 ${f(tp.gapBetweenCallsBeforeUpstreamMs.p99)} ms: one round trip`, bar: 'one round trip', met: tp.gapBetweenCallsBeforeUpstreamMs.p50 < 1 });
+    add({ section: '7 tenants', metric: 'settle started after the caller\'s last byte', value: tp.settleStartedAfterLastBytePercent, unit: '%', baseline: `${tp.dynamoDbCallsAfterUpstream} calls after upstream`, bar: '100%', met: tp.settleStartedAfterLastBytePercent === 100 });
+    add({ section: '7 tenants', metric: 'added by a tenant, last byte, p50 (paired)', value: tp.addedByTenantMs.p50, unit: 'ms', baseline: `without tenants p50 ${f(tp.lastByteMs.withoutTenants.p50)} ms, with ${f(tp.lastByteMs.withTenant.p50)} ms (local dynalite)` });
+    add({ section: '7 tenants', metric: 'added by a tenant, last byte, p99 (paired)', value: tp.addedByTenantMs.p99, unit: 'ms', baseline: `without tenants p99 ${f(tp.lastByteMs.withoutTenants.p99)} ms, with ${f(tp.lastByteMs.withTenant.p99)} ms` });
+  }
+  for (const p of r.tenantSynth ?? []) {
+    add({ section: '7 tenants', metric: `synth, a router with ${p.tenants} API-key tenants, p50`, value: p.msP50, unit: 'ms', baseline: `${f(p.msPerTenant)} ms per tenant, ${p.runs} runs` });
+  }
+  const tc = r.tenantColdStart;
+  if (tc) {
+    add({ section: '7 tenants', metric: 'cold start to the first answer, 1,000 tenants vs 1', value: tc.firstAnswerRatio, unit: 'x', baseline: `${f(tc.thousandTenants.firstAnswerMs)} ms vs ${f(tc.oneTenant.firstAnswerMs)} ms (module load ${f(tc.thousandTenants.moduleLoadMs)} vs ${f(tc.oneTenant.moduleLoadMs)} ms)`, bar: '≤ 1.2x', met: tc.firstAnswerRatio <= 1.2 });
+  }
+
   return out;
 }
 

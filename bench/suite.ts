@@ -13,6 +13,9 @@ export const DEFAULT_BENCHMARKS: Record<string, () => unknown> = {
   streaming: () => require('./streaming').streaming(),
   handlerCpu: () => require('./handler-cpu').handlerCpu(),
   synth: () => require('./synth').synth(),
+  tenantPath: () => require('./tenants').tenantPath(),
+  tenantSynth: () => require('./tenants').tenantSynth(),
+  tenantColdStart: () => require('./tenants').tenantColdStart(),
 };
 
 /** Diagnostics for whoever changes the handler (`npm run bench -- --deep`). */
