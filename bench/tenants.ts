@@ -138,7 +138,10 @@ export async function tenantPath(): Promise<unknown> {
     gapBetweenCallsBeforeUpstreamMs: { p50: round(median(calls.spread), 3), p99: round(p99(calls.spread), 3) },
     dynamoDbCallsAfterUpstream: median(calls.after),
     settleStartedAfterLastBytePercent: round((100 * calls.settledAfterLastByte) / N, 1),
-    lastByteMs: { withoutTenants: { p50: round(median(samples.plain)), p99: round(p99(samples.plain)) }, withTenant: { p50: round(median(samples.tenant)), p99: round(p99(samples.tenant)) } },
+    lastByteMs: {
+      withoutTenants: { p50: round(median(samples.plain)), p99: round(p99(samples.plain)) },
+      withTenant: { p50: round(median(samples.tenant)), p99: round(p99(samples.tenant)) },
+    },
     addedByTenantMs: { p50: round(median(added)), p99: round(p99(added)) },
   };
 }
@@ -213,7 +216,7 @@ export async function tenantColdStart(): Promise<unknown> {
         });`;
     };
     const runs = count(15, 2);
-    const out: Record<number, { loadMs: number[]; firstAnswerMs: number[] }> = { 1: { loadMs: [], firstAnswerMs: [] }, 1000: { loadMs: [], firstAnswerMs: [] } };
+    const times: Record<number, { loadMs: number[]; firstAnswerMs: number[] }> = { 1: { loadMs: [], firstAnswerMs: [] }, 1000: { loadMs: [], firstAnswerMs: [] } };
     for (let i = 0; i < runs + 1; i++) {
       for (const n of i % 2 ? [1, 1_000] : [1_000, 1]) {
         // Asynchronously: the dynalite the child reads from runs in this process.
@@ -225,16 +228,16 @@ export async function tenantColdStart(): Promise<unknown> {
         });
         if (i === 0) continue;
         const parsed = JSON.parse(stdout.trim().split('\n').pop()!);
-        out[n].loadMs.push(parsed.loadMs);
-        out[n].firstAnswerMs.push(parsed.firstAnswerMs);
+        times[n].loadMs.push(parsed.loadMs);
+        times[n].firstAnswerMs.push(parsed.firstAnswerMs);
       }
     }
-    const one = median(out[1].firstAnswerMs);
-    const thousand = median(out[1000].firstAnswerMs);
+    const one = median(times[1].firstAnswerMs);
+    const thousand = median(times[1000].firstAnswerMs);
     return {
       runs,
-      oneTenant: { moduleLoadMs: round(median(out[1].loadMs)), firstAnswerMs: round(one) },
-      thousandTenants: { moduleLoadMs: round(median(out[1000].loadMs)), firstAnswerMs: round(thousand) },
+      oneTenant: { moduleLoadMs: round(median(times[1].loadMs)), firstAnswerMs: round(one) },
+      thousandTenants: { moduleLoadMs: round(median(times[1000].loadMs)), firstAnswerMs: round(thousand) },
       firstAnswerRatio: round(thousand / one, 2),
     };
   } finally {
