@@ -189,7 +189,7 @@ export async function tenantColdStart(): Promise<unknown> {
   try {
     const tables: Record<string, { table: string; shardVersions: string; lastKey: string }> = {};
     for (const n of [1, 1_000]) {
-      const specs: TenantSpec[] = Array.from({ length: n }, (_, i) => ({ id: `team-${i}`, ids: [{ k: 'key', v: `key-${i}` }], usd: 100, rpm: 10 }));
+      const specs: TenantSpec[] = Array.from({ length: n }, (_, i) => ({ id: `team-${i}`, ids: [{ k: 'key', v: `key-${i}` }], usd: 100, rpm: 1_000_000 }));
       tables[n] = { table: `cold-${n}`, shardVersions: await tableWith(l, `cold-${n}`, specs), lastKey: `key-${n - 1}` };
     }
     const probe = (n: number) => {
