@@ -7,9 +7,10 @@ const MIN_CDK_VERSION = '2.230.0';
 const TEST_CDK_VERSION = '2.276.0';
 
 // The handler is bundled for the Lambda runtime (Node.js 22; runs on 24 too).
-// `@aws-sdk/*` is provided by the runtime, so it stays out of the bundle.
+// `@aws-sdk/*` and the `@smithy/*` packages they are built on are provided by
+// the runtime, so they stay out of the bundle.
 const handlerBundling: javascript.BundlingOptions & Partial<javascript.AddBundleOptions> = {
-  externals: ['@aws-sdk/*'],
+  externals: ['@aws-sdk/*', '@smithy/*'],
   sourcemap: false,
   minify: true,
   target: 'node22',
@@ -90,6 +91,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // dynalite, an implementation of the DynamoDB API started in-process.
     '@aws-sdk/client-dynamodb@^3.900.0',
     'dynalite@^4.0.0',
+    // Guardrails (Amazon Bedrock ApplyGuardrail): the real client, over HTTP/1.1, against a local
+    // server that speaks ApplyGuardrail's wire format. Both come from the Lambda runtime.
+    '@aws-sdk/client-bedrock-runtime@^3.900.0',
+    '@smithy/node-http-handler@^4.0.0',
     // Mutation testing (npm run mutation). Stryker 9: the last line that runs on Node 20.
     '@stryker-mutator/core@~9.5.1',
     '@stryker-mutator/jest-runner@~9.5.1',

@@ -52,6 +52,13 @@ export const ENV = Object.freeze({
   TENANT_TABLE: 'LLM_GATEWAY_TENANT_TABLE',
   /** `closed` (default: 503 when the table cannot be reached) or `open` (admit unmetered). */
   TENANT_STORE_FAILURE: 'LLM_GATEWAY_TENANT_STORE_FAILURE',
+  /** The router's guardrail, compact JSON (catalog/guardrail.ts `GuardrailSpec`). Unset: no guardrail. */
+  GUARDRAIL: 'LLM_GATEWAY_GUARDRAIL',
+  /**
+   * The Bedrock runtime endpoint for guardrail checks, instead of the
+   * guardrail region's: the emulator's `--bedrock-endpoint` (a local server).
+   */
+  BEDROCK_ENDPOINT: 'LLM_GATEWAY_BEDROCK_ENDPOINT',
 });
 
 /** Defaults shared by the construct and the handler. */
@@ -103,6 +110,10 @@ export interface RouterEnvironmentSettings {
   readonly egressProxy?: string;
   /** A router with tenants: their document, budget table and failure mode. @default no tenants (no tenant variables) */
   readonly tenants?: TenantEnvironmentSettings;
+  /** The router's guardrail (catalog/guardrail.ts), encoded. @default no guardrail */
+  readonly guardrail?: string;
+  /** A Bedrock runtime endpoint other than the guardrail region's (the emulator's local one). */
+  readonly bedrockEndpoint?: string;
 }
 
 /** What the tenant store adds to the function's environment (src/catalog/tenants-schema.ts describes the shards). */
@@ -162,5 +173,7 @@ export function buildRouterEnvironment(s: RouterEnvironmentSettings): Record<str
   if (s.customEndpoint) env[ENV.CUSTOM_ENDPOINT] = 'true';
   if (s.egressProxy !== undefined) env[ENV.EGRESS_PROXY] = s.egressProxy;
   if (s.tenants) Object.assign(env, buildTenantEnvironment(s.tenants));
+  if (s.guardrail !== undefined) env[ENV.GUARDRAIL] = s.guardrail;
+  if (s.bedrockEndpoint !== undefined) env[ENV.BEDROCK_ENDPOINT] = s.bedrockEndpoint;
   return env;
 }

@@ -29,6 +29,20 @@ export const METRIC = Object.freeze({
   TENANT_MONTH_TO_DATE_USD: 'TenantMonthToDateUsd',
   /** The same as a percentage of the tenant's monthly budget (tenants with one). */
   TENANT_BUDGET_USED_PERCENT: 'TenantBudgetUsedPercent',
+  /**
+   * Requests (or stream windows' answers) a guardrail intervened on, blocking or masking: once per
+   * request in the Region and Tenant sets, and once per policy type that intervened in the
+   * (service, GuardrailPolicy) set.
+   */
+  GUARDRAIL_INTERVENTIONS: 'GuardrailInterventions',
+  /** Time a request spent waiting for its guardrail checks, all of them together, ms. */
+  GUARDRAIL_LATENCY: 'GuardrailLatency',
+  /** Text units the checks reported for priced policies (all but word filters and free units): what Bedrock bills. */
+  GUARDRAIL_TEXT_UNITS: 'GuardrailTextUnits',
+  /** Checks that failed (an error, a throttle, a timeout): each answered 503 when failing closed. */
+  GUARDRAIL_ERRORS: 'GuardrailErrors',
+  /** Requests let through unchecked because the check failed and the guardrail fails open. */
+  GUARDRAIL_UNCHECKED: 'GuardrailUnchecked',
 });
 
 export const DIMENSION = Object.freeze({
@@ -41,6 +55,8 @@ export const DIMENSION = Object.freeze({
   ERROR_CLASS: 'ErrorClass',
   /** A configured tenant's id (bounded: only tenants the construct declared). */
   TENANT: 'Tenant',
+  /** The guardrail policy type that intervened (catalog/guardrail.ts `GUARDRAIL_POLICY_TYPES`). */
+  GUARDRAIL_POLICY: 'GuardrailPolicy',
 });
 
 /** Why a request was refused before anything went upstream (the `Reason` dimension). */
@@ -65,6 +81,11 @@ export const REJECT_REASONS = Object.freeze([
   'budget_unavailable',
   /** The request's worst case alone exceeds the tenant's whole budget or per-minute tokens: it can never be admitted. */
   'request_exceeds_budget',
+  // Guardrails (issue 21).
+  /** The router's guardrail blocked the prompt (nothing went upstream) or the answer (nothing of it was relayed). */
+  'guardrail_blocked',
+  /** The guardrail check failed and the guardrail fails closed. */
+  'guardrail_unavailable',
 ] as const);
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -1,3 +1,4 @@
+import type { TenantGuardrailSpec } from './guardrail';
 /**
  * The tenants of a router as the handler reads them: compact JSON documents
  * ("shards") that the construct writes into the tenant table at deploy time
@@ -43,6 +44,8 @@ export interface TenantSpec {
   readonly gr?: boolean;
   /** Callers that match no tenant get this tenant's policy. */
   readonly def?: boolean;
+  /** The tenant's own guardrail, or `none` (only where the router's allows it). @default the router's */
+  readonly g?: TenantGuardrailSpec;
 }
 
 /** One shard of a router's tenants. */
@@ -118,6 +121,11 @@ export function checkTenants(tenants: readonly TenantSpec[]): void {
       if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
         throw new Error(`tenant ${t.id}: ${name} must be a positive number, got ${JSON.stringify(value)}`);
       }
+    }
+  }
+  for (const t of tenants) {
+    if (t.g !== undefined && t.g !== 'none' && (typeof t.g !== 'object' || t.g === null || typeof t.g.id !== 'string' || typeof t.g.v !== 'string')) {
+      throw new Error(`tenant ${t.id}: g must be a guardrail {"id","v",...} or "none"`);
     }
   }
   if (defaults > 1) throw new Error('names more than one default tenant');

@@ -1,6 +1,7 @@
 import { GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
 import { buildRouterEnvironment, DEFAULTS } from '../catalog/env';
 import type { TenantStoreFailure } from '../catalog/env';
+import type { GuardrailSpec } from '../catalog/guardrail';
 import { modelsServedIn } from '../catalog/lookup';
 import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
 import { encodeModelRules } from '../catalog/model-rules';
@@ -31,6 +32,10 @@ export interface LocalRouterSettings {
    * @default none
    */
   readonly tenants?: { readonly shardVersions: string; readonly table: string; readonly storeFailure?: TenantStoreFailure };
+  /** The router's guardrail (`--guardrail`). @default none */
+  readonly guardrail?: GuardrailSpec;
+  /** Where guardrail checks go instead of the guardrail region's Bedrock endpoint (`--bedrock-endpoint`). */
+  readonly bedrockEndpoint?: string;
 }
 
 /** The environment the construct would give the Lambda, for the same settings. */
@@ -50,6 +55,8 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
     serviceName: s.routerName ?? `local-${s.region}`,
     egressProxy: s.egressProxy,
     tenants: s.tenants && { shardVersions: s.tenants.shardVersions, table: s.tenants.table, storeFailure: s.tenants.storeFailure },
+    guardrail: s.guardrail && JSON.stringify(s.guardrail),
+    bedrockEndpoint: s.bedrockEndpoint,
   });
 }
 

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { chargeOf, nanosToUsd } from './billing';
 import { loadConfig, RouterConfig } from './config';
 import { describeError, OpenAiErrorBody, RejectReason, reject, RouterFault, routerFaultBody } from './errors';
+import { AnswerGuard, GuardrailClientOptions, Guardrails } from './guardrail/guard';
 import { RequestLog, RequestLogFields } from './log';
 import { RouterMetrics } from './metrics';
 import { decide, Forward } from './policy';
@@ -25,6 +26,8 @@ export interface RouterHandlerOptions {
   readonly apiKeyProvider?: ApiKeyProvider;
   /** The tenant store's client configuration and prices (routers with tenants). @default the Lambda's */
   readonly tenants?: TenantGateOptions;
+  /** The Bedrock runtime client's configuration (routers with guardrails). @default the Lambda's */
+  readonly guardrails?: GuardrailClientOptions;
 }
 
 /**
@@ -44,7 +47,8 @@ export function createRouterHandler(env: Readonly<Record<string, string | undefi
     const provider = options.apiKeyProvider
       ?? (config.apiKeySecretArn ? secretsManagerKeyProvider(config.apiKeySecretArn) : missingKey);
     const tenants = TenantGate.fromEnv(env, config, options.tenants);
-    router = { config, keys: new ApiKeyCache(classifyKeyFailures(provider)), metrics, log, tenants };
+    const guardrails = Guardrails.fromEnv(env, config, options.guardrails);
+    router = { config, keys: new ApiKeyCache(classifyKeyFailures(provider)), metrics, log, tenants, guardrails };
   } catch (err) {
     configError = describeError(err);
   }
@@ -171,16 +175,17 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
   fields.provider = decision.provider;
   res.region = decision.global ? 'global' : config.region;
   // Tenants: the tenant's policy, budget and rate limit, before a byte goes upstream.
-  await forward(ctx, decision, ctx.router.tenants?.admit(ctx, decision));
+  await forward(ctx, decision, ctx.router.tenants?.admit(ctx, decision), true);
 }
 
 /**
  * Sends an admitted request upstream: after the tenant's admission (when the
- * router has tenants), and then, whatever the outcome, charges it from how
- * it ended (`chargeOf`): one amount for the `cost_usd` log field, the
- * `CostUsd` metric and the tenant's ledger.
+ * router has tenants) and the guardrail's check of the prompt (chat
+ * completions, when a guardrail applies), and then, whatever the outcome,
+ * charges it from how it ended (`chargeOf`): one amount for the `cost_usd`
+ * log field, the `CostUsd` metric and the tenant's ledger.
  */
-async function forward(ctx: RequestContext, decision: Forward, admitting?: Promise<TenantRefusal | Admission>): Promise<void> {
+async function forward(ctx: RequestContext, decision: Forward, admitting: Promise<TenantRefusal | Admission> | undefined, guarded = false): Promise<void> {
   const { fields, res } = ctx;
   const admission = await admitting;
   if (admission?.kind === 'reject') {
@@ -188,18 +193,11 @@ async function forward(ctx: RequestContext, decision: Forward, admitting?: Promi
     return;
   }
   let settlement: Settlement = NEVER_SENT;
-  if (res.raw.destroyed) {
-    // The caller hung up while the request was being admitted: nothing goes upstream.
-    fields.clientAborted = true;
-  } else {
-    const exchange = new UpstreamExchange();
-    try {
-      settlement = await proxy(ctx, decision, exchange);
-    } catch (err) {
-      // A router fault is answered before settling, so the caller does not wait on the ledger.
-      fail(res, fields, RouterFault.of(err));
-      settlement = exchange.maybeReceived ? { kind: 'maybe_billed', cause: 'router_fault' } : NEVER_SENT;
-    }
+  try {
+    settlement = await send(ctx, decision, guarded);
+  } catch (err) {
+    // Before anything was sent (a tenant's guardrail misconfigured): nothing to charge.
+    fail(res, fields, RouterFault.of(err));
   }
   const charge = decision.attempts.length > 0 ? chargeOf(settlement, decision.worstCase, ctx.router.config.modelRules, decision.attempts) : undefined;
   fields.settlement = settlement.kind;
@@ -209,6 +207,36 @@ async function forward(ctx: RequestContext, decision: Forward, admitting?: Promi
   }
   // After the caller's last byte: settle (or release) whatever the outcome, at that charge.
   await admission?.settle(charge);
+}
+
+/** Checks the prompt when a guardrail applies, then proxies it, unless the caller has hung up meanwhile. */
+async function send(ctx: RequestContext, decision: Forward, guarded: boolean): Promise<Settlement> {
+  const { fields, res, router } = ctx;
+  const guardrails = guarded ? router.guardrails : undefined;
+  const spec = guardrails?.specFor(router.tenants?.guardrailOf(fields.tenant));
+  let checked = decision;
+  if (spec && !res.raw.destroyed) {
+    const verdict = await guardrails!.checkPrompt(ctx, spec, decision);
+    if (verdict.kind === 'reject') {
+      refuse(ctx, verdict, verdict.headers);
+      return NEVER_SENT;
+    }
+    checked = verdict;
+  }
+  if (res.raw.destroyed) {
+    // The caller hung up while the request was being admitted or checked: nothing goes upstream.
+    fields.clientAborted = true;
+    return NEVER_SENT;
+  }
+  const exchange = new UpstreamExchange();
+  const guard: AnswerGuard | undefined = spec?.out ? { guardrails: guardrails!, spec } : undefined;
+  try {
+    return await proxy(ctx, checked, exchange, guard);
+  } catch (err) {
+    // A router fault is answered before settling, so the caller does not wait on the ledger.
+    fail(res, fields, RouterFault.of(err));
+    return exchange.maybeReceived ? { kind: 'maybe_billed', cause: 'router_fault' } : NEVER_SENT;
+  }
 }
 
 function listModels(config: RouterConfig, allowedModels: readonly string[]) {

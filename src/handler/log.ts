@@ -25,6 +25,10 @@ export interface RequestLogFields extends RequestOutcome {
   errorDetail?: string;
   /** The HTTP status the gateway answered with (tenants settle on it). Not logged. */
   upstreamStatus?: number;
+  /** Guardrail checks made (a prompt, an answer, each stream window). */
+  guardrailChecks?: number;
+  /** Why the last failed check failed: the error's name (`ThrottlingException`, `TimeoutError`). */
+  guardrailErrorName?: string;
 }
 
 /**
@@ -77,6 +81,13 @@ export class RequestLog {
       tenant_budget_used_percent: f.tenantBudgetUsedPercent,
       tenant_store_error: f.tenantStoreError,
       tenant_store_error_name: f.tenantStoreErrorName,
+      guardrail: f.guardrailAction,
+      guardrail_policies: f.guardrailPolicies,
+      guardrail_checks: f.guardrailChecks,
+      guardrail_latency_ms: round(f.guardrailLatencyMs),
+      guardrail_text_units: f.guardrailTextUnits,
+      guardrail_errors: f.guardrailErrors,
+      guardrail_error_name: f.guardrailErrorName,
       cold_start: f.coldStart,
     };
     this.write(`${JSON.stringify(line)}\n`);

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { GuardrailPolicyType } from '../catalog/guardrail';
 import { DIMENSION, METRIC, RejectReason, RouterErrorClass, UpstreamErrorClass } from '../catalog/metrics-schema';
 
 /** The `Region` dimension: `global` exactly when the request went upstream with `model_region: "global"`. */
@@ -39,6 +40,16 @@ export interface RequestOutcome {
   clientAborted?: boolean;
   /** The caller's tenant (configured ids only, so the `Tenant` dimension stays bounded). */
   tenant?: string;
+  /** How the request's guardrail checks went, the strongest outcome of them (guardrail/guard.ts). */
+  guardrailAction?: 'blocked' | 'unavailable' | 'unchecked' | 'masked' | 'passed';
+  /** The policy types that intervened, sorted. */
+  guardrailPolicies?: GuardrailPolicyType[];
+  /** Time spent waiting for the checks, all together, ms. */
+  guardrailLatencyMs?: number;
+  /** Priced text units the checks reported. */
+  guardrailTextUnits?: number;
+  /** Checks that failed. */
+  guardrailErrors?: number;
 }
 
 /**
@@ -96,6 +107,20 @@ export class RouterMetrics {
     if (o.tenantBudgetUsedPercent !== undefined) m.addMetric(METRIC.TENANT_BUDGET_USED_PERCENT, MetricUnit.Percent, o.tenantBudgetUsedPercent);
     // CloudWatch has no currency unit; the metric's name carries it.
     if (o.costUsd !== undefined) m.addMetric(METRIC.COST_USD, MetricUnit.NoUnit, o.costUsd);
+    const intervened = o.guardrailPolicies !== undefined && o.guardrailPolicies.length > 0
+      || o.guardrailAction === 'blocked' || o.guardrailAction === 'masked';
+    if (intervened) m.addMetric(METRIC.GUARDRAIL_INTERVENTIONS, MetricUnit.Count, 1);
+    if (o.guardrailLatencyMs !== undefined) m.addMetric(METRIC.GUARDRAIL_LATENCY, MetricUnit.Milliseconds, o.guardrailLatencyMs);
+    if (o.guardrailTextUnits !== undefined) m.addMetric(METRIC.GUARDRAIL_TEXT_UNITS, MetricUnit.Count, o.guardrailTextUnits);
+    if (o.guardrailErrors) m.addMetric(METRIC.GUARDRAIL_ERRORS, MetricUnit.Count, o.guardrailErrors);
+    if (o.guardrailAction === 'unchecked') m.addMetric(METRIC.GUARDRAIL_UNCHECKED, MetricUnit.Count, 1);
     m.publishStoredMetrics();
+    // By policy type: one document each, in the set (service, GuardrailPolicy) only, so the
+    // request-level count above is not repeated in its Region and Tenant sets.
+    for (const policy of o.guardrailPolicies ?? []) {
+      m.addDimension(DIMENSION.GUARDRAIL_POLICY, policy);
+      m.addMetric(METRIC.GUARDRAIL_INTERVENTIONS, MetricUnit.Count, 1);
+      m.publishStoredMetrics();
+    }
   }
 }

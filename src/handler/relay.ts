@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { errorBody, normalizeUpstreamError, OpenAiErrorBody } from './errors';
+import type { AnswerGuard } from './guardrail/guard';
 import type { UpstreamErrorClass } from './metrics';
 import type { Forward } from './policy';
 import { KeyRedactor } from './redact';
@@ -42,6 +43,8 @@ interface Relay extends RequestContext {
   readonly redactor: KeyRedactor;
   readonly attempts: number;
   readonly exchange: UpstreamExchange;
+  /** Checks the answer before the caller sees it. */
+  readonly guard?: AnswerGuard;
 }
 
 /**
@@ -51,7 +54,9 @@ interface Relay extends RequestContext {
  * billing; a router fault is thrown, and `exchange` then tells whether the
  * gateway may have received the request.
  */
-export async function proxy(ctx: RequestContext, decision: Forward, exchange: UpstreamExchange = new UpstreamExchange()): Promise<Settlement> {
+export async function proxy(
+  ctx: RequestContext, decision: Forward, exchange: UpstreamExchange = new UpstreamExchange(), guard?: AnswerGuard,
+): Promise<Settlement> {
   const { router: { config, keys }, context, res, fields } = ctx;
   const upstreamStarted = performance.now();
   const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY;
@@ -90,7 +95,7 @@ export async function proxy(ctx: RequestContext, decision: Forward, exchange: Up
       }
     }
     fields.upstreamAttempts = attempts;
-    const relay: Relay = { ...ctx, decision, deadline, streamDeadline, redactor: new KeyRedactor(usedKeys), attempts, exchange };
+    const relay: Relay = { ...ctx, decision, deadline, streamDeadline, redactor: new KeyRedactor(usedKeys), attempts, exchange, guard };
     const status = response.statusCode ?? 502;
     fields.upstreamStatus = status;
     answerStatus = status;
@@ -134,7 +139,7 @@ export async function proxy(ctx: RequestContext, decision: Forward, exchange: Up
 }
 
 async function passStream(relay: Relay, response: IncomingMessage, status: number): Promise<Settlement> {
-  const { res, fields, started, redactor, router, streamDeadline, exchange } = relay;
+  const { res, fields, started, redactor, router, streamDeadline, exchange, guard } = relay;
   const piped = await pipeSse(response, {
     open: () => {
       res.start(status, { ...redactor.headers(upstreamHeaders(response)), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
@@ -144,18 +149,21 @@ async function passStream(relay: Relay, response: IncomingMessage, status: numbe
     deadline: streamDeadline,
     redactor,
     abortUpstream: () => exchange.cancel(),
+    window: guard?.guardrails.streamWindow(relay, guard.spec),
   });
   if (piped.firstChunkAt !== undefined) fields.timeToFirstTokenMs = piped.firstChunkAt - started;
   fields.clientAborted = piped.clientAborted || undefined;
   res.end();
+  // Closed before its usage event: the gateway went on generating for a while, or not.
+  if (piped.guardrailStopped) return { kind: 'maybe_billed', cause: 'guardrail' };
   const answered = settlementOfAnswer(fields, piped.answer.usage, piped.answer.model);
   // A caller gone before the usage event: the gateway went on (or not) without us.
   return piped.clientAborted && answered.kind !== 'answered' ? { kind: 'maybe_billed', cause: 'client_aborted' } : answered;
 }
 
 async function passCompletion(relay: Relay, response: IncomingMessage, status: number): Promise<Settlement> {
-  const { decision, deadline, res, fields, started, redactor } = relay;
-  const body = redactor.buffer(await readBody(response, deadline, MAX_UPSTREAM_BODY_BYTES));
+  const { decision, deadline, res, fields, started, redactor, guard } = relay;
+  let body = redactor.buffer(await readBody(response, deadline, MAX_UPSTREAM_BODY_BYTES));
   let completion: unknown;
   try {
     completion = JSON.parse(body.toString('utf8'));
@@ -165,6 +173,19 @@ async function passCompletion(relay: Relay, response: IncomingMessage, status: n
   const upstreamId = (completion as { request_id?: unknown; id?: unknown; model?: unknown } | null);
   if (typeof upstreamId?.request_id === 'string') fields.upstreamRequestId = upstreamId.request_id;
   const headers = redactor.headers(upstreamHeaders(response));
+  const model = typeof upstreamId?.model === 'string' && upstreamId.model !== '' ? upstreamId.model : undefined;
+  const usage = readUsage(completion);
+
+  if (guard) {
+    // Checked (and masked in place) before a byte of it goes out; a blocked answer was still billed.
+    const checked = await guard.guardrails.checkAnswer(relay, guard.spec, completion);
+    if (typeof checked === 'object') {
+      fields.rejectReason = checked.reason;
+      res.json(checked.status, checked.body, { ...headers, ...checked.headers });
+      return settlementOfAnswer(fields, usage, model);
+    }
+    if (checked === 'masked') body = Buffer.from(JSON.stringify(completion));
+  }
 
   if (decision.stream) {
     // The caller asked for a stream the upstream did not give (not offered for the model, or
@@ -182,8 +203,7 @@ async function passCompletion(relay: Relay, response: IncomingMessage, status: n
     res.stream!.write(body);
     res.end();
   }
-  const model = typeof upstreamId?.model === 'string' && upstreamId.model !== '' ? upstreamId.model : undefined;
-  return settlementOfAnswer(fields, readUsage(completion), model);
+  return settlementOfAnswer(fields, usage, model);
 }
 
 /** An answer's settlement from its usage report; the usage fields of the log and metrics are filled in from a valid one. */

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { RouterConfig } from './config';
+import type { Guardrails } from './guardrail/guard';
 import type { RequestLog, RequestLogFields } from './log';
 import type { RouterMetrics } from './metrics';
 import type { ResponseWriter } from './response-writer';
@@ -14,6 +15,8 @@ export interface Router {
   readonly log: RequestLog;
   /** Present only on routers with tenants (src/handler/tenants). */
   readonly tenants?: TenantGate;
+  /** Present on routers with a guardrail or with tenants, which may have their own (src/handler/guardrail). */
+  readonly guardrails?: Guardrails;
 }
 
 /**

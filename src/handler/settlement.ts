@@ -37,6 +37,8 @@ export type MaybeBilledCause =
   /** A stream still running at the function's deadline. */
   | 'deadline'
   /** The router itself failed after sending. */
-  | 'router_fault';
+  | 'router_fault'
+  /** The router's guardrail ended the stream (a block, or a check that failed closed). */
+  | 'guardrail';
 
 export const NEVER_SENT: Settlement = Object.freeze({ kind: 'never_sent' });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import type { StreamWindow } from './guardrail/stream-window';
 import type { KeyRedactor } from './redact';
 import { asCutError, InvocationDeadlineError, UpstreamCutError, UpstreamInvalidResponseError, UpstreamTimeoutError } from './upstream';
 import { readUsage, UsageReading } from './usage';
@@ -15,6 +16,8 @@ export interface PipeResult {
   firstChunkAt?: number;
   answer: StreamAnswer;
   clientAborted: boolean;
+  /** The guardrail ended the stream: the caller got its error event and `[DONE]`, the upstream was closed. */
+  guardrailStopped?: boolean;
 }
 
 export interface PipeOptions {
@@ -30,12 +33,22 @@ export interface PipeOptions {
   readonly deadline: number;
   readonly redactor: KeyRedactor;
   readonly abortUpstream: () => void;
+  /**
+   * The guardrail's window: lines that carry text are held until it has
+   * checked them. Without one, lines go out as they arrive.
+   */
+  readonly window?: StreamWindow;
 }
 
 /** The tail kept to find the usage chunk, which the gateway sends last. */
 const USAGE_TAIL_BYTES = 16 * 1024;
 /** A line longer than this is relayed in pieces (holding back enough to redact a key split across them). */
 const MAX_LINE_CHARS = 64 * 1024;
+/**
+ * Under a guardrail a line is checked whole, so it is held whole: one
+ * longer than this is refused rather than buffered without end.
+ */
+const MAX_CHECKED_LINE_CHARS = 4 * 1024 * 1024;
 /** The first line of an event stream: an SSE field (`data`, `event`, `id`, `retry`) or a comment. */
 const SSE_LINE = /^(:|(data|event|id|retry)(:|\r?$))/;
 const DATA_LINE = /(^|\n)data:/;
@@ -111,9 +124,55 @@ export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promis
       return true;
     }
 
+    /** The guardrail check in progress: the upstream is paused meanwhile, and the end waits for it. */
+    let checking: Promise<void> | undefined;
+
     function relay(text: string) {
       sawData ||= DATA_LINE.test(text);
-      emit(redactor.text(text));
+      const safe = redactor.text(text);
+      const window = options.window;
+      if (!window) {
+        emit(safe);
+        return;
+      }
+      emit(window.push(safe));
+      if (window.due) void runCheck();
+    }
+
+    /**
+     * Checks the window's text with the upstream paused (and its idle timer
+     * off: the wait is the guardrail's), one check at a time; a window that
+     * filled meanwhile is checked next.
+     */
+    function runCheck(): Promise<void> {
+      if (checking) return checking;
+      clearTimeout(idle);
+      upstream.pause();
+      checking = options.window!.check().then((release) => {
+        checking = undefined;
+        if (done) return;
+        emit(release.text);
+        if (release.stop) {
+          // The caller has its error event and [DONE]: the rest of the answer is not wanted.
+          result.guardrailStopped = true;
+          finish();
+          upstream.destroy();
+          return;
+        }
+        if (options.window!.due) {
+          void runCheck();
+          return;
+        }
+        // A slow caller: `drain` resumes the upstream (emit arranged it).
+        if (out!.writableNeedDrain) return;
+        idle = setTimeout(onIdle, idleTimeoutMs);
+        upstream.resume();
+      }, (err: unknown) => {
+        checking = undefined;
+        finish(err as Error);
+        upstream.destroy();
+      });
+      return checking;
     }
 
     function emit(safe: string) {
@@ -127,7 +186,8 @@ export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promis
         clearTimeout(idle);
         upstream.pause();
         out!.once('drain', () => {
-          if (done) return;
+          // A guardrail check under way resumes the upstream itself when it is done.
+          if (done || checking) return;
           idle = setTimeout(onIdle, idleTimeoutMs);
           upstream.resume();
         });
@@ -146,7 +206,11 @@ export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promis
       } else {
         pending = text;
       }
-      if (pending.length > MAX_LINE_CHARS) {
+      if (options.window && pending.length > MAX_CHECKED_LINE_CHARS) {
+        cut(new UpstreamInvalidResponseError(`the LLM Gateway stream has a line over ${MAX_CHECKED_LINE_CHARS} characters, too long to check`));
+        return;
+      }
+      if (pending.length > MAX_LINE_CHARS && !options.window) {
         // A first line this long is judged by its start.
         if (!opened(pending)) {
           cut(new UpstreamInvalidResponseError('the LLM Gateway stream is not server-sent events'));
@@ -164,6 +228,15 @@ export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promis
       const rest = pending + decoder.end();
       pending = '';
       if (rest.length > 0 && opened(rest) && !cause) relay(rest);
+      if (options.window && !cause && !done) {
+        // What is still held is checked at the end, after any check under way.
+        void (async () => {
+          while (checking) await checking;
+          if (!done) await runCheck();
+          finish();
+        })();
+        return;
+      }
       finish(cause);
     });
     upstream.once('error', (err) => finish(asCutError(err)));

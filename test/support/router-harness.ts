@@ -29,7 +29,7 @@ export async function startRouter(
   const apiKeyProvider = options.apiKeyProvider ?? (async () => TEST_KEY);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const create: typeof createRouterHandler = options.bundle ? require(BUNDLE_PATH).createRouterHandler : createRouterHandler;
-  const handler = create(env, { apiKeyProvider });
+  const handler = create(env, { apiKeyProvider, tenants: options.tenants, guardrails: options.guardrails });
   // Handler tests reach the handler's own checks (which stand even for requests
   // API Gateway's checks do not cover); the emulator's parity tests turn API
   // Gateway's routing and validator on.

@@ -4,6 +4,7 @@ import { Amount, MinuteReservation, MinuteResult, RateResult, ReclaimWork, Reser
 import { readTenantShards, ShardRead } from './shards';
 import { UNDERSTANDING_PATH } from '../../catalog/catalog';
 import { ENV } from '../../catalog/env';
+import type { TenantGuardrailSpec } from '../../catalog/guardrail';
 import { TenantSpec } from '../../catalog/tenants-schema';
 import { Charge, percentOfBudget, worstCaseNanos } from '../billing';
 import type { RouterConfig } from '../config';
@@ -131,6 +132,11 @@ export class TenantGate {
   policyOf(tenantId: string | undefined): TenantPolicy | undefined {
     const tenant = tenantId === undefined ? undefined : this.directory.byId.get(tenantId);
     return tenant && { id: tenant.id, allowedModels: tenant.m, transcriptAccess: tenant.tx, globalRouting: tenant.gr };
+  }
+
+  /** The caller's tenant's own guardrail, or `none`; undefined when it has no say (the router's applies). */
+  guardrailOf(tenantId: string | undefined): TenantGuardrailSpec | undefined {
+    return tenantId === undefined ? undefined : this.directory.byId.get(tenantId)?.g;
   }
 
   /** The model ids the caller's tenant may use (for GET /v1/models). */
