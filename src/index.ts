@@ -5,6 +5,8 @@ export * from './construct/router-props';
 export * from './construct/gateway-catalog';
 export * from './construct/router';
 export * from './construct/router-metrics';
+export { RouterGuardrail, GuardrailFailureMode } from './construct/guardrail';
+export type { BedrockGuardrailOptions } from './construct/guardrail';
 export * from './construct/observability';
 export { RouterTenant } from './construct/tenant';
 export type { RouterTenantProps, TenantBudgetAlarmOptions, TenantOptions } from './construct/tenant';

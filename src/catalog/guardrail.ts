@@ -2,9 +2,10 @@
  * Guardrails (Amazon Bedrock ApplyGuardrail) as the construct, the emulator
  * and the handler share them: the compact spec the handler reads (from the
  * function's environment for the router's guardrail, from the tenant shards
- * for a tenant's), the checks both sides apply to it, and the EU member
- * states' regions that an EU router's guardrail must live in.
+ * for a tenant's), and the checks both sides apply to it (an EU router's
+ * guardrail lives in an EU member state's region).
  */
+import { EU_MEMBER_STATE_AWS_REGIONS } from './catalog';
 
 /** One guardrail as the handler applies it. Keys are short: they travel in the environment and in tenant shards. */
 export interface GuardrailSpec {
@@ -29,22 +30,8 @@ export interface GuardrailSpec {
 /** A tenant's guardrail: its own, or `none` (only where the router's allows opting out). */
 export type TenantGuardrailSpec = GuardrailSpec | 'none';
 
-/**
- * The AWS regions in EU member states. Not London (`eu-west-2`, the United
- * Kingdom) nor Zurich (`eu-central-2`, Switzerland): both are in Europe and
- * outside the EU, so an EU router's prompts must not be checked there.
- */
-export const EU_MEMBER_STATE_REGIONS: readonly string[] = Object.freeze([
-  'eu-central-1', // Frankfurt, Germany
-  'eu-west-1', // Ireland
-  'eu-west-3', // Paris, France
-  'eu-north-1', // Stockholm, Sweden
-  'eu-south-1', // Milan, Italy
-  'eu-south-2', // Spain
-]);
-
 export function isEuMemberStateRegion(region: string): boolean {
-  return EU_MEMBER_STATE_REGIONS.includes(region);
+  return EU_MEMBER_STATE_AWS_REGIONS.includes(region);
 }
 
 /** Stream window: 1,000 characters is one ApplyGuardrail text unit, so a window costs one unit per policy. */
@@ -60,7 +47,7 @@ export const MAX_GUARDRAIL_TIMEOUT_MS = 30_000;
 const GUARDRAIL_ID = /^[a-z0-9]{1,64}$/;
 const GUARDRAIL_ARN = /^arn:aws(-[a-z]+)*:bedrock:([a-z0-9-]{1,20}):(\d{12}):guardrail\/([a-z0-9]{1,64})$/;
 const GUARDRAIL_VERSION = /^([1-9]\d{0,7}|DRAFT)$/;
-const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const AWS_REGION = /^[a-z]{2,4}(-[a-z]+)+-\d$/;
 
 /** An identifier's parts: its region when it is an ARN. */
 export interface GuardrailIdentifierParts {
@@ -100,7 +87,7 @@ export function guardrailSpecProblem(spec: GuardrailSpec, routerRegion: 'us' | '
   }
   const region = spec.r ?? parts.region;
   if (routerRegion === 'eu' && (region === undefined || !isEuMemberStateRegion(region))) {
-    return `an EU router's guardrail must be checked in an EU member state's region (${EU_MEMBER_STATE_REGIONS.join(', ')}), got ${region ?? 'no region'}`;
+    return `an EU router's guardrail must be checked in an EU member state's region (${EU_MEMBER_STATE_AWS_REGIONS.join(', ')}), got ${region ?? 'no region'}`;
   }
   if (!(Number.isInteger(spec.win) && spec.win >= MIN_GUARDRAIL_WINDOW_CHARS && spec.win <= MAX_GUARDRAIL_WINDOW_CHARS)) {
     return `guardrail stream window must be ${MIN_GUARDRAIL_WINDOW_CHARS}-${MAX_GUARDRAIL_WINDOW_CHARS} characters, got ${spec.win}`;

@@ -63,6 +63,15 @@ export interface RouterAlarmOptions {
   readonly tenantStoreErrorsThreshold?: number;
 
   /**
+   * Guardrail checks that failed (errors, throttles, timeouts) in one
+   * period above which the alarm fires: each answered 503 when the
+   * guardrail fails closed, or went unchecked when it fails open. The log's
+   * `guardrail_error_name` tells a missing permission from a throttle.
+   * @default 0
+   */
+  readonly guardrailErrorsThreshold?: number;
+
+  /**
    * 5xx answers from the stage as a percentage of its requests (router
    * faults, upstream failures and API Gateway's own errors).
    * @default 5
@@ -125,6 +134,8 @@ export class RouterAlarms extends Construct {
   public readonly settlementFailures: cloudwatch.Alarm;
   /** Failed calls to the tenant store (`TenantStoreErrors`); never fires on a router without tenants. */
   public readonly tenantStoreErrors: cloudwatch.Alarm;
+  /** Failed guardrail checks (`GuardrailErrors`); never fires on a router without guardrails. */
+  public readonly guardrailErrors: cloudwatch.Alarm;
   /** Failed invocations of the function; absent when the router does not know its function's name. */
   public readonly functionErrors?: cloudwatch.Alarm;
   /** Throttled invocations of the function; absent when the router does not know its function's name. */
@@ -187,6 +198,8 @@ export class RouterAlarms extends Construct {
       props.settlementFailuresThreshold, 'tenant settlements that failed (their reservations are charged at the worst case when reclaimed)');
     this.tenantStoreErrors = anyIn(router.metric(METRIC.TENANT_STORE_ERRORS, sum), 'TenantStoreErrors', 'tenantStoreErrorsThreshold',
       props.tenantStoreErrorsThreshold, 'failed calls to the tenant store (see the log\'s tenant_store_error_name)');
+    this.guardrailErrors = anyIn(router.metricGuardrailErrors(sum), 'GuardrailErrors', 'guardrailErrorsThreshold',
+      props.guardrailErrorsThreshold, 'guardrail checks that failed: 503 guardrail_unavailable, or unchecked when failing open (see the log\'s guardrail_error_name)');
     if (router.functionName !== undefined) {
       this.functionErrors = anyIn(router.metricFunctionErrors(sum), 'FunctionErrors', 'functionErrorsThreshold', props.functionErrorsThreshold,
         'failed invocations of the router function');
@@ -222,7 +235,7 @@ export class RouterAlarms extends Construct {
     const optional = [this.functionErrors, this.functionThrottles].filter((a): a is cloudwatch.Alarm => a !== undefined);
     return [
       this.upstreamErrorRate, this.latencyP99, this.rejections, this.routerErrors, this.serverErrorRate,
-      this.settlementFailures, this.tenantStoreErrors, ...optional,
+      this.settlementFailures, this.tenantStoreErrors, this.guardrailErrors, ...optional,
     ];
   }
 

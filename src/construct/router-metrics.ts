@@ -48,6 +48,33 @@ export interface RouterMetricOptions extends cloudwatch.MetricOptions {
    * @default - all callers
    */
   readonly tenant?: string;
+
+  /**
+   * A guardrail policy type, for `GuardrailInterventions` by policy (the
+   * set (service, GuardrailPolicy)). Cannot be combined with the other
+   * options above.
+   * @default - every intervention, counted once per request
+   */
+  readonly guardrailPolicy?: GuardrailPolicy;
+}
+
+/**
+ * The policy types of a Bedrock guardrail, as the `GuardrailPolicy`
+ * dimension and the log's `guardrail_policies` name them.
+ */
+export enum GuardrailPolicy {
+  /** Denied topics. */
+  TOPIC = 'topic',
+  /** Content filters (hate, insults, sexual, violence, misconduct, prompt attacks). */
+  CONTENT = 'content',
+  /** Word filters (custom words, profanity). */
+  WORD = 'word',
+  /** Sensitive information filters (PII entities and regexes). */
+  SENSITIVE_INFORMATION = 'sensitive_information',
+  /** Contextual grounding checks. */
+  CONTEXTUAL_GROUNDING = 'contextual_grounding',
+  /** Automated reasoning checks. */
+  AUTOMATED_REASONING = 'automated_reasoning',
 }
 
 /**
@@ -97,6 +124,14 @@ export interface IRouterMetrics {
   metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric;
   /** Requests the router itself failed (unreadable key, misconfiguration, internal error). */
   metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Requests a guardrail blocked or masked (by policy type with `guardrailPolicy`). */
+  metricGuardrailInterventions(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Time a request waited for its guardrail checks, ms. */
+  metricGuardrailLatency(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Priced text units the guardrail checks used: what Bedrock bills, to charge back by tenant. */
+  metricGuardrailTextUnits(props?: RouterMetricOptions): cloudwatch.Metric;
+  /** Guardrail checks that failed (errors, throttles, timeouts). */
+  metricGuardrailErrors(props?: RouterMetricOptions): cloudwatch.Metric;
   /** API Gateway's `5XXError` for the router's stage: every 5xx answer, whoever produced it. */
   metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Lambda's `Errors` for the router function: invocations that crashed or timed out. */
@@ -193,17 +228,18 @@ export class RouterMetricFactory implements IRouterMetrics {
   }
 
   public metric(metricName: string, props: RouterMetricOptions = {}): cloudwatch.Metric {
-    const { metricRegion, model, reason, errorClass, tenant, ...options } = props;
-    const narrowing = [metricRegion, model, reason, errorClass, tenant].filter((v) => v !== undefined);
+    const { metricRegion, model, reason, errorClass, tenant, guardrailPolicy, ...options } = props;
+    const narrowing = [metricRegion, model, reason, errorClass, tenant, guardrailPolicy].filter((v) => v !== undefined);
     if (narrowing.length > 1) {
-      throw propError(this.scope, 'metric options', JSON.stringify({ metricRegion, model, reason, errorClass, tenant }),
-        'combine dimensions the handler does not write together', 'pass only one of metricRegion, model, reason, errorClass and tenant');
+      throw propError(this.scope, 'metric options', JSON.stringify({ metricRegion, model, reason, errorClass, tenant, guardrailPolicy }),
+        'combine dimensions the handler does not write together', 'pass only one of metricRegion, model, reason, errorClass, tenant and guardrailPolicy');
     }
     const dimensionsMap: Record<string, string> = { [DIMENSION.SERVICE]: this.routerName };
     if (metricRegion !== undefined) dimensionsMap[DIMENSION.REGION] = metricRegion;
     if (reason !== undefined) dimensionsMap[DIMENSION.REASON] = reason;
     if (errorClass !== undefined) dimensionsMap[DIMENSION.ERROR_CLASS] = errorClass;
     if (tenant !== undefined) dimensionsMap[DIMENSION.TENANT] = tenant;
+    if (guardrailPolicy !== undefined) dimensionsMap[DIMENSION.GUARDRAIL_POLICY] = guardrailPolicy;
     if (model !== undefined) {
       const provider = providerOf(model, this.catalog._data);
       if (!provider) {
@@ -280,6 +316,26 @@ export class RouterMetricFactory implements IRouterMetrics {
   /** @default sum over 5 minutes */
   public metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.ROUTER_ERRORS, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricGuardrailInterventions(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.GUARDRAIL_INTERVENTIONS, props);
+  }
+
+  /** @default p99 over 5 minutes */
+  public metricGuardrailLatency(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.GUARDRAIL_LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  /** @default sum over 5 minutes */
+  public metricGuardrailTextUnits(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.GUARDRAIL_TEXT_UNITS, props);
+  }
+
+  /** @default sum over 5 minutes */
+  public metricGuardrailErrors(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.GUARDRAIL_ERRORS, props);
   }
 
   /** @default sum over 5 minutes */

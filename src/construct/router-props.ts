@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { RouterAuthorization } from './authorization';
 import { RouterDeploymentProps } from './deployment-props';
 import { GatewayCatalog } from './gateway-catalog';
+import { RouterGuardrail } from './guardrail';
 import { GatewayRegion } from './region';
 import { TenantStoreFailureMode } from './tenant-store';
 
@@ -222,6 +223,15 @@ export interface LlmGatewayRouterProps extends RouterDeploymentProps {
    * @default - direct connections
    */
   readonly egressProxy?: string;
+
+  /**
+   * A guardrail every prompt passes before anything leaves (and, unless
+   * `checkOutput: false`, every answer before the caller sees it): Amazon
+   * Bedrock ApplyGuardrail, in the guardrail's region (an EU member state's
+   * for an EU router). Tenants may have their own (`TenantOptions.guardrail`).
+   * @default - no guardrail
+   */
+  readonly guardrail?: RouterGuardrail;
 }
 
 /**

@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { RouterAuthorization, RouterAuthorizationType } from './authorization';
+import { RouterGuardrail } from './guardrail';
 import { createHandlerFunction } from './handler-function';
 import { acknowledgeRules } from './nag';
 import { RouterAlarmOptions, RouterAlarms } from './observability';
@@ -22,6 +23,8 @@ import { TenantStore, TenantStoreFailureMode, TenantStoreProps } from './tenant-
 import { readTenantsFile, tenantOptionsOf } from './tenants-file';
 import { propError } from './validation';
 import { RegionCode } from '../catalog/catalog';
+import { ENV } from '../catalog/env';
+import { TenantGuardrailSpec } from '../catalog/guardrail';
 import { CatalogData } from '../catalog/model-catalog';
 
 /**
@@ -83,6 +86,8 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   /** The region's code and the catalog the allow-list was validated with: tenants' lists are checked against the same. */
   private readonly catalogScope: { code: RegionCode; catalog: CatalogData };
   private tenantStore?: TenantStore;
+  /** Whether tenants may opt out of the router's guardrail; undefined when it has none. */
+  private readonly guardrailOptOut?: boolean;
 
   constructor(scope: Construct, id: string, props: LlmGatewayRouterProps) {
     super(scope, id);
@@ -137,6 +142,14 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     this.url = this.restApi.url;
     this.openAiBaseUrl = props.domainName ? `${customDomainUrl(props.domainName)}v1` : `${this.restApi.url}v1`;
     this.catalogScope = { code: settings.code, catalog: settings.catalog };
+    if (props.guardrail) {
+      const spec = props.guardrail._bind(this, { code: settings.code, grantee: this.handler, prop: 'guardrail' });
+      // RouterGuardrail.none() throws when bound without a router guardrail: the spec is a guardrail here.
+      if (spec !== 'none') {
+        this.handler.addEnvironment(ENV.GUARDRAIL, Stack.of(this).toJsonString(spec));
+        this.guardrailOptOut = spec.optOut ?? false;
+      }
+    }
     this.tenantStoreProps = {
       removalPolicy: settings.removalPolicy,
       failureMode: props.tenantStoreFailureMode ?? TenantStoreFailureMode.FAIL_CLOSED,
@@ -197,6 +210,8 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
       globalRouting: this.globalRouting,
       authorizationType: this.authorization.type,
       metrics: this.metrics,
+      bindGuardrail: (scope: Construct, guardrail: RouterGuardrail, prop: string): TenantGuardrailSpec =>
+        guardrail._bind(scope, { code: this.catalogScope.code, grantee: this.handler, prop, routerAllowsOptOut: this.guardrailOptOut }),
       store: this.tenantStore,
       issueApiKey: (shard, keyId, name) => {
         const apiKeyName = name === undefined ? undefined : `${this.routerName}-${keyId.replace(/^TenantKey-/, '')}`;
@@ -322,6 +337,26 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
   /** Requests the router itself failed (unreadable key, misconfiguration, internal error). @default sum over 5 minutes */
   public metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metrics.metricRouterErrors(props);
+  }
+
+  /** Requests a guardrail blocked or masked (by policy type with `guardrailPolicy`). @default sum over 5 minutes */
+  public metricGuardrailInterventions(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metricGuardrailInterventions(props);
+  }
+
+  /** Time a request waited for its guardrail checks, ms. @default p99 over 5 minutes */
+  public metricGuardrailLatency(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metricGuardrailLatency(props);
+  }
+
+  /** Priced text units the guardrail checks used (what Bedrock bills; by tenant with `tenant`). @default sum over 5 minutes */
+  public metricGuardrailTextUnits(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metricGuardrailTextUnits(props);
+  }
+
+  /** Guardrail checks that failed (errors, throttles, timeouts). @default sum over 5 minutes */
+  public metricGuardrailErrors(props?: RouterMetricOptions): cloudwatch.Metric {
+    return this.metrics.metricGuardrailErrors(props);
   }
 
   /** API Gateway's `5XXError` for the router's stage. @default sum over 5 minutes */

@@ -5,12 +5,14 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { RouterAuthorizationType } from './authorization';
+import type { RouterGuardrail } from './guardrail';
 import type { LlmGatewayRouter } from './router';
 import type { RouterMetricFactory, RouterMetricOptions } from './router-metrics';
 import { TenantIdentity } from './tenant-identity';
 import { TenantShard, TenantStore } from './tenant-store';
 import { applyRule, propError } from './validation';
 import { RegionCode } from '../catalog/catalog';
+import type { TenantGuardrailSpec } from '../catalog/guardrail';
 import { METRIC } from '../catalog/metrics-schema';
 import { CatalogData } from '../catalog/model-catalog';
 import { checkTenantModels } from '../catalog/rules';
@@ -93,6 +95,14 @@ export interface TenantOptions {
    * @default false
    */
   readonly defaultTenant?: boolean;
+
+  /**
+   * The tenant's own guardrail instead of the router's, or
+   * `RouterGuardrail.none()` to check none of its requests (only where the
+   * router's guardrail has `allowTenantOptOut`).
+   * @default - the router's guardrail, if it has one
+   */
+  readonly guardrail?: RouterGuardrail;
 }
 
 /**
@@ -137,6 +147,8 @@ export interface TenantHost {
   readonly store: TenantStore;
   /** Issues an API key for a tenant in `shard`, in the router's usage plan. */
   issueApiKey(shard: TenantShard, id: string, name?: string): apigw.IApiKey;
+  /** Binds a tenant's guardrail to the router's function (its grant, its region check). */
+  bindGuardrail(scope: Construct, guardrail: RouterGuardrail, prop: string): TenantGuardrailSpec;
 }
 
 /**
@@ -229,6 +241,7 @@ export class RouterTenant extends Construct {
       tx: options.transcriptAccess,
       gr: options.globalRouting,
       def: options.defaultTenant || undefined,
+      g: options.guardrail && host.bindGuardrail(this, options.guardrail, 'guardrail'),
     }, resolved, host.catalog);
     host.store.checkRateShares(this, this.allowedModels, options.requestsPerMinutePerModel);
   }
