@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { CATALOG_USAGE, runCatalogCommand } from './catalog-command';
 import { checkLocalSettings, LocalRouterSettings, routerEnvironment } from './config';
 import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
+import { localGuardrail, missingGuardrailPackages } from './guardrail';
 import { createEmulatorServer } from './server';
 import { clearServeState, runSpendCommand, SPEND_USAGE, writeServeState } from './spend-command';
 import { missingTenantPackages, prepareLocalTenants } from './tenants';
@@ -34,6 +35,13 @@ Options:
                            key's name, or an existing key's id
   --dynamodb-endpoint URL  the tenants' DynamoDB (default: an embedded in-memory dynalite)
   --tenant-table NAME      the tenants' table there, created if missing (default llm-gateway-router-tenants)
+  --guardrail ID:VERSION   check prompts and answers with this Amazon Bedrock guardrail (ApplyGuardrail)
+  --guardrail-region R     the guardrail's region (default: its ARN's, else AWS_REGION; an EU
+                           member state's for --region eu)
+  --bedrock-endpoint URL   send the checks there instead of the region's Bedrock endpoint
+  --guardrail-window N     characters of a streamed answer checked together (default 1000)
+  --guardrail-fail-open    let requests through unchecked when a check fails (default: 503)
+  --guardrail-input-only   check prompts only, not answers
 
 The gateway key is read from the ASSEMBLYAI_API_KEY environment variable.
 
@@ -106,7 +114,31 @@ async function main(argv: string[]): Promise<void> {
   const tenants = values.tenants !== undefined
     ? await prepareLocalTenants(values.tenants, dynamoEndpoint, values['tenant-table']!).catch((err: Error) => fail(`--tenants ${err.message.split('\n')[0]}`))
     : undefined;
-  const env = routerEnvironment({ ...settings, tenants: tenants && { shardVersions: tenants.shardVersions, table: tenants.table } });
+  let guardrail: ReturnType<typeof localGuardrail> | undefined;
+  if (values.guardrail !== undefined) {
+    const missing = missingGuardrailPackages();
+    if (missing) fail(missing);
+    try {
+      guardrail = localGuardrail({
+        guardrail: values.guardrail,
+        region: values['guardrail-region'],
+        bedrockEndpoint: values['bedrock-endpoint'],
+        windowChars: optionalInt(values['guardrail-window'], '--guardrail-window'),
+        failOpen: values['guardrail-fail-open'],
+        inputOnly: values['guardrail-input-only'],
+      }, region);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  } else if (values['bedrock-endpoint'] !== undefined || values['guardrail-region'] !== undefined) {
+    fail('--bedrock-endpoint and --guardrail-region need --guardrail ID:VERSION');
+  }
+  const env = routerEnvironment({
+    ...settings,
+    tenants: tenants && { shardVersions: tenants.shardVersions, table: tenants.table },
+    guardrail: guardrail?.spec,
+    bedrockEndpoint: guardrail?.bedrockEndpoint,
+  });
   for (const t of tenants?.specs ?? []) {
     // As synth checks addTenant: a subset of the router's list, explained with the router's catalog.
     try {
@@ -126,6 +158,7 @@ async function main(argv: string[]): Promise<void> {
   const handler = bundle.createRouterHandler(env, {
     apiKeyProvider: async () => apiKey,
     tenants: tenants && { dynamoDbClientConfig: tenants.dynamoDbClientConfig },
+    guardrails: guardrail?.credentials && { bedrockClientConfig: { credentials: guardrail.credentials } },
   });
   const server = createEmulatorServer({ handler, timeoutMs, apiKeyIds: tenants?.apiKeyIds, transcriptAccess: settings.transcriptAccess });
   const port = portOf(values.port);
@@ -140,6 +173,11 @@ async function main(argv: string[]): Promise<void> {
       console.log(`tenants: ${tenants.specs.map((t) => t.id).join(', ')}; ${tenants.storeDescription}`);
       // `llm-gateway-router spend` without flags reads this emulator's ledger.
       writeServeState({ pid: process.pid, endpoint: String(tenants.dynamoDbClientConfig.endpoint), table: tenants.table });
+    }
+    if (guardrail) {
+      const g = guardrail.spec;
+      console.log(`guardrail: ${g.id} version ${g.v} in ${g.r}${guardrail.bedrockEndpoint ? ` via ${guardrail.bedrockEndpoint}` : ''}; `
+        + `${g.out ? `prompts and answers (stream windows of ${g.win} characters)` : 'prompts only'}; fails ${g.open ? 'open' : 'closed'}`);
     }
     console.log(`allowed models: ${env.LLM_GATEWAY_ALLOWED_MODELS}`);
   });
@@ -192,6 +230,12 @@ function parseFlagsOrThrow(argv: string[]) {
       'tenants': { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
       'tenant-table': { type: 'string', default: 'llm-gateway-router-tenants' },
+      'guardrail': { type: 'string' },
+      'guardrail-region': { type: 'string' },
+      'bedrock-endpoint': { type: 'string' },
+      'guardrail-window': { type: 'string' },
+      'guardrail-fail-open': { type: 'boolean', default: false },
+      'guardrail-input-only': { type: 'boolean', default: false },
       'help': { type: 'boolean', default: false },
     },
   });

@@ -3,7 +3,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag-v2';
 import { IConstruct } from 'constructs';
 import { EU_ENV, newStack, routerIn } from './helpers';
-import { GatewayRegion, RouterAuthorization, TenantIdentity } from '../../src';
+import { GatewayRegion, RouterAuthorization, RouterGuardrail, TenantIdentity } from '../../src';
 import { CDK_NAG_V2_METADATA_KEY } from '../../src/construct/nag';
 
 /*
@@ -60,6 +60,18 @@ describe('cdk-nag 2 AwsSolutions', () => {
     router.addTenant('search', { identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 100, requestsPerMinutePerModel: 10 });
     router.addTenant('rest', { defaultTenant: true, dailyTokenLimit: 100_000 });
     expect(router.tenantTable).toBeDefined();
+    expect(findings(stack)).toEqual([]);
+  });
+
+  test('an EU router with a guardrail and a tenant\'s own guardrail has no unsuppressed findings', () => {
+    const { stack, secret } = newStack({ env: EU_ENV });
+    suppressFixtureSecret(secret);
+    const router = routerIn(stack, secret, 'Guarded', {
+      region: GatewayRegion.EU,
+      authorization: RouterAuthorization.apiKey(),
+      guardrail: RouterGuardrail.bedrock({ guardrailIdentifier: 'routerguard1', guardrailVersion: '1' }),
+    });
+    router.addTenant('legal', { identity: TenantIdentity.apiKey(), guardrail: RouterGuardrail.bedrock({ guardrailIdentifier: 'arn:aws:bedrock:eu-west-1:222222222222:guardrail/team1', guardrailVersion: '2' }) });
     expect(findings(stack)).toEqual([]);
   });
 
