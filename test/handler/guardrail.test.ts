@@ -20,6 +20,7 @@ afterAll(async () => {
 beforeEach(() => {
   guardrail.calls.length = 0;
   guardrail.fault = undefined;
+  guardrail.faultWhen = undefined;
   guardrail.delayMs = 0;
   gateway.requests.length = 0;
   gateway.behaviour = respondWith();

@@ -63,6 +63,8 @@ export class LocalGuardrail {
   readonly calls: GuardrailCall[] = [];
   /** Set to make every call fail that way. */
   fault: GuardrailFault | undefined;
+  /** Chooses a fault per call (after `fault`): the call, and its 1-based number. */
+  faultWhen: ((call: GuardrailCall, n: number) => GuardrailFault | undefined) | undefined;
   /** Makes every answer wait this long. */
   delayMs = 0;
   private readonly server: http.Server;
@@ -109,7 +111,7 @@ export class LocalGuardrail {
     }
     this.calls.push({ id: decodeURIComponent(path[1]), version: decodeURIComponent(path[2]), source: body.source, texts: texts as string[], headers: req.headers });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    switch (this.fault) {
+    switch (this.fault ?? this.faultWhen?.(this.calls[this.calls.length - 1], this.calls.length)) {
       case 'throttle': return error(res, 429, 'ThrottlingException', 'Too many requests, please wait before trying again.');
       case 'internal': return error(res, 500, 'InternalServerException', 'An internal server error occurred.');
       case 'denied': return error(res, 403, 'AccessDeniedException', 'You do not have access to this guardrail.');
