@@ -285,3 +285,37 @@ describe('visible and billable', () => {
     });
   });
 });
+
+describe('the check stays in the region', () => {
+  test('an EU router whose guardrail variable names a region outside the EU serves nothing: 500 router_misconfigured, no check, nothing upstream', async () => {
+    const router = await startRouter(
+      { region: 'eu', endpoint: gateway.url, allowedModels: ['claude-sonnet-4-6'], guardrail: { ...SPEC, r: 'eu-west-2' } },
+      { guardrails: { bedrockClientConfig: localBedrockConfig(guardrail) } },
+    );
+    try {
+      const res = await rawRequest(`${router.url}/v1/chat/completions`, 'POST', JSON.stringify({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] }));
+      expect(res.status).toBe(500);
+      expect(JSON.parse(res.body).error.code).toBe('router_misconfigured');
+      expect(lastLog().error_detail).toContain('an EU router\'s guardrail must be checked in an EU member state\'s region');
+      expect(guardrail.calls).toEqual([]);
+      expect(gateway.requests).toEqual([]);
+    } finally {
+      await router.close();
+    }
+  });
+
+  test('an EU router calls only its guardrail region\'s endpoint: the real client signs for that region', async () => {
+    const router = await startRouter(
+      { region: 'eu', endpoint: gateway.url, allowedModels: ['claude-sonnet-4-6'], guardrail: { ...SPEC, r: 'eu-central-1' } },
+      { guardrails: { bedrockClientConfig: localBedrockConfig(guardrail) } },
+    );
+    try {
+      const res = await rawRequest(`${router.url}/v1/chat/completions`, 'POST', JSON.stringify({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] }));
+      expect(res.status).toBe(200);
+      expect(guardrail.calls.length).toBeGreaterThan(0);
+      for (const call of guardrail.calls) expect(String(call.headers.authorization)).toContain('/eu-central-1/bedrock/aws4_request');
+    } finally {
+      await router.close();
+    }
+  });
+});

@@ -12,6 +12,7 @@ import { lambdaContext, proxyEvent, splitPrelude } from '../../src/emulator/runt
 import { localClientConfig } from '../../src/emulator/tenant-store';
 import { writeLocalTenants } from '../../src/emulator/tenants';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
+import type { GuardrailClientOptions } from '../../src/handler/guardrail/guard';
 import type { ApiKeyProvider } from '../../src/handler/secret';
 
 export interface TenantTestServices {
@@ -54,7 +55,10 @@ export async function tenantRouter(
   dynamo: LocalDynamo,
   specs: TenantSpec[],
   settings: Partial<LocalRouterSettings> & { endpoint: string },
-  opts: { storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider; table?: string; shardVersions?: string } = {},
+  opts: {
+    storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider; table?: string; shardVersions?: string;
+    guardrails?: GuardrailClientOptions;
+  } = {},
 ): Promise<{ handler: StreamingHandler; table: string }> {
   const table = opts.table ?? await dynamo.table();
   // As CloudFormation does when deployed: the shards are in the table before the function reads them
@@ -64,6 +68,7 @@ export async function tenantRouter(
   const handler = createRouterHandler(env, {
     apiKeyProvider: opts.apiKeyProvider ?? (async () => TEST_KEY),
     tenants: { dynamoDbClientConfig: { ...localClientConfig(opts.storeEndpoint ?? dynamo.endpoint), maxAttempts: 1 } },
+    guardrails: opts.guardrails,
   });
   return { handler, table };
 }
