@@ -16,6 +16,7 @@ export const DEFAULT_BENCHMARKS: Record<string, () => unknown> = {
   tenantPath: () => require('./tenants').tenantPath(),
   tenantSynth: () => require('./tenants').tenantSynth(),
   tenantColdStart: () => require('./tenants').tenantColdStart(),
+  guardrailPath: () => require('./guardrails').guardrailPath(),
 };
 
 /** Diagnostics for whoever changes the handler (`npm run bench -- --deep`). */
