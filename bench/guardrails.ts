@@ -94,7 +94,14 @@ export async function guardrailPath(): Promise<unknown> {
   });
   const chat = JSON.stringify({ model: 'gpt-5-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
   const stream = JSON.stringify({ model: 'gpt-5-mini', stream: true, messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
-  const samples = { plain: [] as number[], guarded: [] as number[], plainStream: [] as number[], guardedStream: [] as number[], plainFirst: [] as number[], guardedFirst: [] as number[] };
+  const samples = {
+    plain: [] as number[],
+    guarded: [] as number[],
+    plainStream: [] as number[],
+    guardedStream: [] as number[],
+    plainFirst: [] as number[],
+    guardedFirst: [] as number[],
+  };
   const silence = process.stdout.write.bind(process.stdout);
   (process.stdout as { write: unknown }).write = () => true; // the router's log and EMF lines
   let loadedWithoutGuardrail = false;
@@ -131,7 +138,10 @@ export async function guardrailPath(): Promise<unknown> {
     bedrockClientLoadedWithoutGuardrail: loadedWithoutGuardrail,
     checkedRequest: {
       checks: 2,
-      lastByteMs: { withoutGuardrail: { p50: round(median(samples.plain)), p99: round(p99(samples.plain)) }, withGuardrail: { p50: round(median(samples.guarded)), p99: round(p99(samples.guarded)) } },
+      lastByteMs: {
+        withoutGuardrail: { p50: round(median(samples.plain)), p99: round(p99(samples.plain)) },
+        withGuardrail: { p50: round(median(samples.guarded)), p99: round(p99(samples.guarded)) },
+      },
       addedMs: { p50: round(median(added)), p99: round(p99(added)) },
     },
     stream: {

@@ -93,9 +93,9 @@ export function rows(r: Record<string, any>): Row[] {
 
   const g = r.guardrailPath;
   if (g) {
-    const c = g.checkedRequest;
-    add({ section: '8 guardrails', metric: 'added by a guardrail per checked request (prompt + answer), last byte, p50 (paired)', value: c.addedMs.p50, unit: 'ms', baseline: `without p50 ${f(c.lastByteMs.withoutGuardrail.p50)} ms, with ${f(c.lastByteMs.withGuardrail.p50)} ms; the guardrail answers at once` });
-    add({ section: '8 guardrails', metric: 'added by a guardrail per checked request, last byte, p99 (paired)', value: c.addedMs.p99, unit: 'ms', baseline: `without p99 ${f(c.lastByteMs.withoutGuardrail.p99)} ms, with ${f(c.lastByteMs.withGuardrail.p99)} ms` });
+    const checked = g.checkedRequest;
+    add({ section: '8 guardrails', metric: 'added by a guardrail per checked request (prompt + answer), last byte, p50 (paired)', value: checked.addedMs.p50, unit: 'ms', baseline: `without p50 ${f(checked.lastByteMs.withoutGuardrail.p50)} ms, with ${f(checked.lastByteMs.withGuardrail.p50)} ms; the guardrail answers at once` });
+    add({ section: '8 guardrails', metric: 'added by a guardrail per checked request, last byte, p99 (paired)', value: checked.addedMs.p99, unit: 'ms', baseline: `without p99 ${f(checked.lastByteMs.withoutGuardrail.p99)} ms, with ${f(checked.lastByteMs.withGuardrail.p99)} ms` });
     const st = g.stream;
     add({ section: '8 guardrails', metric: `added per stream window (${st.characters} characters, window ${st.window}, ${st.checks} checks incl. the prompt), p50`, value: st.addedPerWindowMs, unit: 'ms', baseline: `whole stream +${f(st.addedMs.p50)} ms p50 (+${f(st.addedMs.p99)} ms p99): ${f(st.lastByteMs.withoutGuardrail)} vs ${f(st.lastByteMs.withGuardrail)} ms; first byte ${f(st.firstByteMs.withoutGuardrail)} vs ${f(st.firstByteMs.withGuardrail)} ms` });
     add({ section: '8 guardrails', metric: 'Bedrock client loaded by a router without a guardrail', value: g.bedrockClientLoadedWithoutGuardrail ? 1 : 0, unit: '(0 = no)', bar: 'never', met: !g.bedrockClientLoadedWithoutGuardrail });

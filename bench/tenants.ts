@@ -216,7 +216,10 @@ export async function tenantColdStart(): Promise<unknown> {
         });`;
     };
     const runs = count(15, 2);
-    const times: Record<number, { loadMs: number[]; firstAnswerMs: number[] }> = { 1: { loadMs: [], firstAnswerMs: [] }, 1000: { loadMs: [], firstAnswerMs: [] } };
+    const times: Record<number, { loadMs: number[]; firstAnswerMs: number[] }> = {
+      1: { loadMs: [], firstAnswerMs: [] },
+      1000: { loadMs: [], firstAnswerMs: [] },
+    };
     for (let i = 0; i < runs + 1; i++) {
       for (const n of i % 2 ? [1, 1_000] : [1_000, 1]) {
         // Asynchronously: the dynalite the child reads from runs in this process.

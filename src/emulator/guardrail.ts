@@ -46,7 +46,9 @@ export function missingGuardrailPackages(resolve: (name: string) => unknown = re
 }
 
 /** The guardrail of `serve`; throws with a one-line message naming the flag. */
-export function localGuardrail(flags: LocalGuardrailFlags, region: RegionCode, env: Readonly<Record<string, string | undefined>> = process.env): LocalGuardrail {
+export function localGuardrail(
+  flags: LocalGuardrailFlags, region: RegionCode, env: Readonly<Record<string, string | undefined>> = process.env,
+): LocalGuardrail {
   const at = flags.guardrail.lastIndexOf(':');
   const id = at > 0 ? flags.guardrail.slice(0, at) : '';
   const version = at > 0 ? flags.guardrail.slice(at + 1) : '';

@@ -185,7 +185,9 @@ async function chatCompletions(ctx: RequestContext): Promise<void> {
  * charges it from how it ended (`chargeOf`): one amount for the `cost_usd`
  * log field, the `CostUsd` metric and the tenant's ledger.
  */
-async function forward(ctx: RequestContext, decision: Forward, admitting: Promise<TenantRefusal | Admission> | undefined, guarded = false): Promise<void> {
+async function forward(
+  ctx: RequestContext, decision: Forward, admitting: Promise<TenantRefusal | Admission> | undefined, guarded = false,
+): Promise<void> {
   const { fields, res } = ctx;
   const admission = await admitting;
   if (admission?.kind === 'reject') {

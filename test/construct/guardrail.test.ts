@@ -2,9 +2,10 @@ import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as bedrock from 'aws-cdk-lib/aws-bedrock';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { errorOf, EU_ENV, functionEnv, newStack, rendered, routerIn, shardsOf, US_ENV } from './helpers';
-import { GatewayRegion, GuardrailFailureMode, RouterAuthorization, RouterGuardrail, TenantIdentity } from '../../src';
+import { GatewayRegion, GuardrailFailureMode, GuardrailPolicy, RouterAuthorization, RouterGuardrail, TenantIdentity } from '../../src';
 import { ENV } from '../../src/catalog/env';
 
 const IMPORTED_ARN = 'arn:aws:bedrock:eu-west-1:222222222222:guardrail/abc123def456';
@@ -119,7 +120,7 @@ describe('the check stays in the region', () => {
   test('an EU router in an environment-agnostic stack must name its guardrail\'s region', () => {
     const app = new App();
     const stack = new Stack(app, 'Agnostic');
-    const secret = new (require('aws-cdk-lib/aws-secretsmanager').Secret)(stack, 'Key');
+    const secret = new secretsmanager.Secret(stack, 'Key');
     const message = errorOf(() => routerIn(stack, secret, 'Router', { region: GatewayRegion.EU, guardrail: RouterGuardrail.bedrock({ guardrailIdentifier: 'abc123', guardrailVersion: '1' }) }));
     expect(message).toContain('guardrail.region: (none) leaves the region of an EU router\'s guardrail unknown at synth');
   });
@@ -127,7 +128,7 @@ describe('the check stays in the region', () => {
   test('a US router\'s guardrail defaults to the function\'s own region: no region in the spec, the stack\'s in the grant', () => {
     const app = new App();
     const stack = new Stack(app, 'Agnostic');
-    const secret = new (require('aws-cdk-lib/aws-secretsmanager').Secret)(stack, 'Key');
+    const secret = new secretsmanager.Secret(stack, 'Key');
     routerIn(stack, secret, 'Router', { guardrail: RouterGuardrail.bedrock({ guardrailIdentifier: 'abc123', guardrailVersion: '1' }) });
     const template = Template.fromStack(stack);
     expect(guardrailEnv(template).r).toBeUndefined();
@@ -226,7 +227,7 @@ describe('visible', () => {
   test('interventions by policy type read the (service, GuardrailPolicy) set', () => {
     const { stack, secret } = newStack({ env: US_ENV });
     const router = routerIn(stack, secret, 'Router');
-    const metric = router.metricGuardrailInterventions({ guardrailPolicy: require('../../src').GuardrailPolicy.SENSITIVE_INFORMATION });
+    const metric = router.metricGuardrailInterventions({ guardrailPolicy: GuardrailPolicy.SENSITIVE_INFORMATION });
     expect(metric.dimensions).toEqual({ service: router.routerName, GuardrailPolicy: 'sensitive_information' });
     expect(router.metricGuardrailLatency().statistic).toBe('p99');
   });

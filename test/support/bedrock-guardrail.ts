@@ -109,7 +109,8 @@ export class LocalGuardrail {
     if ((body.source !== 'INPUT' && body.source !== 'OUTPUT') || texts.length === 0 || texts.some((t) => typeof t !== 'string' || t.length === 0)) {
       return error(res, 400, 'ValidationException', 'source must be INPUT or OUTPUT and content non-empty texts');
     }
-    this.calls.push({ id: decodeURIComponent(path[1]), version: decodeURIComponent(path[2]), source: body.source, texts: texts as string[], headers: req.headers });
+    const [id, version] = [decodeURIComponent(path[1]), decodeURIComponent(path[2])];
+    this.calls.push({ id, version, source: body.source, texts: texts as string[], headers: req.headers });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     switch (this.fault ?? this.faultWhen?.(this.calls[this.calls.length - 1], this.calls.length)) {
       case 'throttle': return error(res, 429, 'ThrottlingException', 'Too many requests, please wait before trying again.');

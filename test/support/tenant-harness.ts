@@ -56,7 +56,11 @@ export async function tenantRouter(
   specs: TenantSpec[],
   settings: Partial<LocalRouterSettings> & { endpoint: string },
   opts: {
-    storeEndpoint?: string; storeFailure?: 'open' | 'closed'; apiKeyProvider?: ApiKeyProvider; table?: string; shardVersions?: string;
+    storeEndpoint?: string;
+    storeFailure?: 'open' | 'closed';
+    apiKeyProvider?: ApiKeyProvider;
+    table?: string;
+    shardVersions?: string;
     guardrails?: GuardrailClientOptions;
   } = {},
 ): Promise<{ handler: StreamingHandler; table: string }> {

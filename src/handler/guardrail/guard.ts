@@ -45,7 +45,9 @@ export class Guardrails {
    * have their own); `undefined` for a router with neither. Nothing is
    * loaded until the first check.
    */
-  static fromEnv(env: Readonly<Record<string, string | undefined>>, config: RouterConfig, options: GuardrailClientOptions = {}): Guardrails | undefined {
+  static fromEnv(
+    env: Readonly<Record<string, string | undefined>>, config: RouterConfig, options: GuardrailClientOptions = {},
+  ): Guardrails | undefined {
     const raw = env[ENV.GUARDRAIL];
     if (!raw && !env[ENV.TENANT_SHARDS]) return undefined;
     let spec: GuardrailSpec | undefined;
@@ -143,8 +145,7 @@ export class Guardrails {
     try {
       const verdict = await this.bedrock.check(spec, source, texts, Math.min(spec.ms, remaining));
       fields.guardrailTextUnits = (fields.guardrailTextUnits ?? 0) + verdict.units;
-      if (verdict.action === 'pass') note(fields, 'passed');
-      else {
+      if (verdict.action === 'pass') {note(fields, 'passed');} else {
         note(fields, verdict.action === 'block' ? 'blocked' : 'masked');
         fields.guardrailPolicies = [...new Set([...(fields.guardrailPolicies ?? []), ...verdict.policies])].sort();
       }
