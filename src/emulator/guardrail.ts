@@ -1,3 +1,4 @@
+import { missingPackages } from './packages';
 import { RegionCode } from '../catalog/catalog';
 import { isLoopbackHost } from '../catalog/env';
 import {
@@ -32,17 +33,8 @@ export interface LocalGuardrail {
 /** The packages `serve --guardrail` needs at run time (a deployed router gets them from Lambda). */
 const NEEDED = ['@aws-sdk/client-bedrock-runtime', '@smithy/node-http-handler'];
 
-export function missingGuardrailPackages(resolve: (name: string) => unknown = require.resolve): string | undefined {
-  const missing = NEEDED.filter((name) => {
-    try {
-      resolve(name);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  if (missing.length === 0) return undefined;
-  return `--guardrail needs ${missing.join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed: run \`npm install --save-dev ${missing.join(' ')}\``;
+export function missingGuardrailPackages(resolve?: (name: string) => unknown): string | undefined {
+  return missingPackages('--guardrail', NEEDED, resolve);
 }
 
 /** The guardrail of `serve`; throws with a one-line message naming the flag. */

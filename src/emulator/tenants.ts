@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
+import { missingPackages } from './packages';
 import { ensureTenantTable, localClientConfig, startEmbeddedDynamoDb } from './tenant-store';
 import { parseTenantsFile, TenantFileEntry, TenantFileIdentity } from '../catalog/tenants-file';
 import { checkTenants, shardTenants, TenantIdentitySpec, TenantSpec } from '../catalog/tenants-schema';
@@ -34,22 +35,9 @@ const NEEDED = [
   { name: 'dynalite', when: (endpoint: string | undefined) => endpoint === undefined },
 ];
 
-/**
- * The packages `serve --tenants` needs that are not installed (the library
- * does not depend on them: a deployed router gets the SDK from Lambda), as
- * one message with the one command that installs them all.
- */
-export function missingTenantPackages(endpoint: string | undefined, resolve: (name: string) => unknown = require.resolve): string | undefined {
-  const missing = NEEDED.filter((n) => n.when(endpoint)).map((n) => n.name).filter((name) => {
-    try {
-      resolve(name);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  if (missing.length === 0) return undefined;
-  return `--tenants needs ${missing.join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed: run \`npm install --save-dev ${missing.join(' ')}\``;
+/** The packages `serve --tenants` needs that are not installed, as one message (emulator/packages.ts). */
+export function missingTenantPackages(endpoint: string | undefined, resolve?: (name: string) => unknown): string | undefined {
+  return missingPackages('--tenants', NEEDED.filter((n) => n.when(endpoint)).map((n) => n.name), resolve);
 }
 
 /** Reads and checks the tenants file; throws with a message naming the file, the tenant and the field. */

@@ -245,3 +245,17 @@ test('cdk-nag AwsSolutions: a router with a guardrail and tenant guardrails has 
   const report = new AwsSolutionsChecks().validateScope(app);
   expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
 });
+
+test('a CfnGuardrail in another stack of the same app: referenced across stacks, granted by id', () => {
+  const app = new App();
+  const shared = new Stack(app, 'Shared', { env: US_ENV });
+  const { guardrail, version } = cfnGuardrail(shared);
+  const stack = new Stack(app, 'Platform', { env: US_ENV });
+  const secret = new secretsmanager.Secret(stack, 'Key');
+  routerIn(stack, secret, 'Router', { guardrail: RouterGuardrail.bedrock({ guardrailIdentifier: guardrail.attrGuardrailId, guardrailVersion: version.attrVersion }) });
+  const template = Template.fromStack(stack);
+  const [resource] = applyGuardrailResources(template) as any[];
+  expect(JSON.stringify(resource)).toContain('Fn::ImportValue');
+  expect(JSON.stringify(resource)).toContain(':guardrail/');
+  expect(JSON.stringify(functionEnv(template)[ENV.GUARDRAIL])).toContain('Fn::ImportValue');
+});

@@ -96,9 +96,9 @@ describe('alarms', () => {
     const router = routerIn(stack, secret, 'Us', { globalRouting: true });
     const topic = new sns.Topic(stack, 'OnCall');
     const alarms = router.addAlarms('Alarms', { topic, upstreamErrorRatePercent: 10, latencyP99Threshold: Duration.seconds(30) });
-    expect(alarms.alarms).toHaveLength(9);
+    expect(alarms.alarms).toHaveLength(10);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     const all = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
     for (const alarm of all) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: Match.stringLikeRegexp('OnCall') }].map(() => expect.objectContaining({ Ref: expect.stringMatching(/^OnCall/) })));
@@ -166,7 +166,7 @@ describe('alarms', () => {
     const remote = new RouterAlarms(stack, 'Remote', { router: new RouterMetricFactory(stack, { namespace: 'LlmGatewayRouter', routerName: 'elsewhere' }) });
     expect(remote.functionErrors).toBeUndefined();
     expect(remote.functionThrottles).toBeUndefined();
-    expect(remote.alarms).toHaveLength(7);
+    expect(remote.alarms).toHaveLength(8);
   });
 
   test('alarms without a topic have no actions; a bad percentage is refused', () => {
@@ -174,7 +174,7 @@ describe('alarms', () => {
     const router = routerIn(stack, secret, 'Us');
     router.addAlarms('Alarms');
     const all = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
-    expect(all).toHaveLength(9);
+    expect(all).toHaveLength(10);
     expect(all.every((a) => a.Properties.AlarmActions === undefined)).toBe(true);
     const { stack: s2, secret: k2 } = newStack();
     expect(() => routerIn(s2, k2, 'X').addAlarms('Alarms', { upstreamErrorRatePercent: 0 })).toThrow(/upstreamErrorRatePercent: 0 .*Fix/);
@@ -187,7 +187,7 @@ describe('alarms', () => {
     const strict = router.addAlarms('StrictAlarms', { upstreamErrorRatePercent: 1 });
     expect(standard.node.path).not.toBe(strict.node.path);
     const thresholds = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map((a: any) => a.Properties.Threshold);
-    expect(thresholds).toHaveLength(18);
+    expect(thresholds).toHaveLength(20);
     expect(thresholds).toEqual(expect.arrayContaining([5, 1]));
   });
 });
