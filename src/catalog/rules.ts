@@ -37,6 +37,17 @@ export interface RuleWarning {
  * for every place a list is joined or split (handler, emulator, synth), so an
  * SSM value "a, b" means ["a", "b"] everywhere.
  */
+/**
+ * `a` or `an` before a name, by how it is said: `an OpenAI`, `an IAM`, `an
+ * xAI`, `an API_KEY`, but `a Google`, `a COGNITO`. Initialisms read letter by
+ * letter take `an` when their first letter's name starts with a vowel sound.
+ */
+export function withArticle(name: string): string {
+  const vowel = /^[aeiou]/i.test(name);
+  const spelledVowelSound = /^[A-Za-z][A-Z]/.test(name) && /^[fhlmnrsx]/i.test(name);
+  return `${vowel || spelledVowelSound ? 'an' : 'a'} ${name}`;
+}
+
 export function splitModelList(raw: string): string[] {
   return raw.split(',').map((id) => id.trim()).filter((id) => id.length > 0);
 }
@@ -143,7 +154,7 @@ function checkModelId(region: RegionCode, id: string, seen: Set<string>, warning
   const provider = catalog.providers[entry.provider].name;
   if (!entry.regions.includes(region)) {
     throw new RuleViolation('allowedModels', quoted,
-      `is a ${provider} model, and the ${R} endpoint does not serve it (the catalog has it in ${entry.regions.map((r) => r.toUpperCase()).join(', ')} only)`,
+      `is ${withArticle(provider)} model, and the ${R} endpoint does not serve it (the catalog has it in ${entry.regions.map((r) => r.toUpperCase()).join(', ')} only)`,
       `remove it; the ${R} endpoint serves ${providerNamesServedIn(region, catalog).join(', ')}: ${served.join(', ')}`);
   }
   if (entry.retired) {
@@ -172,12 +183,12 @@ function checkUnlisted(region: RegionCode, id: string, warnings: RuleWarning[], 
       `${didYouMean}use an id from one of the known providers: ${Object.values(catalog.providers).filter((p) => p.prefixes.length > 0).map((p) => `${p.name} (${p.prefixes.join(', ')}...)`).join('; ')}; ${REFRESH_HINT}`);
   }
   if (region === 'eu') {
-    throw new RuleViolation('allowedModels', quoted, `is a ${provider.name} id the EU endpoint does not list in the catalog (${catalog.generatedAt}), and an EU router allows only what the EU endpoint lists`,
+    throw new RuleViolation('allowedModels', quoted, `is ${withArticle(provider.name)} id the EU endpoint does not list in the catalog (${catalog.generatedAt}), and an EU router allows only what the EU endpoint lists`,
       `${didYouMean}choose one of ${served.join(', ')}; ${REFRESH_HINT}`);
   }
   warnings.push({
     id: 'unknownModel',
-    message: `allowedModels: ${quoted} is a ${provider.name} id the catalog does not list yet; it is allowed (in-region, without global routing, streaming emulated, no cost estimate), and the gateway will reject it if it does not exist.${near ? ` Did you mean ${JSON.stringify(near)}?` : ''}`,
+    message: `allowedModels: ${quoted} is ${withArticle(provider.name)} id the catalog does not list yet; it is allowed (in-region, without global routing, streaming emulated, no cost estimate), and the gateway will reject it if it does not exist.${near ? ` Did you mean ${JSON.stringify(near)}?` : ''}`,
   });
 }
 

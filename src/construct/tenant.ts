@@ -15,7 +15,7 @@ import { RegionCode } from '../catalog/catalog';
 import type { TenantGuardrailSpec } from '../catalog/guardrail';
 import { METRIC } from '../catalog/metrics-schema';
 import { CatalogData } from '../catalog/model-catalog';
-import { checkTenantModels } from '../catalog/rules';
+import { checkTenantModels, withArticle } from '../catalog/rules';
 import { TENANT_ID_PATTERN } from '../catalog/tenants-schema';
 
 /**
@@ -213,7 +213,7 @@ export class RouterTenant extends Construct {
     const shard = host.store.nextShard();
     const resolved = identities.map((identity) => {
       if (identity.authorizationType !== host.authorizationType) {
-        throw propError(this, 'identity', `a ${identity.authorizationType} identity`, `does not fit the router's ${host.authorizationType} authorization, so no caller could ever match it`,
+        throw propError(this, 'identity', `${withArticle(identity.authorizationType)} identity`, `does not fit the router's ${host.authorizationType} authorization, so no caller could ever match it`,
           `use the TenantIdentity factory for ${host.authorizationType} (apiKey for API_KEY, iamPrincipal for IAM, cognitoGroup or cognitoClaim for COGNITO, authorizerPrincipal for CUSTOM)`);
       }
       return identity._resolve((name) => host.issueApiKey(shard, name === undefined ? `TenantKey-${tenantId}` : `TenantKey-${tenantId}-${name}`, name));

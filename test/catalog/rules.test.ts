@@ -7,7 +7,7 @@
 import { parseCatalog } from '../../src/catalog/model-catalog';
 import {
   checkAllowedModels, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes,
-  checkTenantModels, checkTimeouts, RuleViolation,
+  checkTenantModels, checkTimeouts, RuleViolation, withArticle,
 } from '../../src/catalog/rules';
 
 const model = (id: string, provider: string, regions: string[], global: boolean, extra: Record<string, unknown> = {}) =>
@@ -242,5 +242,14 @@ describe('a tenant\'s allowedModels', () => {
         + 'Fix: choose from gpt-pro-3, or add it to the router\'s allowedModels'],
   ])('%s is refused', (_name, ids, router, message) => {
     expect(violation(() => tenant(ids, router))).toBe(message);
+  });
+});
+
+describe('withArticle', () => {
+  test.each([
+    ['OpenAI', 'an OpenAI'], ['IAM', 'an IAM'], ['API_KEY', 'an API_KEY'], ['xAI', 'an xAI'], ['Anthropic', 'an Anthropic'],
+    ['Google', 'a Google'], ['COGNITO', 'a COGNITO'], ['CUSTOM', 'a CUSTOM'], ['Mistral', 'a Mistral'], ['Moonshot', 'a Moonshot'],
+  ])('%s', (name, expected) => {
+    expect(withArticle(name)).toBe(expected);
   });
 });

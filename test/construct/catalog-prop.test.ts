@@ -57,10 +57,10 @@ describe('a user catalog (GatewayCatalog.fromJson / fromFile)', () => {
   test('an EU router accepts only what the EU endpoint lists, at synth and at request time', () => {
     const { stack, secret } = newStack({ env: EU_ENV });
     expectError(() => routerIn(stack, secret, 'R', { region: GatewayRegion.EU, catalog, allowedModels: ['gpt-5.5'] }),
-      /"gpt-5.5" is a OpenAI GPT model, and the EU endpoint does not serve it/, /claude-opus-4-7, claude-haiku-4-5-20251001, mistral-medium-3/);
+      /"gpt-5.5" is an OpenAI GPT model, and the EU endpoint does not serve it/, /claude-opus-4-7, claude-haiku-4-5-20251001, mistral-medium-3/);
     // An unlisted id of a known provider is accepted with a warning in the US, refused in the EU.
     expectError(() => routerIn(stack, secret, 'S', { region: GatewayRegion.EU, catalog, allowedModels: ['claude-sonnet-9'] }),
-      /"claude-sonnet-9" is a Anthropic Claude id the EU endpoint does not list/);
+      /"claude-sonnet-9" is an Anthropic Claude id the EU endpoint does not list/);
     const eu = synth({ region: GatewayRegion.EU, catalog });
     expect(eu.env.LLM_GATEWAY_ALLOWED_MODELS).toBe('claude-opus-4-7,claude-haiku-4-5-20251001,mistral-medium-3');
     // Residency: an EU router's rules carry no global flag and no global price, even for a model that accepts it in the US.

@@ -151,7 +151,7 @@ describe('synth-time errors name the prop, the value and the fix', () => {
     const { stack, router } = setup();
     const role = new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() });
     expect(() => router.addTenant('ml', { identity: TenantIdentity.iamPrincipal(role) }))
-      .toThrow('Platform/Router/Tenant-ml: identity: a IAM identity does not fit the router\'s API_KEY authorization, so no caller could ever match it. Fix: use the TenantIdentity factory for API_KEY');
+      .toThrow('Platform/Router/Tenant-ml: identity: an IAM identity does not fit the router\'s API_KEY authorization, so no caller could ever match it. Fix: use the TenantIdentity factory for API_KEY');
     expect(() => router.addTenant('sup', { identity: TenantIdentity.cognitoClaim('custom:team', 'support') })).toThrow(/a COGNITO identity does not fit/);
   });
 

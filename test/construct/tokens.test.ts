@@ -29,7 +29,7 @@ describe('deploy-time values (tokens) in props', () => {
     const { stack, secret } = newStack({ env: EU_ENV });
     const extra = new CfnParameter(stack, 'Extra', { type: 'String' });
     const message = errorOf(() => routerIn(stack, secret, 'R', { region: GatewayRegion.EU, allowedModels: [`${extra.valueAsString}, gpt-5`] }));
-    expect(message).toMatch(/allowedModels: "gpt-5" is a OpenAI GPT model, and the EU endpoint does not serve/);
+    expect(message).toMatch(/allowedModels: "gpt-5" is an OpenAI GPT model, and the EU endpoint does not serve/);
   });
 
   test('a literal entry with a comma is refused: the handler would read two ids', () => {

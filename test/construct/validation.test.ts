@@ -67,8 +67,8 @@ describe('synth-time validation', () => {
     const { stack, secret } = newStack();
     routerIn(stack, secret, 'R', { allowedModels: ['claude-sonet-4-6', 'gpt-7'] });
     const text = warnings(stack).join('\n');
-    expect(text).toMatch(/"claude-sonet-4-6" is a Anthropic Claude id the catalog does not list yet.*Did you mean "claude-sonnet-4-6"\?/);
-    expect(text).toMatch(/"gpt-7" is a OpenAI GPT id the catalog does not list yet/);
+    expect(text).toMatch(/"claude-sonet-4-6" is an Anthropic Claude id the catalog does not list yet.*Did you mean "claude-sonnet-4-6"\?/);
+    expect(text).toMatch(/"gpt-7" is an OpenAI GPT id the catalog does not list yet/);
     expect(text).not.toMatch(/"gpt-7".*Did you mean/);
   });
 
