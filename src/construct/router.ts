@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Names, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -234,11 +234,17 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
       Annotations.of(this).addWarningV2('cdk-llm-gateway-router:grantWithoutIam',
         `grantInvoke() has no effect on callers unless authorization is RouterAuthorization.iam() (it is ${this.authorization.type}).`);
     }
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['execute-api:Invoke'],
-      resourceArns: this.methods.map((m) => m.methodArn),
-    });
+    const statement = { actions: ['execute-api:Invoke'], resourceArns: this.methods.map((m) => m.methodArn) };
+    const principal = grantee.grantPrincipal;
+    if (principal instanceof iam.Role && Stack.of(principal) !== Stack.of(this)) {
+      // A role of another stack: its own policy would reference this stack's API from there, a cycle
+      // whenever this stack already depends on that one (shared roles first, then routers). The role
+      // imported here gets a policy in this stack, so the reference runs this stack's way.
+      const id = `Invoker${Names.uniqueId(principal)}`;
+      const local = (this.node.tryFindChild(id) as iam.IRole | undefined) ?? iam.Role.fromRoleArn(this, id, principal.roleArn);
+      return iam.Grant.addToPrincipal({ grantee: local, ...statement });
+    }
+    return iam.Grant.addToPrincipal({ grantee, ...statement });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
+import { EU_ENV, functionEnv, newStack, routerIn, US_ENV, warnings } from './helpers';
 import { GatewayRegion, RouterAuthorization } from '../../src';
 
 describe('LlmGatewayRouter defaults', () => {
@@ -253,6 +253,25 @@ describe('authorization', () => {
     expect(arns).toContain('"/POST/v1/chat/completions"');
     expect(arns).toContain('"/GET/v1/models"');
     expect(statement.Resource).toHaveLength(2);
+  });
+
+  test('grantInvoke to a role in a stack the router depends on makes no dependency cycle: the grant lives with the router', () => {
+    const app = new App();
+    const shared = new Stack(app, 'Shared', { env: US_ENV });
+    const secret = new secretsmanager.Secret(shared, 'GatewayKey');
+    const caller = new iam.Role(shared, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    const stack = new Stack(app, 'Router', { env: US_ENV });
+    const router = routerIn(stack, secret, 'Router');
+    expect(router.grantInvoke(caller).success).toBe(true);
+    // Synth fails with "would create a cyclic reference" if the grant went into Shared.
+    const assembly = app.synth();
+    expect(assembly.getStackByName('Router').dependencies.map((d) => d.id)).toContain('Shared');
+    expect(assembly.getStackByName('Shared').dependencies.map((d) => d.id)).not.toContain('Router');
+    const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')) as any[];
+    const invoke = policies.find((p) => p.Properties.PolicyDocument.Statement.some((st: any) => st.Action === 'execute-api:Invoke'));
+    expect(JSON.stringify(invoke.Properties.Roles)).toContain('Fn::ImportValue');
+    expect(JSON.stringify(invoke.Properties.PolicyDocument.Statement[0].Resource)).toContain('"/POST/v1/chat/completions"');
+    expect(Object.values(Template.fromStack(shared).findResources('AWS::IAM::Policy'))).toHaveLength(0);
   });
 
   test('apiKey() requires keys on both methods and creates a usage plan for addApiKey', () => {
