@@ -108,10 +108,9 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
       const timer = setTimeout(() => stream.destroy(new Error('Task timed out')), timeoutMs);
       options.handler(event, stream, context)
         .catch((err: Error) => {
-          if (!res.headersSent) {
-            res.writeHead(502, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ message: `Internal server error: ${err.message}` }));
-          }
+          // As API Gateway answers a crashed integration: this body exactly; the detail is for the log only.
+          console.error(`llm-gateway-router: the handler failed: ${err?.name ?? 'Error'}: ${String(err?.message).split('\n')[0]}`);
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(INTERNAL_SERVER_ERROR);
         })
         .finally(() => {
           clearTimeout(timer);
@@ -120,6 +119,9 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
     });
   });
 }
+
+/** API Gateway's body for an integration that failed: nothing of the failure reaches the caller. */
+const INTERNAL_SERVER_ERROR = '{"message":"Internal server error"}';
 
 /** Reads the prelude (JSON + 8 NULs), then forwards the body as it arrives. */
 function relay(stream: PassThrough, res: http.ServerResponse): void {
@@ -142,8 +144,8 @@ function relay(stream: PassThrough, res: http.ServerResponse): void {
     if (split.body.length > 0) res.write(split.body);
   });
   stream.on('end', () => {
-    if (!headed) res.writeHead(502, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');
-    else res.end();
+    if (headed || res.headersSent) res.end();
+    else res.writeHead(502, { 'content-type': 'application/json' }).end(INTERNAL_SERVER_ERROR);
   });
   stream.on('error', () => res.destroy());
 }

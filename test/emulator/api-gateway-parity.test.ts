@@ -154,3 +154,25 @@ describe('the emulator answers as the deployed API', () => {
     });
   });
 });
+
+describe('a crashed handler', () => {
+  test('answers exactly API Gateway\'s {"message":"Internal server error"} with 502; the detail goes to the log only', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createEmulatorServer } = require('../../src/emulator/server') as typeof import('../../src/emulator/server');
+    const server = createEmulatorServer({ handler: async () => { throw new Error('secret detail: arn:aws:iam::111111111111:role/x'); }, apiGatewayChecks: false });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => errors.push(line);
+    try {
+      const { port } = server.address() as import('node:net').AddressInfo;
+      const res = await rawRequest(`http://127.0.0.1:${port}/v1/chat/completions`, 'POST', '{}');
+      expect(res.status).toBe(502);
+      expect(res.body).toBe('{"message":"Internal server error"}');
+      expect(errors.join('\n')).toContain('secret detail');
+    } finally {
+      console.error = original;
+      server.close();
+    }
+  });
+});
