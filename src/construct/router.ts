@@ -269,6 +269,11 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
    * another team).
    */
   public addAlarms(id: string, options: RouterAlarmOptions = {}): RouterAlarms {
+    if (typeof id !== 'string') {
+      // The signature was addAlarms(options): say what to call now rather than fail inside CDK.
+      throw propError(this, 'addAlarms', 'addAlarms(options)', 'is the old signature: alarms now take a construct id first, so a router can have several sets',
+        'call router.addAlarms(\'Alarms\', options)');
+    }
     return new RouterAlarms(this, id, { ...options, router: this });
   }
 

@@ -214,3 +214,10 @@ describe('dashboard', () => {
     expect(body).toContain('p99');
   });
 });
+
+test('the old addAlarms(options) call fails at synth saying what to call now', () => {
+  const { stack, secret } = newStack();
+  const router = routerIn(stack, secret, 'Us');
+  const topic = new sns.Topic(stack, 'OnCall');
+  expect(() => (router as any).addAlarms({ topic })).toThrow("addAlarms: addAlarms(options) is the old signature: alarms now take a construct id first, so a router can have several sets. Fix: call router.addAlarms('Alarms', options)");
+});
