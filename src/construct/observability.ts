@@ -4,7 +4,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { MetricRegion } from './region';
-import { IRouterMetrics } from './router-metrics';
+import { IRouterMetrics, MetricErrorClass, RejectionReason, RouterMetricFactory } from './router-metrics';
 import type { RouterTenant } from './tenant';
 import { tenantSpendWidgets } from './tenant-dashboard';
 import { METRIC, REJECT_REASONS, ROUTER_ERROR_CLASSES, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
@@ -143,7 +143,7 @@ export class RouterAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: RouterAlarmsProps) {
     super(scope, id);
-    const { router } = props;
+    const router = RouterMetricFactory.of(this, props.router);
     const period = props.period ?? Duration.minutes(5);
     const evaluationPeriods = props.evaluationPeriods ?? 2;
     const errorRate = this.percentage('upstreamErrorRatePercent', props.upstreamErrorRatePercent ?? 5);
@@ -300,16 +300,18 @@ export class RouterDashboard extends Construct {
   }
 
   /** Adds a row of graphs for one router. */
-  public addRouter(router: IRouterMetrics): void {
+  public addRouter(routerToShow: IRouterMetrics): void {
+    const router = RouterMetricFactory.of(this, routerToShow);
     const period = this.period;
     const perRegion = (metricName: string, statistic: string, label: (r: MetricRegion) => string) =>
       router.metricRegions.map((metricRegion) => router.metric(metricName, { metricRegion, statistic, period, label: label(metricRegion) }));
     const sum = cloudwatch.Stats.SUM;
-    const rejectedBy = REJECT_REASONS.map((reason) => router.metricRejected({ reason, statistic: sum, period, label: reason }));
+    // The handler's own lists (catalog/metrics-schema.ts): every value it can write is graphed.
+    const rejectedBy = REJECT_REASONS.map((reason) => router.metricRejected({ reason: reason as RejectionReason, statistic: sum, period, label: reason }));
     const failedBy = UPSTREAM_ERROR_CLASSES.map((errorClass) =>
-      router.metricUpstreamErrors({ errorClass, statistic: sum, period, label: errorClass }));
+      router.metricUpstreamErrors({ errorClass: errorClass as MetricErrorClass, statistic: sum, period, label: errorClass }));
     const routerFailedBy = ROUTER_ERROR_CLASSES.map((errorClass) =>
-      router.metricRouterErrors({ errorClass, statistic: sum, period, label: errorClass }));
+      router.metricRouterErrors({ errorClass: errorClass as MetricErrorClass, statistic: sum, period, label: errorClass }));
 
     this.dashboard.addWidgets(new cloudwatch.TextWidget({
       markdown: `### ${router.routerName} (${router.region}${router.globalRouting ? ', global routing' : ''})`,

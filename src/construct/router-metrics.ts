@@ -27,19 +27,17 @@ export interface RouterMetricOptions extends cloudwatch.MetricOptions {
   readonly model?: string;
 
   /**
-   * A rejection reason (the `Reason` dimension, for example
-   * `model_not_allowed` or `residency`), for the per-reason dimension set.
+   * A rejection reason (the `Reason` dimension), for the per-reason dimension set.
    * @default - all reasons
    */
-  readonly reason?: string;
+  readonly reason?: RejectionReason;
 
   /**
    * An error class (the `ErrorClass` dimension), for the per-class dimension
-   * set: `4xx`, `5xx`, `timeout`, `unreachable` or `deadline` for `UpstreamErrors`;
-   * `secret_unavailable`, `misconfigured` or `internal` for `RouterErrors`.
+   * set: an upstream class for `UpstreamErrors`, a router class for `RouterErrors`.
    * @default - all classes
    */
-  readonly errorClass?: string;
+  readonly errorClass?: MetricErrorClass;
 
   /**
    * A tenant id, for the per-tenant dimension set (service, Tenant). Only
@@ -56,6 +54,66 @@ export interface RouterMetricOptions extends cloudwatch.MetricOptions {
    * @default - every intervention, counted once per request
    */
   readonly guardrailPolicy?: GuardrailPolicy;
+}
+
+/**
+ * Why a request was refused before anything went upstream: the `Reason`
+ * dimension of `Rejected` and the log's `reject_reason`.
+ */
+export enum RejectionReason {
+  /** The body is larger than `maxRequestBodySize` (413). */
+  TOO_LARGE = 'too_large',
+  /** Malformed JSON, a field of the wrong type, an ambiguous key (400). */
+  BAD_REQUEST = 'bad_request',
+  /** A model or fallback outside the allow-list (403). */
+  MODEL_NOT_ALLOWED = 'model_not_allowed',
+  /** A model the router's region does not serve, or `model_region` on an EU router (403). */
+  RESIDENCY = 'residency',
+  /** `model_region: "global"` where global routing is not allowed (403). */
+  GLOBAL_ROUTING = 'global_routing',
+  /** `transcript_id` without transcript access (403). */
+  TRANSCRIPT_ACCESS = 'transcript_access',
+  /** A route the router does not have (404). */
+  NOT_FOUND = 'not_found',
+  /** A method the route does not take (405). */
+  METHOD_NOT_ALLOWED = 'method_not_allowed',
+  /** The router has tenants and the caller matches none (403). */
+  UNKNOWN_TENANT = 'unknown_tenant',
+  /** The tenant's budget or token limit has no room for the request's worst case (429). */
+  BUDGET_EXCEEDED = 'budget_exceeded',
+  /** The tenant's per-minute requests or tokens are used up (429). */
+  TENANT_RATE_LIMITED = 'tenant_rate_limited',
+  /** The tenant store could not be reached and the router fails closed (503). */
+  BUDGET_UNAVAILABLE = 'budget_unavailable',
+  /** The request's worst case alone exceeds the tenant's whole budget or per-minute tokens (400). */
+  REQUEST_EXCEEDS_BUDGET = 'request_exceeds_budget',
+  /** The guardrail blocked the prompt or the answer (400). */
+  GUARDRAIL_BLOCKED = 'guardrail_blocked',
+  /** The guardrail check failed and the guardrail fails closed (503). */
+  GUARDRAIL_UNAVAILABLE = 'guardrail_unavailable',
+}
+
+/**
+ * The `ErrorClass` dimension: where an upstream failure came from
+ * (`UpstreamErrors`), or why the router itself failed (`RouterErrors`).
+ */
+export enum MetricErrorClass {
+  /** The gateway answered 4xx. */
+  UPSTREAM_4XX = '4xx',
+  /** The gateway answered 5xx, or an answer that is not what was asked for. */
+  UPSTREAM_5XX = '5xx',
+  /** No answer, or a silent stream, within `upstreamTimeout`. */
+  TIMEOUT = 'timeout',
+  /** The gateway could not be reached. */
+  UNREACHABLE = 'unreachable',
+  /** A stream still running at the function's deadline, ended by the router. */
+  DEADLINE = 'deadline',
+  /** The gateway key could not be read (IAM, KMS or network). */
+  SECRET_UNAVAILABLE = 'secret_unavailable',
+  /** The function's configuration is unusable. */
+  MISCONFIGURED = 'misconfigured',
+  /** Anything else the router did not expect. */
+  INTERNAL = 'internal',
 }
 
 /**
@@ -98,46 +156,16 @@ export interface IRouterMetrics {
    */
   readonly functionName?: string;
 
-  /** Any metric the handler emits, by name. */
+  /** The CloudWatch namespace the handler writes its metrics to. */
+  readonly metricsNamespace: string;
+
+  /**
+   * Any metric the handler emits, by name (`catalog/metrics-schema.ts`
+   * `METRIC`). The named helpers (`metricRequests()`...) are on
+   * `RouterMetricFactory` and `LlmGatewayRouter`; `RouterMetricFactory.of()`
+   * gives them for any `IRouterMetrics`, so new ones never change this interface.
+   */
   metric(metricName: string, props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Requests received (every outcome). */
-  metricRequests(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Requests refused before anything went upstream. */
-  metricRejected(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Upstream failures (4xx/5xx answers, timeouts, unreachable). */
-  metricUpstreamErrors(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** End-to-end latency in the handler, ms. */
-  metricLatency(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Time from sending upstream until the answer was relayed or failed, ms. */
-  metricUpstreamLatency(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Time to the first streamed byte, ms. */
-  metricTimeToFirstToken(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Prompt tokens reported by the gateway. */
-  metricInputTokens(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Completion tokens reported by the gateway. */
-  metricOutputTokens(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Requests served by a new execution environment. */
-  metricColdStarts(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Requests whose caller hung up before the answer ended. */
-  metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Estimated cost in USD: reported tokens times the catalog's price for the region each request used. */
-  metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Requests the router itself failed (unreadable key, misconfiguration, internal error). */
-  metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Requests a guardrail blocked or masked (by policy type with `guardrailPolicy`). */
-  metricGuardrailInterventions(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Time a request waited for its guardrail checks, ms. */
-  metricGuardrailLatency(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Priced text units the guardrail checks used: what Bedrock bills, to charge back by tenant. */
-  metricGuardrailTextUnits(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** Guardrail checks that failed (errors, throttles, timeouts). */
-  metricGuardrailErrors(props?: RouterMetricOptions): cloudwatch.Metric;
-  /** API Gateway's `5XXError` for the router's stage: every 5xx answer, whoever produced it. */
-  metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  /** Lambda's `Errors` for the router function: invocations that crashed or timed out. */
-  metricFunctionErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  /** Lambda's `Throttles` for the router function: invocations refused for lack of concurrency. */
-  metricFunctionThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /**
@@ -201,10 +229,27 @@ export class RouterMetricFactory implements IRouterMetrics {
   public readonly routerName: string;
   public readonly region: GatewayRegion;
   public readonly globalRouting: boolean;
+  /**
+   * The metrics of any router: itself when it is a factory already, else a
+   * factory built from its identity (name, namespace, region, stage, function).
+   */
+  public static of(scope: IConstruct, router: IRouterMetrics): RouterMetricFactory {
+    if (router instanceof RouterMetricFactory) return router;
+    return new RouterMetricFactory(scope, {
+      namespace: router.metricsNamespace,
+      routerName: router.routerName,
+      region: router.region,
+      globalRouting: router.globalRouting,
+      stageName: router.stageName,
+      functionName: router.functionName,
+    });
+  }
+
   /** The CloudWatch namespace of the metrics. */
   public readonly namespace: string;
   public readonly stageName: string;
   public readonly functionName?: string;
+  public readonly metricsNamespace: string;
 
   /**
    * @param scope the construct whose stack the metrics belong to
@@ -215,6 +260,7 @@ export class RouterMetricFactory implements IRouterMetrics {
   constructor(private readonly scope: IConstruct, props: RouterMetricFactoryProps) {
     this.catalog = props.catalog ?? GatewayCatalog.bundled();
     this.namespace = props.namespace;
+    this.metricsNamespace = props.namespace;
     this.routerName = props.routerName;
     this.region = props.region ?? GatewayRegion.US;
     this.globalRouting = props.globalRouting ?? false;

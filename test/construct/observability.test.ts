@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EU_ENV, newStack, routerIn } from './helpers';
-import { GatewayRegion, MetricRegion, RouterAlarms, RouterDashboard, RouterMetricFactory } from '../../src';
+import { GatewayRegion, IRouterMetrics, MetricRegion, RouterAlarms, RouterDashboard, RouterMetricFactory } from '../../src';
 
 describe('metric helpers', () => {
   const { stack, secret } = newStack({ env: EU_ENV });
@@ -220,4 +220,25 @@ test('the old addAlarms(options) call fails at synth saying what to call now', (
   const router = routerIn(stack, secret, 'Us');
   const topic = new sns.Topic(stack, 'OnCall');
   expect(() => (router as any).addAlarms({ topic })).toThrow("addAlarms: addAlarms(options) is the old signature: alarms now take a construct id first, so a router can have several sets. Fix: call router.addAlarms('Alarms', options)");
+});
+
+test('an IRouterMetrics of the user\'s own (identity and metric() only) gets alarms and a dashboard row', () => {
+  const { stack } = newStack();
+  const own: IRouterMetrics = {
+    routerName: 'elsewhere',
+    region: GatewayRegion.EU,
+    globalRouting: false,
+    metricRegions: [MetricRegion.EU],
+    stageName: 'v2',
+    metricsNamespace: 'TeamNamespace',
+    metric: (metricName, props) => new RouterMetricFactory(stack, { namespace: 'TeamNamespace', routerName: 'elsewhere', region: GatewayRegion.EU }).metric(metricName, props),
+  };
+  const alarms = new RouterAlarms(stack, 'OwnAlarms', { router: own });
+  new RouterDashboard(stack, 'OwnDashboard', { routers: [own] });
+  const all = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
+  expect(all).toHaveLength(alarms.alarms.length);
+  const latency = all.find((a) => a.Properties.MetricName === 'Latency');
+  expect(latency.Properties).toMatchObject({ Namespace: 'TeamNamespace', Dimensions: [{ Name: 'service', Value: 'elsewhere' }] });
+  const stage = all.find((a) => a.Properties.Metrics?.some((m: any) => m.MetricStat?.Metric.MetricName === '5XXError'));
+  expect(JSON.stringify(stage.Properties.Metrics)).toContain('"Value":"v2"');
 });
