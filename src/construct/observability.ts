@@ -307,7 +307,8 @@ export class RouterDashboard extends Construct {
       router.metricRegions.map((metricRegion) => router.metric(metricName, { metricRegion, statistic, period, label: label(metricRegion) }));
     const sum = cloudwatch.Stats.SUM;
     // The handler's own lists (catalog/metrics-schema.ts): every value it can write is graphed.
-    const rejectedBy = REJECT_REASONS.map((reason) => router.metricRejected({ reason: reason as RejectionReason, statistic: sum, period, label: reason }));
+    const rejectedBy = REJECT_REASONS.map((reason) =>
+      router.metricRejected({ reason: reason as RejectionReason, statistic: sum, period, label: reason }));
     const failedBy = UPSTREAM_ERROR_CLASSES.map((errorClass) =>
       router.metricUpstreamErrors({ errorClass: errorClass as MetricErrorClass, statistic: sum, period, label: errorClass }));
     const routerFailedBy = ROUTER_ERROR_CLASSES.map((errorClass) =>

@@ -226,9 +226,6 @@ export interface RouterMetricFactoryProps {
  * metrics.metricRequests(); // us and global traffic together
  */
 export class RouterMetricFactory implements IRouterMetrics {
-  public readonly routerName: string;
-  public readonly region: GatewayRegion;
-  public readonly globalRouting: boolean;
   /**
    * The metrics of any router: itself when it is a factory already, else a
    * factory built from its identity (name, namespace, region, stage, function).
@@ -245,6 +242,9 @@ export class RouterMetricFactory implements IRouterMetrics {
     });
   }
 
+  public readonly routerName: string;
+  public readonly region: GatewayRegion;
+  public readonly globalRouting: boolean;
   /** The CloudWatch namespace of the metrics. */
   public readonly namespace: string;
   public readonly stageName: string;
