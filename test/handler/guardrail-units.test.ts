@@ -155,6 +155,14 @@ describe('texts', () => {
     expect((body.fallbacks[0] as { messages: Array<{ content: string }> }).messages[0].content).toBe('B');
   });
 
+  test('a prompt\'s replayed tool calls are checked too', () => {
+    const body = { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'lookup', arguments: '{"email":"a@b.c"}' } }] }] };
+    const slots = promptSlots(body);
+    expect(slots.map((s) => s.text)).toEqual(['{"email":"a@b.c"}']);
+    slots[0].replace('{"email":"{EMAIL}"}');
+    expect(body.messages[0].tool_calls[0].function.arguments).toBe('{"email":"{EMAIL}"}');
+  });
+
   test('an answer\'s texts: content, refusal, reasoning and tool-call arguments of every choice', () => {
     const completion = { choices: [{ message: { content: 'c', refusal: 'r', reasoning_content: 'z', tool_calls: [{ function: { arguments: '{}' } }] } }, { message: null }, {}] };
     expect(answerSlots(completion).map((s) => s.text)).toEqual(['c', 'r', 'z', '{}']);

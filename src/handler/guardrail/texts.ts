@@ -1,9 +1,10 @@
 /**
  * The texts a guardrail checks, found in place so a masked text can be put
  * back where it came from: in a request, every text of every message
- * (`content` as a string or its `text` parts), of the request and of each
- * fallback that overrides the messages; in an answer, each choice's content
- * and tool-call arguments.
+ * (`content` as a string or its `text` parts, and the arguments of tool
+ * calls it replays), of the request and of each fallback that overrides the
+ * messages; in an answer, each choice's content, refusal, reasoning and
+ * tool-call arguments.
  */
 
 /** One text in a JSON document, and how to replace it. */
@@ -47,7 +48,10 @@ export function answerSlots(completion: unknown): TextSlot[] {
 function messageSlots(messages: unknown, slots: TextSlot[]): void {
   if (!Array.isArray(messages)) return;
   for (const message of messages) {
-    if (isObject(message)) contentSlots(message, slots);
+    if (!isObject(message)) continue;
+    contentSlots(message, slots);
+    // Earlier tool calls the caller replays are text it sends too.
+    toolCallSlots(message.tool_calls, slots);
   }
 }
 
