@@ -9,6 +9,6 @@ export { RouterGuardrail, GuardrailFailureMode } from './construct/guardrail';
 export type { BedrockGuardrailOptions } from './construct/guardrail';
 export * from './construct/observability';
 export { RouterTenant } from './construct/tenant';
-export type { RouterTenantProps, TenantBudgetAlarmOptions, TenantOptions } from './construct/tenant';
+export type { ITenantRouter, RouterTenantProps, TenantBudgetAlarmOptions, TenantOptions, TenantRegistration } from './construct/tenant';
 export { TenantIdentity } from './construct/tenant-identity';
 export { TenantStoreFailureMode } from './construct/tenant-store';

@@ -15,10 +15,10 @@ import { acknowledgeRules } from './nag';
 import { RouterAlarmOptions, RouterAlarms } from './observability';
 import { GatewayRegion, MetricRegion } from './region';
 import { acknowledgeStageRules, addRoutes, createRestApi } from './rest-api';
-import { IRouterMetrics, RouterMetricFactory, RouterMetricOptions } from './router-metrics';
+import { RouterMetricFactory, RouterMetricOptions } from './router-metrics';
 import { LlmGatewayRouterProps } from './router-props';
 import { resolveSettings } from './settings';
-import { RouterTenant, TenantHost, TenantOptions } from './tenant';
+import { ITenantRouter, registerTenant, RouterTenant, TenantHost, TenantOptions, TenantRegistration } from './tenant';
 import { TenantStore, TenantStoreFailureMode, TenantStoreProps } from './tenant-store';
 import { readTenantsFile, tenantOptionsOf } from './tenants-file';
 import { propError } from './validation';
@@ -39,7 +39,7 @@ import { CatalogData } from '../catalog/model-catalog';
  *   allowedModels: ['claude-sonnet-4-6', 'gemini-2.5-flash'],
  * });
  */
-export class LlmGatewayRouter extends Construct implements IRouterMetrics {
+export class LlmGatewayRouter extends Construct implements ITenantRouter {
   /** The API's execute-api invoke URL (the stage root), ending in '/'. */
   public readonly url: string;
   /**
@@ -194,8 +194,18 @@ export class LlmGatewayRouter extends Construct implements IRouterMetrics {
     return this.tenantStore?.table;
   }
 
-  /** @internal */
-  public _tenantHost(): TenantHost {
+  /**
+   * Registers a tenant: checks its options against this router, stores its
+   * policy in the tenant table (created with the first tenant) and issues its
+   * API keys. `RouterTenant`'s constructor calls it; add tenants with
+   * `addTenant()` or `addTenantsFromFile()`.
+   */
+  public registerTenant(tenant: RouterTenant, options: TenantOptions): TenantRegistration {
+    return registerTenant(tenant, options, this.tenantHost());
+  }
+
+  /** What registering a tenant needs of this router: its policy, its store (created with the first tenant), its key issuer. */
+  private tenantHost(): TenantHost {
     this.tenantStore ??= new TenantStore(this, 'Tenants', {
       handler: this.handler,
       logGroup: this.logGroup,

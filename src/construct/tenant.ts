@@ -3,11 +3,10 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { RouterAuthorizationType } from './authorization';
 import type { RouterGuardrail } from './guardrail';
-import type { LlmGatewayRouter } from './router';
-import type { RouterMetricFactory, RouterMetricOptions } from './router-metrics';
+import type { IRouterMetrics, RouterMetricFactory, RouterMetricOptions } from './router-metrics';
 import { TenantIdentity } from './tenant-identity';
 import { TenantShard, TenantStore } from './tenant-store';
 import { applyRule, propError } from './validation';
@@ -128,13 +127,40 @@ export interface TenantBudgetAlarmOptions {
  */
 export interface RouterTenantProps extends TenantOptions {
   /** The router the tenant belongs to. */
-  readonly router: LlmGatewayRouter;
+  readonly router: ITenantRouter;
   /** The tenant's id: 1-64 letters, digits, ".", "_" or "-". It appears in metrics and logs. */
   readonly tenantId: string;
 }
 
+/**
+ * A router that holds tenants: `LlmGatewayRouter`. `RouterTenant` registers
+ * itself through it; callers use `router.addTenant()`.
+ */
+export interface ITenantRouter extends IRouterMetrics, IConstruct {
+  /** The router's metrics (a tenant's are the same, in its `Tenant` set). */
+  readonly metrics: RouterMetricFactory;
+
+  /**
+   * Checks a tenant's options against the router (its allow-list,
+   * authorization, transcript access, region), stores the tenant's policy
+   * in the router's tenant table and issues its API keys. Called once by
+   * each `RouterTenant`'s constructor.
+   */
+  registerTenant(tenant: RouterTenant, options: TenantOptions): TenantRegistration;
+}
+
+/**
+ * What registering a tenant gave it.
+ */
+export interface TenantRegistration {
+  /** The model ids the tenant may use. */
+  readonly allowedModels: string[];
+  /** The tenant's API keys, issued or given, in the order of its identities. */
+  readonly apiKeys: apigw.IApiKey[];
+}
+
 // Internal to the construct: not exported from the package's index.
-/** What a tenant needs to know about its router. */
+/** What registering a tenant needs to know about its router. */
 export interface TenantHost {
   readonly allowedModels: string[];
   /** The router's region and the catalog its allow-list was validated with. */
@@ -183,67 +209,17 @@ export class RouterTenant extends Construct {
   constructor(scope: Construct, id: string, props: RouterTenantProps) {
     super(scope, id);
     const { tenantId, router, ...options } = props;
-    const host = router._tenantHost();
     if (!TENANT_ID_PATTERN.test(tenantId)) {
       throw propError(this, 'tenant id', JSON.stringify(tenantId), 'is not 1-64 letters, digits, ".", "_" or "-" starting with a letter or digit', 'use a short id such as "search-team"');
     }
     this.tenantId = tenantId;
-    this.metrics = host.metrics;
-    // The router's own catalog (GatewayCatalog) explains an id outside the router's list.
-    this.allowedModels = applyRule(this, () => checkTenantModels(options.allowedModels, host.allowedModels, host.region, host.catalog));
-    for (const [prop, value] of [['monthlyBudgetUsd', options.monthlyBudgetUsd], ['dailyTokenLimit', options.dailyTokenLimit],
-      ['requestsPerMinutePerModel', options.requestsPerMinutePerModel], ['tokensPerMinute', options.tokensPerMinute]] as const) {
-      if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw propError(this, prop, String(value), 'is not a positive number', `pass a positive ${prop}, or omit it for no limit`);
-    }
-    for (const prop of ['dailyTokenLimit', 'requestsPerMinutePerModel', 'tokensPerMinute'] as const) {
-      const value = options[prop];
-      if (value !== undefined && !Number.isInteger(value)) throw propError(this, prop, String(value), 'is not a whole number', 'round it');
-    }
-    if (options.transcriptAccess === true && !host.transcriptAccess) {
-      throw propError(this, 'transcriptAccess', 'true', 'is wider than the router\'s (transcriptAccess is off on the router)', 'enable transcriptAccess on the router first, or drop it from the tenant');
-    }
-    if (options.globalRouting !== undefined && host.region === 'eu') {
-      throw propError(this, 'globalRouting', String(options.globalRouting), 'is set on a tenant of an EU router, which never routes globally (it would send data outside the EU)',
-        'remove globalRouting from the tenant; an EU router keeps every request in the EU');
-    }
-    const identities = [...(options.identity ? [options.identity] : []), ...(options.identities ?? [])];
-    if (identities.length === 0 && !options.defaultTenant) {
-      throw propError(this, 'identity', '(none)', 'is required unless the tenant is the default tenant', 'pass identity: TenantIdentity.apiKey() (or the factory that fits the router\'s authorization)');
-    }
-    const shard = host.store.nextShard();
-    const resolved = identities.map((identity) => {
-      if (identity.authorizationType !== host.authorizationType) {
-        throw propError(this, 'identity', `${withArticle(identity.authorizationType)} identity`, `does not fit the router's ${host.authorizationType} authorization, so no caller could ever match it`,
-          `use the TenantIdentity factory for ${host.authorizationType} (apiKey for API_KEY, iamPrincipal for IAM, cognitoGroup or cognitoClaim for COGNITO, authorizerPrincipal for CUSTOM)`);
-      }
-      return identity._resolve((name) => host.issueApiKey(shard, name === undefined ? `TenantKey-${tenantId}` : `TenantKey-${tenantId}-${name}`, name));
-    });
-    for (const r of resolved) {
-      if (r.spec.k === 'claim' && !Token.isUnresolved(r.spec.n) && r.spec.n.startsWith('custom:')) {
-        Annotations.of(this).addWarningV2('cdk-llm-gateway-router:cognitoClaimWritable',
-          `tenant ${tenantId}: ${r.description} is a custom attribute, which Cognito lets users write themselves unless the app client's write attributes exclude it, `
-          + 'so a user could join any tenant. Prefer TenantIdentity.cognitoGroup(group) (cognito:groups, which only administrators change), or exclude the attribute from every app client\'s write attributes.');
-      }
-    }
-    this.apiKeys = resolved.map((r) => r.apiKey).filter((k): k is apigw.IApiKey => k !== undefined);
+    this.metrics = router.metrics;
+    const registration = router.registerTenant(this, options);
+    this.allowedModels = registration.allowedModels;
+    this.apiKeys = registration.apiKeys;
     this.apiKey = this.apiKeys[0];
     this.monthlyBudgetUsd = options.monthlyBudgetUsd;
     this.dailyTokenLimit = options.dailyTokenLimit;
-    host.store.add(this, shard, {
-      id: tenantId,
-      ids: resolved.length > 0 ? resolved.map((r) => r.spec) : undefined,
-      // The router's list is the default: omitted, it costs nothing to store or read.
-      m: options.allowedModels !== undefined ? this.allowedModels : undefined,
-      usd: options.monthlyBudgetUsd,
-      tok: options.dailyTokenLimit,
-      tpm: options.tokensPerMinute,
-      rpm: options.requestsPerMinutePerModel,
-      tx: options.transcriptAccess,
-      gr: options.globalRouting,
-      def: options.defaultTenant || undefined,
-      g: options.guardrail && host.bindGuardrail(this, options.guardrail, 'guardrail'),
-    }, resolved, host.catalog);
-    host.store.checkRateShares(this, this.allowedModels, options.requestsPerMinutePerModel);
   }
 
   /** Any of the router's metrics, for this tenant's requests. @default sum over 5 minutes */
@@ -318,3 +294,67 @@ export class RouterTenant extends Construct {
     return alarm;
   }
 }
+
+/**
+ * A tenant's registration with its router: its options checked against the
+ * router, its policy added to the router's tenant store, its API keys issued.
+ * @internal
+ */
+export function registerTenant(tenant: RouterTenant, options: TenantOptions, host: TenantHost): TenantRegistration {
+  const tenantId = tenant.tenantId;
+  const scope: Construct = tenant;
+  // The router's own catalog (GatewayCatalog) explains an id outside the router's list.
+  const allowedModels = applyRule(scope, () => checkTenantModels(options.allowedModels, host.allowedModels, host.region, host.catalog));
+  for (const [prop, value] of [['monthlyBudgetUsd', options.monthlyBudgetUsd], ['dailyTokenLimit', options.dailyTokenLimit],
+    ['requestsPerMinutePerModel', options.requestsPerMinutePerModel], ['tokensPerMinute', options.tokensPerMinute]] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw propError(scope, prop, String(value), 'is not a positive number', `pass a positive ${prop}, or omit it for no limit`);
+  }
+  for (const prop of ['dailyTokenLimit', 'requestsPerMinutePerModel', 'tokensPerMinute'] as const) {
+    const value = options[prop];
+    if (value !== undefined && !Number.isInteger(value)) throw propError(scope, prop, String(value), 'is not a whole number', 'round it');
+  }
+  if (options.transcriptAccess === true && !host.transcriptAccess) {
+    throw propError(scope, 'transcriptAccess', 'true', 'is wider than the router\'s (transcriptAccess is off on the router)', 'enable transcriptAccess on the router first, or drop it from the tenant');
+  }
+  if (options.globalRouting !== undefined && host.region === 'eu') {
+    throw propError(scope, 'globalRouting', String(options.globalRouting), 'is set on a tenant of an EU router, which never routes globally (it would send data outside the EU)',
+      'remove globalRouting from the tenant; an EU router keeps every request in the EU');
+  }
+  const identities = [...(options.identity ? [options.identity] : []), ...(options.identities ?? [])];
+  if (identities.length === 0 && !options.defaultTenant) {
+    throw propError(scope, 'identity', '(none)', 'is required unless the tenant is the default tenant', 'pass identity: TenantIdentity.apiKey() (or the factory that fits the router\'s authorization)');
+  }
+  const shard = host.store.nextShard();
+  const resolved = identities.map((identity) => {
+    if (identity.authorizationType !== host.authorizationType) {
+      throw propError(scope, 'identity', `${withArticle(identity.authorizationType)} identity`, `does not fit the router's ${host.authorizationType} authorization, so no caller could ever match it`,
+        `use the TenantIdentity factory for ${host.authorizationType} (apiKey for API_KEY, iamPrincipal for IAM, cognitoGroup or cognitoClaim for COGNITO, authorizerPrincipal for CUSTOM)`);
+    }
+    return identity._resolve((name) => host.issueApiKey(shard, name === undefined ? `TenantKey-${tenantId}` : `TenantKey-${tenantId}-${name}`, name));
+  });
+  for (const r of resolved) {
+    if (r.spec.k === 'claim' && !Token.isUnresolved(r.spec.n) && r.spec.n.startsWith('custom:')) {
+      Annotations.of(scope).addWarningV2('cdk-llm-gateway-router:cognitoClaimWritable',
+        `tenant ${tenantId}: ${r.description} is a custom attribute, which Cognito lets users write themselves unless the app client's write attributes exclude it, `
+        + 'so a user could join any tenant. Prefer TenantIdentity.cognitoGroup(group) (cognito:groups, which only administrators change), or exclude the attribute from every app client\'s write attributes.');
+    }
+  }
+  const apiKeys = resolved.map((r) => r.apiKey).filter((k): k is apigw.IApiKey => k !== undefined);
+  host.store.add(scope, shard, {
+    id: tenantId,
+    ids: resolved.length > 0 ? resolved.map((r) => r.spec) : undefined,
+    // The router's list is the default: omitted, it costs nothing to store or read.
+    m: options.allowedModels !== undefined ? allowedModels : undefined,
+    usd: options.monthlyBudgetUsd,
+    tok: options.dailyTokenLimit,
+    tpm: options.tokensPerMinute,
+    rpm: options.requestsPerMinutePerModel,
+    tx: options.transcriptAccess,
+    gr: options.globalRouting,
+    def: options.defaultTenant || undefined,
+    g: options.guardrail && host.bindGuardrail(scope, options.guardrail, 'guardrail'),
+  }, resolved, host.catalog);
+  host.store.checkRateShares(scope, allowedModels, options.requestsPerMinutePerModel);
+  return { allowedModels, apiKeys };
+}
+

@@ -5,7 +5,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { functionEnv, newStack, rendered, routerIn, shardsOf, warnings } from './helpers';
-import { GatewayCatalog, RouterAuthorization, RouterDashboard, TenantIdentity, TenantStoreFailureMode } from '../../src';
+import { GatewayCatalog, RouterAuthorization, RouterDashboard, RouterTenant, TenantIdentity, TenantStoreFailureMode } from '../../src';
 
 const MODELS = ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'gpt-5-mini'];
 
@@ -272,4 +272,15 @@ describe('USD budgets on the bundled catalog\'s illustrative prices', () => {
     tokensOnly.addTenant('a', { identity: TenantIdentity.apiKey(), dailyTokenLimit: 10_000 });
     expect(budgetWarnings(stack)).toEqual([]);
   });
+});
+
+test('a RouterTenant constructed directly registers itself through its router\'s interface, as addTenant() does', () => {
+  const { stack, secret } = newStack();
+  const router = routerIn(stack, secret, 'Router', { authorization: RouterAuthorization.apiKey() });
+  const tenant = new RouterTenant(router, 'Direct', { router, tenantId: 'direct', identity: TenantIdentity.apiKey(), monthlyBudgetUsd: 5 });
+  expect(tenant.apiKeys).toHaveLength(1);
+  expect(tenant.allowedModels).toEqual(router.allowedModels);
+  const doc = shardsOf(Template.fromStack(stack))[0].doc;
+  expect(doc.t).toEqual([expect.objectContaining({ id: 'direct', usd: 5 })]);
+  expect(tenant.metricRequests().dimensions).toEqual({ service: router.routerName, Tenant: 'direct' });
 });
