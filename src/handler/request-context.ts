@@ -1,10 +1,9 @@
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { RouterConfig } from './config';
 import type { Guardrails } from './guardrail/guard';
-import type { RequestLog, RequestLogFields } from './log';
+import type { RequestLog } from './log';
 import type { RouterMetrics } from './metrics';
-import type { ResponseWriter } from './response-writer';
 import type { ApiKeyCache } from './secret';
+import type { ServedRequest } from './served-request';
 import type { TenantGate } from './tenants/gate';
 
 /** What lives for the whole execution environment: built once from the environment. */
@@ -19,17 +18,7 @@ export interface Router {
   readonly guardrails?: Guardrails;
 }
 
-/**
- * One request as it travels from routing to the relay. `fields` is filled in
- * along the way and becomes the request's metrics and log line once it is
- * answered; everything else is fixed when the request arrives.
- */
-export interface RequestContext {
+/** One request (served-request.ts) and the router serving it: what routing and the relay pass along. */
+export interface RequestContext extends ServedRequest {
   readonly router: Router;
-  readonly event: APIGatewayProxyEvent;
-  readonly context: Context;
-  readonly res: ResponseWriter;
-  readonly fields: RequestLogFields;
-  /** `performance.now()` when the invocation began. */
-  readonly started: number;
 }

@@ -8,7 +8,7 @@ import type { RouterConfig } from '../config';
 import { errorBody, OpenAiErrorBody, reject, Rejection, RouterFault } from '../errors';
 import type { RequestLogFields } from '../log';
 import type { Forward } from '../policy';
-import type { RequestContext } from '../request-context';
+import type { ServedRequest } from '../served-request';
 
 export type { GuardrailClientOptions };
 
@@ -90,7 +90,7 @@ export class Guardrails {
    * was, the decision with the masked texts in its body, or a refusal
    * (nothing has gone upstream).
    */
-  async checkPrompt(ctx: RequestContext, spec: GuardrailSpec, decision: Forward): Promise<Forward | GuardrailRefusal> {
+  async checkPrompt(ctx: ServedRequest, spec: GuardrailSpec, decision: Forward): Promise<Forward | GuardrailRefusal> {
     const body = JSON.parse(decision.upstreamBody) as Record<string, unknown>;
     const slots = promptSlots(body);
     if (slots.length === 0) return decision;
@@ -109,7 +109,7 @@ export class Guardrails {
    * `relay` it as it came, relay it `masked` (re-serialised), or a refusal
    * (nothing of the answer is relayed).
    */
-  async checkAnswer(ctx: RequestContext, spec: GuardrailSpec, completion: unknown): Promise<GuardrailRefusal | 'relay' | 'masked'> {
+  async checkAnswer(ctx: ServedRequest, spec: GuardrailSpec, completion: unknown): Promise<GuardrailRefusal | 'relay' | 'masked'> {
     const slots = answerSlots(completion);
     if (slots.length === 0) return 'relay';
     const verdict = await this.run(ctx, spec, 'OUTPUT', slots.map((s) => s.text));
@@ -122,7 +122,7 @@ export class Guardrails {
   }
 
   /** Holds a streamed answer back window by window until each has passed its check. */
-  streamWindow(ctx: RequestContext, spec: GuardrailSpec): StreamWindow {
+  streamWindow(ctx: ServedRequest, spec: GuardrailSpec): StreamWindow {
     return new StreamWindow(spec.win, async (texts): Promise<WindowOutcome> => {
       const verdict = await this.run(ctx, spec, 'OUTPUT', texts);
       if (verdict === 'unchecked') return { kind: 'pass' };
@@ -137,7 +137,7 @@ export class Guardrails {
    * and verdict; a failure is the error (failing closed) or `unchecked`
    * (failing open).
    */
-  private async run(ctx: RequestContext, spec: GuardrailSpec, source: GuardrailSource, texts: readonly string[]): Promise<Verdict | GuardrailUnavailableError | 'unchecked'> {
+  private async run(ctx: ServedRequest, spec: GuardrailSpec, source: GuardrailSource, texts: readonly string[]): Promise<Verdict | GuardrailUnavailableError | 'unchecked'> {
     const { fields, context } = ctx;
     const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : Number.POSITIVE_INFINITY;
     const started = performance.now();
@@ -170,7 +170,7 @@ function note(fields: RequestLogFields, action: GuardrailAction): void {
 }
 
 /** Ends a stream in-band: the refusal as an error event, then `[DONE]`. */
-function stop(ctx: RequestContext, refusal: GuardrailRefusal): WindowOutcome {
+function stop(ctx: ServedRequest, refusal: GuardrailRefusal): WindowOutcome {
   ctx.fields.rejectReason = refusal.reason;
   return { kind: 'stop', event: `data: ${JSON.stringify(refusal.body)}\n\ndata: [DONE]\n\n` };
 }

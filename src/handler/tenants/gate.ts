@@ -10,7 +10,7 @@ import { Charge, percentOfBudget, worstCaseNanos } from '../billing';
 import type { RouterConfig } from '../config';
 import { reject, Rejection } from '../errors';
 import type { Forward, TenantPolicy } from '../policy';
-import type { RequestContext } from '../request-context';
+import type { ServedRequest } from '../served-request';
 
 export interface TenantGateOptions {
   /** Merged into the DynamoDB client's configuration (the emulator's and the tests' local endpoint). @default the Lambda's */
@@ -111,7 +111,7 @@ export class TenantGate {
    * Names the caller's tenant in `fields.tenant`, or refuses an unknown
    * caller; 503 when the tenants cannot be read (nobody can be identified).
    */
-  async identify(ctx: RequestContext): Promise<TenantRefusal | undefined> {
+  async identify(ctx: ServedRequest): Promise<TenantRefusal | undefined> {
     const { event, fields } = ctx;
     let directory: TenantDirectory;
     try {
@@ -150,7 +150,7 @@ export class TenantGate {
    * model it may reach): all at once, one DynamoDB round trip before the
    * upstream call. A refusal, or an admission to settle later.
    */
-  async admit(ctx: RequestContext, decision: Forward): Promise<TenantRefusal | Admission> {
+  async admit(ctx: ServedRequest, decision: Forward): Promise<TenantRefusal | Admission> {
     const { fields, context } = ctx;
     const tenant = this.directory.byId.get(fields.tenant!)!;
     const models = decision.attempts.map((a) => a.model);
@@ -248,7 +248,7 @@ export class TenantGate {
    * model). It names no model, so nothing prices it: no USD reservation and
    * nothing to settle.
    */
-  async admitUnderstanding(ctx: RequestContext): Promise<TenantRefusal | Admission> {
+  async admitUnderstanding(ctx: ServedRequest): Promise<TenantRefusal | Admission> {
     const { fields } = ctx;
     const tenant = this.directory.byId.get(fields.tenant!)!;
     if (tenant.tx === false) {
@@ -280,7 +280,7 @@ export class TenantGate {
    * `SettlementFailures`. Never throws: the caller's answer is complete.
    */
   private async settle(
-    ctx: RequestContext, reservation: Reservation | undefined, minute: MinuteReservation | undefined,
+    ctx: ServedRequest, reservation: Reservation | undefined, minute: MinuteReservation | undefined,
     charge: Charge | undefined, reclaiming: Promise<void>,
   ): Promise<void> {
     const actual: Amount = { usdNanos: charge?.usdNanos ?? 0, tokens: charge?.tokens ?? 0 };
@@ -296,7 +296,7 @@ export class TenantGate {
     await reclaiming;
   }
 
-  private reclaim(ctx: RequestContext, work: readonly ReclaimWork[]): Promise<void> {
+  private reclaim(ctx: ServedRequest, work: readonly ReclaimWork[]): Promise<void> {
     if (work.length === 0) return Promise.resolve();
     return this.ledger.reclaim(work).catch((err: unknown) => {
       // Left for the next admission to see again.
@@ -305,7 +305,7 @@ export class TenantGate {
   }
 
   /** Records a store failure for the log and the `TenantStoreErrors` metric: the error's name and code only. */
-  private noteStoreError({ fields }: RequestContext, phase: 'admit' | 'settle', err: unknown): void {
+  private noteStoreError({ fields }: ServedRequest, phase: 'admit' | 'settle', err: unknown): void {
     fields.tenantStoreError = phase;
     fields.tenantStoreErrorName = storeErrorName(err);
   }
@@ -328,12 +328,12 @@ export function storeErrorName(err: unknown): string {
   return `${name}${code}${status}`.slice(0, 128);
 }
 
-function remainingMs(context: RequestContext['context']): number {
+function remainingMs(context: ServedRequest['context']): number {
   return typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : MAX_FUNCTION_LIFETIME_MS;
 }
 
 /** Epoch ms by which the store's work for this request must be done: the function's deadline, less a margin. */
-function deadlineOf(context: RequestContext['context']): number {
+function deadlineOf(context: ServedRequest['context']): number {
   return Date.now() + remainingMs(context) - SETTLE_MARGIN_MS;
 }
 
