@@ -64,3 +64,39 @@ describe('TenantDirectory', () => {
       .toThrow('tenant bad: "arn:aws:iam::123456789012:user/x" is not an IAM role ARN');
   });
 });
+
+describe('TenantDirectory edges', () => {
+  const DEFAULT: TenantSpec = { id: 'everyone', def: true };
+
+  test('a request context without identity or authorizer (or none at all) gets the default tenant', () => {
+    const directory = new TenantDirectory([{ id: 'keyed', ids: [{ k: 'key', v: 'k1' }] }, { id: 'claimed', ids: [{ k: 'claim', n: 'custom:team', v: 'x' }] }, DEFAULT]);
+    expect(directory.match({} as APIGatewayProxyEvent)?.id).toBe('everyone');
+    expect(directory.match({ requestContext: {} } as unknown as APIGatewayProxyEvent)?.id).toBe('everyone');
+    expect(directory.match(event({}, {}))?.id).toBe('everyone');
+  });
+
+  test('a claim matches on its whole value; only cognito:groups is a list', () => {
+    const directory = new TenantDirectory([{ id: 'alpha', ids: [{ k: 'claim', n: 'custom:team', v: 'alpha' }] }]);
+    expect(directory.match(event({}, { claims: { 'custom:team': 'alpha' } }))?.id).toBe('alpha');
+    expect(directory.match(event({}, { claims: { 'custom:team': 'alpha beta' } }))).toBeUndefined();
+    expect(directory.match(event({}, { claims: { 'custom:team': '[alpha]' } }))).toBeUndefined();
+  });
+
+  test('cognito:groups loses only its enclosing brackets: brackets inside a group name stay', () => {
+    const directory = new TenantDirectory([
+      { id: 'open', ids: [{ k: 'claim', n: 'cognito:groups', v: 'a[b' }] },
+      { id: 'close', ids: [{ k: 'claim', n: 'cognito:groups', v: 'x]y' }] },
+    ]);
+    expect(directory.match(event({}, { claims: { 'cognito:groups': 'a[b,c' } }))?.id).toBe('open');
+    expect(directory.match(event({}, { claims: { 'cognito:groups': '[c x]y]' } }))?.id).toBe('close');
+    expect(directory.match(event({}, { claims: { 'cognito:groups': 'ab,c' } }))).toBeUndefined();
+  });
+
+  test('a role without a path is a role too; session ARNs must be exactly a session of it', () => {
+    const directory = new TenantDirectory([{ id: 'ops', ids: [{ k: 'role', v: 'arn:aws:iam::123456789012:role/Ops' }] }]);
+    expect(directory.match(event({ userArn: 'arn:aws:sts::123456789012:assumed-role/Ops/alice' }))?.id).toBe('ops');
+    expect(directory.match(event({ userArn: 'evil-arn:aws:sts::123456789012:assumed-role/Ops/alice' }))).toBeUndefined();
+    expect(directory.match(event({ userArn: 'arn:aws:sts::123456789012:assumed-role/Ops/alice/more' }))).toBeUndefined();
+    expect(directory.match(event({ userArn: 'arn:aws:sts::999999999999:assumed-role/Ops/alice' }))).toBeUndefined();
+  });
+});
