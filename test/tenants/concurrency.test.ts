@@ -109,7 +109,7 @@ describe('tenant budgets under concurrency (handler + dynalite + fake gateway)',
     const over = await call(handler, { body: body('ok'), identity: TEAM });
     expect(over.status).toBe(429);
     expect(over.json.error).toEqual({
-      message: 'Budget exceeded: 92 tokens of tenant team-a\'s daily limit of 8374 tokens are left, and this request\'s worst case is 197 tokens. '
+      message: 'Budget exceeded: 92 tokens of the daily limit of 8374 tokens of tenant team-a are left, and this request\'s worst case is 197 tokens. '
         + 'A request with a smaller max_tokens or a shorter prompt may fit.',
       type: 'rate_limit_error',
       param: null,
@@ -139,7 +139,7 @@ describe('tenant budgets under concurrency (handler + dynalite + fake gateway)',
     // 10,000 - 9,860 = 140 micro-USD left: this request's 297 do not fit; the smallest request (1 + 2 = 3) would.
     const over = await call(handler, { body: body('ok'), identity: { apiKeyId: 'key-usd' } });
     expect(over.status).toBe(429);
-    expect(over.json.error.message).toBe('Budget exceeded: 0.00014 USD of tenant team-usd\'s monthly budget of 0.01 USD are left, '
+    expect(over.json.error.message).toBe('Budget exceeded: 0.00014 USD of the monthly budget of 0.01 USD of tenant team-usd are left, '
       + 'and this request\'s worst case is 0.000297 USD. A request with a smaller max_tokens or a shorter prompt may fit.');
     expect(over.headers['retry-after']).toBeUndefined();
     expect((await ledger.usage('team-usd')).usdNanos).toBe(9_860_000);

@@ -140,7 +140,7 @@ describe('tenant policy, before anything goes upstream', () => {
     // Never admissible: 400, not a 429 an SDK would retry. The upstream body is 160 bytes, plus the fallback's 5,000.
     expect(res.status).toBe(400);
     expect(res.json.error).toEqual({
-      message: 'This request\'s worst case, 5160 tokens, alone exceeds tenant small\'s daily limit of 1500 tokens: it can never be admitted. Lower max_tokens or shorten the prompt.',
+      message: 'This request\'s worst case, 5160 tokens, alone exceeds the daily limit of 1500 tokens of tenant small: it can never be admitted. Lower max_tokens or shorten the prompt.',
       type: 'invalid_request_error',
       param: null,
       code: 'request_exceeds_budget',

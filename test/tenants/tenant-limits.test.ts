@@ -89,7 +89,7 @@ describe('tokens per minute, reserved up front', () => {
     const { handler } = await tenantRouter(services.dynamo, [{ id: 'tpm2', ids: [{ k: 'key', v: 'kt2' }], tpm: 500 }], { endpoint: services.gateway.url, allowedModels: ['gpt-5-mini'] });
     const res = await call(handler, { body: chat('gpt-5-mini', { max_tokens: 1_000 }), identity: { apiKeyId: 'kt2' } });
     expect(res.status).toBe(400);
-    expect(res.json.error.message).toBe('This request\'s worst case, 1084 tokens, alone exceeds tenant tpm2\'s 500 tokens per minute: it can never be admitted. Lower max_tokens or shorten the prompt.');
+    expect(res.json.error.message).toBe('This request\'s worst case, 1084 tokens, alone exceeds the 500 tokens per minute of tenant tpm2: it can never be admitted. Lower max_tokens or shorten the prompt.');
     expect(services.gateway.requests).toHaveLength(0);
   });
 });
@@ -112,7 +112,7 @@ describe('a budget with nothing left', () => {
     await ledger.settle(r.reservation, { usdNanos: 6_650, tokens: 1 });
     const spent = await call(handler, { body: chat('gpt-5-nano', { max_tokens: 10 }), identity: { apiKeyId: 'kb' } });
     expect(spent.status).toBe(429);
-    expect(spent.json.error.message).toBe('Budget exceeded: tenant tiny\'s monthly budget of 0.00001 USD is spent (0 USD left) until the month ends (UTC).');
+    expect(spent.json.error.message).toBe('Budget exceeded: the monthly budget of 0.00001 USD of tenant tiny is spent (0 USD left) until the month ends (UTC).');
     const now = new Date();
     const untilMonthEnd = (Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) - now.getTime()) / 1000;
     expect(Number(spent.headers['retry-after'])).toBeGreaterThanOrEqual(Math.floor(untilMonthEnd) - 2);

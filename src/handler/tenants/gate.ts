@@ -156,7 +156,7 @@ export class TenantGate {
     const models = decision.attempts.map((a) => a.model);
     const { worstCase } = decision;
     if (tenant.usd !== undefined && worstCase.usdNanos === undefined) {
-      return refusal(503, 'budget_unavailable', `No price is known for ${models.join(', ')}, so tenant ${tenant.id}'s budget cannot be applied.`, 'budget_unavailable', { 'retry-after': '60' });
+      return refusal(503, 'budget_unavailable', `No price is known for ${models.join(', ')}, so the budget of tenant ${tenant.id} cannot be applied.`, 'budget_unavailable', { 'retry-after': '60' });
     }
     const estimate: Amount = { usdNanos: worstCase.usdNanos ?? 0, tokens: worstCase.inputTokens + worstCase.outputTokens };
     const remaining = remainingMs(context);
@@ -204,26 +204,26 @@ export class TenantGate {
       const what = usd ? `monthly budget of ${tenant.usd} USD` : `daily limit of ${tenant.tok} tokens`;
       const show = (amount: number) => (usd ? `${formatUsd(amount)} USD` : `${amount} tokens`);
       if (budget.never) {
-        return refusal(400, 'request_exceeds_budget', `This request's worst case, ${show(budget.requested)}, alone exceeds tenant ${tenant.id}'s ${what}: `
+        return refusal(400, 'request_exceeds_budget', `This request's worst case, ${show(budget.requested)}, alone exceeds the ${what} of tenant ${tenant.id}: `
           + 'it can never be admitted. Lower max_tokens or shorten the prompt.', 'request_exceeds_budget', NO_RETRY);
       }
       if (budget.heldByInFlight) {
         // Requests in flight settle within seconds, usually below their worst case: retrying shortly is the right thing.
-        return refusal(429, 'budget_exceeded', `Budget exceeded: ${show(budget.remaining)} of tenant ${tenant.id}'s ${what} are left while requests in flight hold the rest, `
+        return refusal(429, 'budget_exceeded', `Budget exceeded: ${show(budget.remaining)} of the ${what} of tenant ${tenant.id} are left while requests in flight hold the rest, `
           + `and this request's worst case is ${show(budget.requested)}; retry shortly.`, 'budget_exceeded', { 'retry-after': String(budget.retryAfterSeconds) });
       }
       const smallest = usd ? this.smallestRequestNanos(decision) : 2;
       if (budget.remaining < smallest) {
-        return refusal(429, 'budget_exceeded', `Budget exceeded: tenant ${tenant.id}'s ${what} is spent (${show(budget.remaining)} left) until the ${usd ? 'month' : 'day'} ends (UTC).`,
+        return refusal(429, 'budget_exceeded', `Budget exceeded: the ${what} of tenant ${tenant.id} is spent (${show(budget.remaining)} left) until the ${usd ? 'month' : 'day'} ends (UTC).`,
           'budget_exceeded', { 'retry-after': String(budget.retryAfterSeconds), ...NO_RETRY });
       }
-      return refusal(429, 'budget_exceeded', `Budget exceeded: ${show(budget.remaining)} of tenant ${tenant.id}'s ${what} are left, and this request's worst case is `
+      return refusal(429, 'budget_exceeded', `Budget exceeded: ${show(budget.remaining)} of the ${what} of tenant ${tenant.id} are left, and this request's worst case is `
         + `${show(budget.requested)}. A request with a smaller max_tokens or a shorter prompt may fit.`, 'budget_exceeded', NO_RETRY);
     }
     if (minute && !minute.ok) {
       if (minute.never) {
-        return refusal(400, 'request_exceeds_budget', `This request's worst case, ${decision.worstCase.inputTokens + decision.worstCase.outputTokens} tokens, alone exceeds tenant ${tenant.id}'s `
-          + `${tenant.tpm} tokens per minute: it can never be admitted. Lower max_tokens or shorten the prompt.`, 'request_exceeds_budget', NO_RETRY);
+        return refusal(400, 'request_exceeds_budget', `This request's worst case, ${decision.worstCase.inputTokens + decision.worstCase.outputTokens} tokens, alone exceeds the `
+          + `${tenant.tpm} tokens per minute of tenant ${tenant.id}: it can never be admitted. Lower max_tokens or shorten the prompt.`, 'request_exceeds_budget', NO_RETRY);
       }
       return refusal(429, 'tenant_rate_limited', `Tenant ${tenant.id} may use ${tenant.tpm} tokens per minute: ${minute.remaining} are left this minute, and this request's `
         + `worst case is ${decision.worstCase.inputTokens + decision.worstCase.outputTokens}; retry after the minute ends.`, 'tenant_rate_limited', { 'retry-after': String(minute.retryAfterSeconds) });
