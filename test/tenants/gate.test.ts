@@ -63,7 +63,8 @@ describe('reading the tenants', () => {
     const versions = await writeLocalTenants(dynamo.client, sdk, table, [{ id: 'a', ids: [{ k: 'key', v: 'ka' }] }]);
     const proxy = await DynamoThrottleProxy.start(dynamo.endpoint, () => Infinity);
     try {
-      const gate = TenantGate.fromEnv({ ...env, [ENV.TENANT_SHARDS]: versions, [ENV.TENANT_TABLE]: table }, config, { dynamoDbClientConfig: localClientConfig(proxy.endpoint) })!;
+      const tenantEnv = { ...env, [ENV.TENANT_SHARDS]: versions, [ENV.TENANT_TABLE]: table };
+      const gate = TenantGate.fromEnv(tenantEnv, config, { dynamoDbClientConfig: localClientConfig(proxy.endpoint) })!;
       expect(() => gate.directory).toThrow('the tenants are not loaded yet: await ready() first');
       // Nobody asked yet: the read is under way all the same.
       for (let i = 0; i < 50 && proxy.batchGets.length === 0; i++) await new Promise((r) => setTimeout(r, 10));

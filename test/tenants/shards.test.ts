@@ -73,7 +73,8 @@ test('a shard missing from the table, one without its document, and one that is 
   await expect(readTenantShards(dynamo.client, sdk, table, [...versions, 'v99'])).rejects.toThrow(`tenant shard ~tenants#2 is missing from table ${table}`);
   await dynamo.client.send(new sdk.PutItemCommand({ TableName: table, Item: { pk: { S: tenantShardKey(1) }, v: { S: versions[1] } } }));
   await expect(readTenantShards(dynamo.client, sdk, table, versions)).rejects.toThrow(`tenant shard ~tenants#1 is missing from table ${table}`);
-  await dynamo.client.send(new sdk.PutItemCommand({ TableName: table, Item: { pk: { S: tenantShardKey(1) }, [TENANT_SHARD_ATTRIBUTE]: { S: '{not json' }, v: { S: versions[1] } } }));
+  const malformed = { pk: { S: tenantShardKey(1) }, [TENANT_SHARD_ATTRIBUTE]: { S: '{not json' }, v: { S: versions[1] } };
+  await dynamo.client.send(new sdk.PutItemCommand({ TableName: table, Item: malformed }));
   await expect(readTenantShards(dynamo.client, sdk, table, versions)).rejects.toThrow('tenant shard ~tenants#1 is not JSON');
 });
 
@@ -82,7 +83,8 @@ test('the read is current only when every shard has the version the function exp
   expect((await readTenantShards(dynamo.client, sdk, table, versions)).current).toBe(true);
   expect((await readTenantShards(dynamo.client, sdk, table, [versions[0], versions[1], 'v0'])).current).toBe(false);
   // A shard written without a version (by hand) is never current.
-  const doc = (await dynamo.client.send(new sdk.GetItemCommand({ TableName: table, Key: { pk: { S: tenantShardKey(2) } } }))).Item![TENANT_SHARD_ATTRIBUTE].S!;
+  const stored = await dynamo.client.send(new sdk.GetItemCommand({ TableName: table, Key: { pk: { S: tenantShardKey(2) } } }));
+  const doc = stored.Item![TENANT_SHARD_ATTRIBUTE].S!;
   await dynamo.client.send(new sdk.PutItemCommand({ TableName: table, Item: { pk: { S: tenantShardKey(2) }, [TENANT_SHARD_ATTRIBUTE]: { S: doc } } }));
   const read = await readTenantShards(dynamo.client, sdk, table, versions);
   expect(read.current).toBe(false);
