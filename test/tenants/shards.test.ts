@@ -85,7 +85,8 @@ test('the read is current only when every shard has the version the function exp
   // A shard written without a version (by hand) is never current.
   const stored = await dynamo.client.send(new sdk.GetItemCommand({ TableName: table, Key: { pk: { S: tenantShardKey(2) } } }));
   const doc = stored.Item![TENANT_SHARD_ATTRIBUTE].S!;
-  await dynamo.client.send(new sdk.PutItemCommand({ TableName: table, Item: { pk: { S: tenantShardKey(2) }, [TENANT_SHARD_ATTRIBUTE]: { S: doc } } }));
+  const unversioned = { pk: { S: tenantShardKey(2) }, [TENANT_SHARD_ATTRIBUTE]: { S: doc } };
+  await dynamo.client.send(new sdk.PutItemCommand({ TableName: table, Item: unversioned }));
   const read = await readTenantShards(dynamo.client, sdk, table, versions);
   expect(read.current).toBe(false);
   expect(read.tenants).toHaveLength(3);
