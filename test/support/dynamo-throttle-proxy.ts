@@ -17,6 +17,8 @@ export class DynamoThrottleProxy {
 
   /** The BatchGetItem request bodies, parsed. */
   readonly batchGets: any[] = [];
+  /** Every call's operation (`UpdateItem`, `GetItem`...), in order. */
+  readonly operations: string[] = [];
   private readonly server: http.Server;
 
   private constructor(target: URL, served: (call: number) => number) {
@@ -25,7 +27,9 @@ export class DynamoThrottleProxy {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        const batchGet = String(req.headers['x-amz-target'] ?? '').endsWith('.BatchGetItem');
+        const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+        this.operations.push(operation);
+        const batchGet = operation === 'BatchGetItem';
         if (batchGet) this.batchGets.push(JSON.parse(body.toString('utf8')));
         const call = this.batchGets.length;
         const headers = { ...req.headers };
