@@ -273,6 +273,10 @@ export class RouterMetricFactory implements IRouterMetrics {
     return this.globalRouting ? [MetricRegion.US, MetricRegion.GLOBAL] : [MetricRegion.US];
   }
 
+  /**
+   * Any metric the handler emits, by name, narrowed to one dimension set by `props`.
+   * @default sum over 5 minutes
+   */
   public metric(metricName: string, props: RouterMetricOptions = {}): cloudwatch.Metric {
     const { metricRegion, model, reason, errorClass, tenant, guardrailPolicy, ...options } = props;
     const narrowing = [metricRegion, model, reason, errorClass, tenant, guardrailPolicy].filter((v) => v !== undefined);
@@ -304,98 +308,155 @@ export class RouterMetricFactory implements IRouterMetrics {
     }).attachTo(this.scope);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Requests received (every outcome).
+   * @default sum over 5 minutes
+   */
   public metricRequests(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.REQUESTS, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Requests refused before anything went upstream.
+   * @default sum over 5 minutes
+   */
   public metricRejected(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.REJECTED, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Upstream failures (4xx/5xx answers, timeouts, unreachable).
+   * @default sum over 5 minutes
+   */
   public metricUpstreamErrors(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.UPSTREAM_ERRORS, props);
   }
 
-  /** @default p99 over 5 minutes */
+  /**
+   * End-to-end latency in the handler, ms.
+   * @default p99 over 5 minutes
+   */
   public metricLatency(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
   }
 
-  /** @default p99 over 5 minutes */
+  /**
+   * Time from sending upstream until the answer was relayed or failed, ms.
+   * @default p99 over 5 minutes
+   */
   public metricUpstreamLatency(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.UPSTREAM_LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
   }
 
-  /** @default p99 over 5 minutes */
+  /**
+   * Time to the first streamed byte, ms.
+   * @default p99 over 5 minutes
+   */
   public metricTimeToFirstToken(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.TIME_TO_FIRST_TOKEN, { statistic: cloudwatch.Stats.p(99), ...props });
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Prompt tokens reported by the gateway.
+   * @default sum over 5 minutes
+   */
   public metricInputTokens(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.INPUT_TOKENS, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Completion tokens reported by the gateway.
+   * @default sum over 5 minutes
+   */
   public metricOutputTokens(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.OUTPUT_TOKENS, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Requests served by a new execution environment.
+   * @default sum over 5 minutes
+   */
   public metricColdStarts(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.COLD_START, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Requests whose caller hung up before the answer ended.
+   * @default sum over 5 minutes
+   */
   public metricClientAborted(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.CLIENT_ABORTED, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Estimated cost in USD: reported tokens times the catalog's price for the region each request used.
+   * @default sum over 5 minutes
+   */
   public metricCostUsd(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.COST_USD, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Requests the router itself failed (unreadable key, misconfiguration, internal error).
+   * @default sum over 5 minutes
+   */
   public metricRouterErrors(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.ROUTER_ERRORS, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Requests a guardrail blocked or masked (by policy type with `guardrailPolicy`).
+   * @default sum over 5 minutes
+   */
   public metricGuardrailInterventions(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.GUARDRAIL_INTERVENTIONS, props);
   }
 
-  /** @default p99 over 5 minutes */
+  /**
+   * Time a request waited for its guardrail checks, ms.
+   * @default p99 over 5 minutes
+   */
   public metricGuardrailLatency(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.GUARDRAIL_LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Priced text units the guardrail checks used: what Bedrock bills, to charge back by tenant.
+   * @default sum over 5 minutes
+   */
   public metricGuardrailTextUnits(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.GUARDRAIL_TEXT_UNITS, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Guardrail checks that failed (errors, throttles, timeouts).
+   * @default sum over 5 minutes
+   */
   public metricGuardrailErrors(props?: RouterMetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.GUARDRAIL_ERRORS, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * API Gateway's `5XXError` for the router's stage: every 5xx answer, whoever produced it.
+   * @default sum over 5 minutes
+   */
   public metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     // The REST API is named after the router (rest-api.ts), so the name is the ApiName dimension.
     return this.awsMetric('AWS/ApiGateway', '5XXError', { ApiName: this.routerName, Stage: this.stageName }, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Lambda's `Errors` for the router function: invocations that crashed or timed out.
+   * @default sum over 5 minutes
+   */
   public metricFunctionErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.awsMetric('AWS/Lambda', 'Errors', { FunctionName: this.requireFunctionName() }, props);
   }
 
-  /** @default sum over 5 minutes */
+  /**
+   * Lambda's `Throttles` for the router function: invocations refused for lack of concurrency.
+   * @default sum over 5 minutes
+   */
   public metricFunctionThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.awsMetric('AWS/Lambda', 'Throttles', { FunctionName: this.requireFunctionName() }, props);
   }
