@@ -31,6 +31,12 @@ describe('worstPrice: what a reservation holds', () => {
     expect(worstPrice(RULES, [{ model: 'not-in-rules', global: false }], ['cheap'])).toEqual({ input: 0.0000001, output: 0.0000004 });
   });
 
+  test('...including a global price dearer than the in-region one', () => {
+    // in-region 0.000001 / 0.000002, global 0.000004 / 0.000008
+    const rules = new Map<string, ModelRule>([['dear-global', rule({ input: 0.000001, output: 0.000002 }, { input: 0.000004, output: 0.000008 })], ['unpriced', rule()]]);
+    expect(worstPrice(rules, [{ model: 'unpriced', global: false }], ['dear-global', 'gone'])).toEqual({ input: 0.000004, output: 0.000008 });
+  });
+
   test('nothing priced at all: no price, never zero', () => {
     expect(worstPrice(RULES, [{ model: 'unpriced', global: false }], ['unpriced'])).toBeUndefined();
     expect(worstPrice(RULES, [{ model: 'unpriced', global: false }], [])).toBeUndefined();
