@@ -60,6 +60,21 @@ describe('answerPrice: the answering model\'s price', () => {
     expect(answerPrice(RULES, [...tried].reverse(), 'both', worst)).toEqual({ price: { input: 0.000003, output: 0.000015 }, pricedAs: 'both' });
   });
 
+  test('a priced routing beside an unpriced one: the priced one, in either order', () => {
+    // global routing accepted, no global price: only the in-region 0.000001 / 0.000002 is known.
+    const rules = new Map<string, ModelRule>([['half', rule({ input: 0.000001, output: 0.000002 }, undefined, true)]]);
+    const tried = [{ model: 'half', global: false }, { model: 'half', global: true }];
+    expect(answerPrice(rules, tried, 'half', worst)).toEqual({ price: { input: 0.000001, output: 0.000002 }, pricedAs: 'half' });
+    expect(answerPrice(rules, [...tried].reverse(), 'half', worst)).toEqual({ price: { input: 0.000001, output: 0.000002 }, pricedAs: 'half' });
+  });
+
+  test('two routings as dear as each other (the same sum per token): the first one tried', () => {
+    // in-region 0.000001 / 0.000003, global 0.000003 / 0.000001: 0.000004 either way.
+    const rules = new Map<string, ModelRule>([['even', rule({ input: 0.000001, output: 0.000003 }, { input: 0.000003, output: 0.000001 })]]);
+    expect(answerPrice(rules, [{ model: 'even', global: false }, { model: 'even', global: true }], 'even', worst).price).toEqual({ input: 0.000001, output: 0.000003 });
+    expect(answerPrice(rules, [{ model: 'even', global: true }, { model: 'even', global: false }], 'even', worst).price).toEqual({ input: 0.000003, output: 0.000001 });
+  });
+
   test('an answering model without a price, or not among the attempts, is charged the worst-case price', () => {
     expect(answerPrice(RULES, [{ model: 'unpriced', global: false }], 'unpriced', worst)).toEqual({ price: worst });
     expect(answerPrice(RULES, [{ model: 'cheap', global: false }], 'other', worst)).toEqual({ price: worst });
