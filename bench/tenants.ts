@@ -109,8 +109,7 @@ export async function tenantPath(): Promise<unknown> {
         stream.resume();
         let ended = 0;
         stream.on('finish', () => (ended = performance.now()));
-        const event = proxyEvent({ method: 'POST', path: '/v1/chat/completions', body });
-        (event.requestContext as { identity?: object }).identity = { apiKeyId: 'kid' };
+        const event = proxyEvent({ method: 'POST', path: '/v1/chat/completions', body, identity: { apiKeyId: 'kid' } });
         await (handler as StreamingHandler)(event, stream, lambdaContext());
         if (!ended) await new Promise((resolve) => stream.once('finish', resolve));
         if (i < 5) continue; // warm-up: connections, JIT, the tenants' first read

@@ -78,6 +78,14 @@ export interface ProxyRequest {
   readonly stage?: string;
   /** @default a random UUID */
   readonly requestId?: string;
+  /**
+   * `requestContext.identity` beyond the source address: what API Gateway
+   * fills in after authorization (`apiKeyId`, `userArn`, ...).
+   * @default only `sourceIp`
+   */
+  readonly identity?: Record<string, string>;
+  /** `requestContext.authorizer`: a Cognito or Lambda authorizer's context. @default null */
+  readonly authorizer?: Record<string, unknown> | null;
 }
 
 /** The REST API Lambda proxy event API Gateway would send for `req`. */
@@ -104,7 +112,9 @@ export function proxyEvent(req: ProxyRequest): APIGatewayProxyEvent {
       httpMethod: req.method,
       path: `/${stage}${req.path}`,
       resourcePath: resource,
-    } as APIGatewayProxyEvent['requestContext'],
+      identity: { sourceIp: '127.0.0.1', ...req.identity },
+      authorizer: req.authorizer ?? null,
+    } as unknown as APIGatewayProxyEvent['requestContext'],
   };
 }
 

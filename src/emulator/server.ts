@@ -96,8 +96,7 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
         res.writeHead(answer.status, answer.headers).end(answer.body);
         return;
       }
-      const event = toProxyEvent(req, url, body, resources, options.stageName ?? 'prod');
-      if (apiKeyId) (event.requestContext as { identity?: object }).identity = { apiKeyId };
+      const event = toProxyEvent(req, url, body, resources, options.stageName ?? 'prod', apiKeyId);
       const context = lambdaContext(timeoutMs);
       const stream = new PassThrough();
       relay(stream, res);
@@ -150,8 +149,10 @@ function relay(stream: PassThrough, res: http.ServerResponse): void {
   stream.on('error', () => res.destroy());
 }
 
-/** The event for `req`: header pairs as they came, text bodies as text, others in base64. */
-function toProxyEvent(req: http.IncomingMessage, url: URL, body: Buffer, resources: Set<string>, stage: string): APIGatewayProxyEvent {
+/** The event for `req`: header pairs as they came, text bodies as text, others in base64, and the API key API Gateway matched. */
+function toProxyEvent(
+  req: http.IncomingMessage, url: URL, body: Buffer, resources: Set<string>, stage: string, apiKeyId: string | undefined,
+): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -173,5 +174,9 @@ function toProxyEvent(req: http.IncomingMessage, url: URL, body: Buffer, resourc
     body: body.length ? (isText ? body.toString('utf8') : body.toString('base64')) : null,
     isBase64Encoded: body.length > 0 && !isText,
     stage,
+    identity: {
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      ...(apiKeyId ? { apiKeyId } : {}),
+    },
   });
 }

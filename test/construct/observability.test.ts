@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EU_ENV, newStack, routerIn } from './helpers';
-import { GatewayRegion, IRouterMetrics, MetricRegion, RouterAlarms, RouterDashboard, RouterMetricFactory } from '../../src';
+import { GatewayRegion, IRouterMetrics, MetricErrorClass, MetricRegion, RejectionReason, RouterAlarms, RouterDashboard, RouterMetricFactory } from '../../src';
 
 describe('metric helpers', () => {
   const { stack, secret } = newStack({ env: EU_ENV });
@@ -42,9 +42,9 @@ describe('metric helpers', () => {
     expect(m.dimensions).toEqual({ service: us.routerName, Provider: 'anthropic', Model: 'claude-opus-4-7' });
     expect(m.period.toMinutes()).toBe(1);
     expect(m.statistic).toBe('Average');
-    expect(us.metricRejected({ reason: 'residency' }).dimensions).toEqual({ service: us.routerName, Reason: 'residency' });
-    expect(us.metricUpstreamErrors({ errorClass: 'timeout' }).dimensions).toEqual({ service: us.routerName, ErrorClass: 'timeout' });
-    expect(us.metricRouterErrors({ errorClass: 'secret_unavailable' }).dimensions).toEqual({ service: us.routerName, ErrorClass: 'secret_unavailable' });
+    expect(us.metricRejected({ reason: RejectionReason.RESIDENCY }).dimensions).toEqual({ service: us.routerName, Reason: 'residency' });
+    expect(us.metricUpstreamErrors({ errorClass: MetricErrorClass.TIMEOUT }).dimensions).toEqual({ service: us.routerName, ErrorClass: 'timeout' });
+    expect(us.metricRouterErrors({ errorClass: MetricErrorClass.SECRET_UNAVAILABLE }).dimensions).toEqual({ service: us.routerName, ErrorClass: 'secret_unavailable' });
   });
 
   test('the stage and function metrics are the ones API Gateway and Lambda publish for this router', () => {

@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import { routerEnvironment } from '../../src/emulator/config';
 import { createRouterHandler } from '../../src/handler/app';
 import { loadConfig, RouterConfigError } from '../../src/handler/config';
-import { invoke, InvokeResult } from '../support/in-process';
+import { invoke, CallResult } from '../support/in-process';
 import { interceptUpstream, Sent } from '../support/intercept-upstream';
 import '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
@@ -162,7 +162,7 @@ function requestArb(allowed: string[], opts: RequestArbOptions = {}): fc.Arbitra
 }
 
 /** Every response the router sends for a caller's request: 2xx, or a 4xx OpenAI-shaped error. */
-function expectWellFormed(res: InvokeResult): void {
+function expectWellFormed(res: CallResult): void {
   expect(res.status).toBeLessThan(500);
   if (res.status >= 400) {
     const body = JSON.parse(res.body);
@@ -199,7 +199,7 @@ async function sendOne(
   handler: ReturnType<typeof createRouterHandler>,
   net: ReturnType<typeof interceptUpstream>,
   body: string,
-): Promise<{ res: InvokeResult; out?: Sent }> {
+): Promise<{ res: CallResult; out?: Sent }> {
   net.sent.length = 0;
   const res = await invoke(handler, body);
   expectWellFormed(res);

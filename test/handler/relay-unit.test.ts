@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { lambdaContext, proxyEvent } from '../../src/emulator/runtime-shim';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
 import { completion, errorWith, GatewayBehaviour, respondWith, sseEvent, useFakeGateway } from '../support/fake-gateway';
-import { invoke, InvokeResult } from '../support/in-process';
+import { invoke, CallResult } from '../support/in-process';
 import '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
 
@@ -35,13 +35,13 @@ const chat = (model: string, extra: Record<string, unknown> = {}) => JSON.string
 const lastLog = (): Record<string, any> => stdout.records.filter((r: any) => r.message === 'request').at(-1);
 
 /** Invokes the handler and measures the wall time around it: every timing the router logs lies within. */
-async function timed(handler: StreamingHandler, body: string): Promise<InvokeResult & { wallMs: number }> {
+async function timed(handler: StreamingHandler, body: string): Promise<CallResult & { wallMs: number }> {
   const started = performance.now();
   const res = await invoke(handler, body);
   return { ...res, wallMs: performance.now() - started };
 }
 
-const errorOf = (res: InvokeResult) => JSON.parse(res.body).error;
+const errorOf = (res: CallResult) => JSON.parse(res.body).error;
 
 describe('bad answers from the upstream', () => {
   const answer = (contentType: string | undefined, body: string): GatewayBehaviour => (_req, res) => {

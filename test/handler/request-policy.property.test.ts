@@ -11,7 +11,7 @@ import { routerEnvironment } from '../../src/emulator/config';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
 import { loadConfig, RouterConfigError } from '../../src/handler/config';
 import { FakeGateway, RecordedRequest } from '../support/fake-gateway';
-import { invoke, InvokeResult } from '../support/in-process';
+import { invoke, CallResult } from '../support/in-process';
 import '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
 
@@ -53,7 +53,7 @@ function router(extra: Record<string, string> = {}): StreamingHandler {
  * Sends one body and checks what every answer must be: below 500, an
  * OpenAI-shaped error for a refusal, and nothing upstream for a refusal.
  */
-async function send(handler: StreamingHandler, body: string): Promise<{ res: InvokeResult; error?: any; sent: RecordedRequest[] }> {
+async function send(handler: StreamingHandler, body: string): Promise<{ res: CallResult; error?: any; sent: RecordedRequest[] }> {
   gateway.requests.length = 0;
   const res = await invoke(handler, body);
   const sent = [...gateway.requests];

@@ -40,7 +40,7 @@ export class DynamoThrottleProxy {
           upstream.on('end', () => {
             let text = Buffer.concat(answer).toString('utf8');
             if (batchGet && upstream.statusCode === 200) text = JSON.stringify(throttle(JSON.parse(text), served(call)));
-            const out = { ...upstream.headers, 'content-length': String(Buffer.byteLength(text)) };
+            const out: http.OutgoingHttpHeaders = { ...upstream.headers, 'content-length': String(Buffer.byteLength(text)) };
             delete out['x-amz-crc32'];
             res.writeHead(upstream.statusCode ?? 500, out).end(text);
           });

@@ -1,6 +1,4 @@
-import { PassThrough } from 'node:stream';
 import * as sdk from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { LocalDynamo } from './dynamo';
 import { FakeGateway, useFakeGateway } from './fake-gateway';
 import { TEST_KEY } from './router-harness';
@@ -8,7 +6,6 @@ import { StdoutCapture } from './stdout-capture';
 import { BUNDLED_CATALOG, CatalogData, parseCatalog, TokenPrice } from '../../src/catalog/model-catalog';
 import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { LocalRouterSettings, routerEnvironment } from '../../src/emulator/config';
-import { lambdaContext, proxyEvent, splitPrelude } from '../../src/emulator/runtime-shim';
 import { localClientConfig } from '../../src/emulator/tenant-store';
 import { writeLocalTenants } from '../../src/emulator/tenants';
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
@@ -101,66 +98,3 @@ export function catalogWithUsPrices(prices: Record<string, TokenPrice>): Catalog
   return parseCatalog(JSON.parse(JSON.stringify({ ...BUNDLED_CATALOG, source: 'test prices', models })), 'test catalog');
 }
 
-export interface CallOptions {
-  readonly body?: unknown;
-  readonly method?: string;
-  readonly path?: string;
-  /** requestContext.identity fields (apiKeyId, userArn). */
-  readonly identity?: Record<string, string>;
-  /** requestContext.authorizer. */
-  readonly authorizer?: Record<string, unknown>;
-  /** Hang up as soon as the first body bytes arrive. */
-  readonly abortOnFirstBytes?: boolean;
-  /** Hang up at once, while the request is being admitted (before anything can be answered). */
-  readonly abortDuringAdmission?: boolean;
-  /** Hang up when this settles (for example once the gateway has the request). */
-  readonly abortOn?: Promise<unknown>;
-  /** The function's remaining time when the request arrives. @default 60 s */
-  readonly timeoutMs?: number;
-}
-
-export interface CallResult {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-  readonly json: any;
-}
-
-/** Invokes the streaming handler in-process with an authenticated request context, as API Gateway would. */
-export async function call(handler: StreamingHandler, o: CallOptions = {}): Promise<CallResult> {
-  const event: APIGatewayProxyEvent = proxyEvent({
-    method: o.method ?? 'POST',
-    path: o.path ?? '/v1/chat/completions',
-    headers: { 'content-type': 'application/json' },
-    body: o.body === undefined ? null : typeof o.body === 'string' ? o.body : JSON.stringify(o.body),
-  });
-  (event.requestContext as any).identity = { sourceIp: '10.0.0.1', ...o.identity };
-  (event.requestContext as any).authorizer = o.authorizer ?? null;
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => {
-    chunks.push(c);
-    if (o.abortOnFirstBytes) {
-      const split = splitPrelude(Buffer.concat(chunks));
-      if (split && split.body.length > 0) stream.destroy();
-    }
-  });
-  const running = handler(event, stream, lambdaContext(o.timeoutMs ?? 60_000));
-  // The handler runs synchronously up to its first store call: destroying now is a hang-up during admission.
-  if (o.abortDuringAdmission) stream.destroy();
-  void o.abortOn?.then(() => stream.destroy());
-  await running;
-  const split = splitPrelude(Buffer.concat(chunks));
-  if (!split) {
-    if (o.abortDuringAdmission || o.abortOn) return { status: 0, headers: {}, body: '', json: undefined };
-    throw new Error('no prelude in handler output');
-  }
-  const body = split.body.toString('utf8');
-  let json: any;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    json = undefined;
-  }
-  return { status: split.prelude.statusCode!, headers: split.prelude.headers!, body, json };
-}

@@ -4,7 +4,8 @@ import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { LocalDynamo } from '../support/dynamo';
 import { FakeGateway, RecordedRequest, sseEvent, waitUntil } from '../support/fake-gateway';
 import { StdoutCapture } from '../support/stdout-capture';
-import { call, CallResult, catalogWithUsPrices, tenantRouter } from '../support/tenant-harness';
+import { call, CallResult } from '../support/in-process';
+import { catalogWithUsPrices, tenantRouter } from '../support/tenant-harness';
 
 const stdout = StdoutCapture.install();
 afterAll(() => stdout.restore());

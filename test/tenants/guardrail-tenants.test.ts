@@ -3,7 +3,8 @@ import type { GuardrailSpec } from '../../src/catalog/guardrail';
 import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { localBedrockConfig, LocalGuardrail } from '../support/bedrock-guardrail';
-import { call, catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
+import { call } from '../support/in-process';
+import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 const services = tenantTestServices();
 let guardrail: LocalGuardrail;

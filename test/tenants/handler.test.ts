@@ -7,7 +7,8 @@ import { attemptsOf, estimateOf } from '../../src/handler/estimate';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { DynamoFault, DynamoFaultProxy } from '../support/dynamo-fault-proxy';
 import { SwitchableProxy } from '../support/switchable-proxy';
-import { call, catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';
+import { call } from '../support/in-process';
+import { catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 const services = tenantTestServices();
 const { stdout } = services;

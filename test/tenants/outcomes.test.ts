@@ -2,7 +2,8 @@ import * as sdk from '@aws-sdk/client-dynamodb';
 import { TenantSpec } from '../../src/catalog/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { sseEvent } from '../support/fake-gateway';
-import { call, tenantRouter, tenantTestServices } from '../support/tenant-harness';
+import { call } from '../support/in-process';
+import { tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
  * The settlement runs for every way a request can end after admission,

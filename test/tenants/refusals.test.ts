@@ -2,7 +2,8 @@ import * as sdk from '@aws-sdk/client-dynamodb';
 import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { DynamoFaultProxy } from '../support/dynamo-fault-proxy';
-import { call, catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
+import { call } from '../support/in-process';
+import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
  * Every refusal of the tenant gate, word for word: what the caller reads is

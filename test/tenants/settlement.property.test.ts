@@ -5,7 +5,8 @@ import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { DynamoFaultProxy } from '../support/dynamo-fault-proxy';
 import { RecordedRequest, sseEvent } from '../support/fake-gateway';
-import { call, CallOptions, catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
+import { call, CallOptions } from '../support/in-process';
+import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
  * Issue 19: the ledger reconciles. Random mixes of every way a request can

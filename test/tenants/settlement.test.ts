@@ -4,7 +4,8 @@ import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { sseEvent } from '../support/fake-gateway';
 import { SwitchableProxy } from '../support/switchable-proxy';
-import { call, catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
+import { call } from '../support/in-process';
+import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
  * Issue 19: every way a forwarded request can end, and what it is charged.

@@ -3,7 +3,8 @@ import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { writeLocalTenants } from '../../src/emulator/tenants';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { waitUntil } from '../support/fake-gateway';
-import { call, catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
+import { call } from '../support/in-process';
+import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
  * Issue 20: what a tenant's own options do at request time: global routing
