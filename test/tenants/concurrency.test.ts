@@ -3,8 +3,8 @@ import * as sdk from '@aws-sdk/client-dynamodb';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { LocalDynamo } from '../support/dynamo';
 import { FakeGateway, RecordedRequest, sseEvent, waitUntil } from '../support/fake-gateway';
-import { StdoutCapture } from '../support/stdout-capture';
 import { call, CallResult } from '../support/in-process';
+import { StdoutCapture } from '../support/stdout-capture';
 import { catalogWithUsPrices, tenantRouter } from '../support/tenant-harness';
 
 const stdout = StdoutCapture.install();

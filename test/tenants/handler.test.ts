@@ -6,8 +6,8 @@ import { loadConfig } from '../../src/handler/config';
 import { attemptsOf, estimateOf } from '../../src/handler/estimate';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { DynamoFault, DynamoFaultProxy } from '../support/dynamo-fault-proxy';
-import { SwitchableProxy } from '../support/switchable-proxy';
 import { call } from '../support/in-process';
+import { SwitchableProxy } from '../support/switchable-proxy';
 import { catalogWithUsPrices, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 const services = tenantTestServices();

@@ -3,8 +3,8 @@ import * as sdk from '@aws-sdk/client-dynamodb';
 import type { TenantSpec } from '../../src/catalog/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { sseEvent } from '../support/fake-gateway';
-import { SwitchableProxy } from '../support/switchable-proxy';
 import { call } from '../support/in-process';
+import { SwitchableProxy } from '../support/switchable-proxy';
 import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*

@@ -1,7 +1,9 @@
 /**
- * Issue 14: the router's promises that a mutation audit found untested.
- * Each test names the promise; expected values are literals (the gateway's
- * documentation, SECURITY.md), never computed by the code under test.
+ * The router handler end to end, in-process: what it logs on failure paths,
+ * the body limit, the headers it passes back, caller-chosen global routing,
+ * a misconfigured router, bounded ids in the log, upstream error statuses.
+ * Expected values are literals (the gateway's documentation, SECURITY.md),
+ * never computed by the code under test.
  */
 import { createRouterHandler, StreamingHandler } from '../../src/handler/app';
 import { errorWith, GatewayBehaviour, respondWith, useFakeGateway } from '../support/fake-gateway';

@@ -1,9 +1,9 @@
-import { loadConfig, RouterConfigError } from '../../src/handler/config';
-import { normalizeUpstreamError } from '../../src/handler/errors';
+/**
+ * The request policy (`decide`), check by check in the order it runs: the
+ * body, the routing fields, the allow-list, residency and global routing.
+ */
+import { loadConfig } from '../../src/handler/config';
 import { decide, Decision } from '../../src/handler/policy';
-import { answerFromSseTail, completionToSse } from '../../src/handler/sse';
-import { retryAfterMs } from '../../src/handler/upstream';
-import { readUsage } from '../../src/handler/usage';
 
 const us = loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5,claude-sonnet-4-6,qwen3-32B' });
 const usGlobal = loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_GLOBAL_ROUTING: 'true', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5,claude-sonnet-4-6,qwen3-32B' });
@@ -114,92 +114,5 @@ describe('request checks, in order', () => {
     const f = forwarded(decide('{"model":"gpt-4.1","model":"gpt-5"}', us));
     expect(f.upstreamBody).toBe('{"model":"gpt-5"}');
     expect(rejected(decide('{"model":"gpt-5","model":"gpt-4.1"}', us))).toMatchObject({ status: 403 });
-  });
-});
-
-describe('configuration from the environment', () => {
-  test('an EU router calls only the EU endpoint unless a custom endpoint is opted into', () => {
-    expect(loadConfig({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' }).endpoint.origin).toBe('https://llm-gateway.eu.assemblyai.com');
-    expect(() => loadConfig({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ENDPOINT: 'https://llm-gateway.assemblyai.com', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' }))
-      .toThrow(/not the eu gateway endpoint/);
-    expect(() => loadConfig({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ENDPOINT: 'https://evil.eu.assemblyai.com.example.com', LLM_GATEWAY_ALLOWED_MODELS: 'x' })).toThrow(RouterConfigError);
-    const custom = loadConfig({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ENDPOINT: 'http://127.0.0.1:9', LLM_GATEWAY_CUSTOM_ENDPOINT: 'true', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' });
-    expect(custom.endpoint.host).toBe('127.0.0.1:9');
-  });
-
-  const customAt = (endpoint: string) => loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ENDPOINT: endpoint, LLM_GATEWAY_CUSTOM_ENDPOINT: 'true', LLM_GATEWAY_ALLOWED_MODELS: 'gpt-5' });
-
-  test.each([
-    ['https://proxy.example/llm', 'https://proxy.example/llm/v1/chat/completions'],
-    ['https://proxy.example/llm/', 'https://proxy.example/llm/v1/chat/completions'],
-    ['https://proxy.example:8443/a/b', 'https://proxy.example:8443/a/b/v1/chat/completions'],
-    ['https://proxy.example', 'https://proxy.example/v1/chat/completions'],
-  ])('a custom endpoint keeps its path: %s is called at %s', (endpoint, expected) => {
-    expect(customAt(endpoint).completionsUrl.href).toBe(expected);
-  });
-
-  test.each(['http://proxy.example/llm', 'http://10.0.0.5:8080', 'http://llm-proxy.internal', 'http://127.0.0.1.nip.io'])(
-    'a custom endpoint over plain http to %s is a configuration error (the key would travel in clear text)', (endpoint) => {
-      expect(() => customAt(endpoint)).toThrow(RouterConfigError);
-      expect(() => customAt(endpoint)).toThrow(/must be an https URL \(plain http only to a loopback address\)/);
-    });
-
-  test.each(['http://127.0.0.1:9', 'http://127.8.9.10', 'http://localhost:4010/llm', 'http://[::1]:9'])('plain http to the loopback address %s is accepted (the local emulator)', (endpoint) => {
-    expect(customAt(endpoint).endpoint.href).toBe(new URL(endpoint).href);
-  });
-
-  test('EU with global routing, bad flags, empty lists and bad numbers are configuration errors', () => {
-    expect(() => loadConfig({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_GLOBAL_ROUTING: 'true', LLM_GATEWAY_ALLOWED_MODELS: 'claude-sonnet-4-6' })).toThrow(/abandon EU residency/);
-    expect(() => loadConfig({ LLM_GATEWAY_REGION: 'ap', LLM_GATEWAY_ALLOWED_MODELS: 'x' })).toThrow(/"us" or "eu"/);
-    expect(() => loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_GLOBAL_ROUTING: 'yes', LLM_GATEWAY_ALLOWED_MODELS: 'x' })).toThrow(/"true" or "false"/);
-    expect(() => loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ALLOWED_MODELS: '' })).toThrow(/at least one/);
-    expect(() => loadConfig({ LLM_GATEWAY_REGION: 'us', LLM_GATEWAY_ALLOWED_MODELS: 'x', LLM_GATEWAY_MAX_BODY_BYTES: '-1' })).toThrow(/positive integer/);
-  });
-});
-
-describe('upstream error shapes, usage and Retry-After', () => {
-  test('the three error shapes, invalid JSON and an empty body all become OpenAI errors', () => {
-    expect(normalizeUpstreamError(400, '{"error":{"code":"invalid","message":"bad input","metadata":{}}}')).toEqual({ error: { message: 'bad input', type: 'invalid_request_error', param: null, code: 'invalid' } });
-    expect(normalizeUpstreamError(404, '{"code":"not_found","message":"no such model","request_id":"r","metadata":{}}')).toEqual({ error: { message: 'no such model', type: 'not_found_error', param: null, code: 'not_found' } });
-    expect(normalizeUpstreamError(401, '{"error":"Invalid API key","status":"error","request_id":"r"}')).toEqual({ error: { message: 'Invalid API key', type: 'authentication_error', param: null, code: 'upstream_401' } });
-    expect(normalizeUpstreamError(502, '<html>bad gateway</html>').error).toEqual({ message: 'The LLM Gateway answered with HTTP 502', type: 'api_error', param: null, code: 'upstream_502' });
-    expect(normalizeUpstreamError(503, '').error.message).toBe('The LLM Gateway answered with HTTP 503 and an empty body');
-    expect(normalizeUpstreamError(429, '{"error":{"code":429,"message":"slow down"}}').error).toMatchObject({ type: 'rate_limit_error', code: '429' });
-  });
-
-  test('usage in both spellings, from a completion and from the tail of a stream, with the model that answered', () => {
-    const usage = (inputTokens: number, outputTokens: number) => ({ status: 'ok', usage: { inputTokens, outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0 } });
-    expect(readUsage({ usage: { input_tokens: 3, output_tokens: 4 } })).toEqual(usage(3, 4));
-    expect(readUsage({ usage: { prompt_tokens: 5, completion_tokens: 6 } })).toEqual(usage(5, 6));
-    expect(readUsage({})).toEqual({ status: 'missing' });
-    expect(answerFromSseTail('data: {"model":"gpt-5.5","choices":[]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}\n\ndata: [DONE]\n\n'))
-      .toEqual({ usage: usage(9, 2), model: 'gpt-5.5' });
-    expect(answerFromSseTail('age":{"prompt_tokens":1}}\n\ndata: [DONE]\n\n')).toEqual({ usage: { status: 'missing' } });
-  });
-
-  test('Retry-After as seconds or an HTTP date', () => {
-    expect(retryAfterMs('2')).toBe(2000);
-    expect(retryAfterMs('0.25')).toBe(250);
-    expect(retryAfterMs(undefined)).toBeUndefined();
-    expect(retryAfterMs('soon')).toBeUndefined();
-    const inFive = new Date(Date.now() + 5_000).toUTCString();
-    expect(retryAfterMs(inFive)).toBeGreaterThan(3_000);
-    expect(retryAfterMs(inFive)).toBeLessThanOrEqual(5_000);
-  });
-
-  test('an emulated stream is well-formed chat.completion.chunk SSE ending in [DONE]', () => {
-    const sse = completionToSse({
-      id: 'c1',
-      created: 7,
-      model: 'claude-sonnet-4-6',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }],
-      usage: { input_tokens: 1, output_tokens: 2 },
-    }, 'claude-sonnet-4-6');
-    const events = sse.split('\n\n').filter(Boolean);
-    expect(events.at(-1)).toBe('data: [DONE]');
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice('data: '.length)));
-    expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === 'c1' && c.model === 'claude-sonnet-4-6')).toBe(true);
-    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: 'Hi', tool_calls: [{ index: 0, id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] });
-    expect(chunks.at(-1)).toMatchObject({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }], usage: { input_tokens: 1, output_tokens: 2 } });
   });
 });
