@@ -69,6 +69,31 @@ export function tenantShardKey(index: number): string {
 /** The attribute that holds a shard's document (a JSON string). */
 export const TENANT_SHARD_ATTRIBUTE = 'doc';
 
+/** The attribute that holds a shard's version (its hash, set at synth). */
+export const TENANT_SHARD_VERSION_ATTRIBUTE = 'v';
+
+/**
+ * The tenant table's only key: a string partition key. Its items are the
+ * tenant shards and each tenant's month, day and minute items.
+ */
+export const TENANT_TABLE_KEY = 'pk';
+
+/** The tenant table's TTL attribute (epoch seconds): DynamoDB deletes the item some time after. */
+export const TENANT_TABLE_TTL_ATTRIBUTE = 'expires_at';
+
+/** An item or key in DynamoDB's wire format, string attributes only. */
+export type StringItem = Record<string, { S: string }>;
+
+/** The key of the tenant table's item `key`. */
+export function tenantTableKey(key: string): StringItem {
+  return { [TENANT_TABLE_KEY]: { S: key } };
+}
+
+/** Shard `index` as an item: written by CloudFormation when deployed, by the emulator and the tests locally. */
+export function tenantShardItem(index: number, doc: string, version: string): StringItem {
+  return { ...tenantTableKey(tenantShardKey(index)), [TENANT_SHARD_ATTRIBUTE]: { S: doc }, [TENANT_SHARD_VERSION_ATTRIBUTE]: { S: version } };
+}
+
 export function encodeTenants(tenants: readonly TenantSpec[]): string {
   const doc: TenantsDocument = { v: 1, t: tenants };
   return JSON.stringify(doc);

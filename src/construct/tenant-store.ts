@@ -14,7 +14,7 @@ import { GATEWAY_REQUESTS_PER_MINUTE_PER_MODEL } from '../catalog/catalog';
 import { buildTenantEnvironment } from '../catalog/env';
 import type { CatalogData } from '../catalog/model-catalog';
 import { checkBudgetPrices } from '../catalog/rules';
-import { TENANT_SHARD_ATTRIBUTE, tenantShardKey, TenantSpec } from '../catalog/tenants-schema';
+import { TENANT_TABLE_KEY, TENANT_TABLE_TTL_ATTRIBUTE, tenantShardItem, tenantShardKey, tenantTableKey, TenantSpec } from '../catalog/tenants-schema';
 
 /**
  * What the handler does when the tenant table cannot be reached.
@@ -26,9 +26,6 @@ export enum TenantStoreFailureMode {
   FAIL_OPEN = 'FAIL_OPEN',
 }
 
-/** The table's partition key and TTL attribute: the handler's ledger (src/handler/tenants/ledger.ts) uses these names. */
-const PARTITION_KEY = 'pk';
-const TTL_ATTRIBUTE = 'expires_at';
 /** The only item actions the handler performs on the table. */
 export const TENANT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'];
 /**
@@ -100,13 +97,13 @@ export class TenantStore extends Construct {
   constructor(scope: Construct, id: string, private readonly props: TenantStoreProps) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: TENANT_TABLE_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       ...(props.encryptionKey
         ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
         : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
-      timeToLiveAttribute: TTL_ATTRIBUTE,
+      timeToLiveAttribute: TENANT_TABLE_TTL_ATTRIBUTE,
       deletionProtection: props.deletionProtection,
       // The month items are the chargeback record: kept unless the router's logs are not.
       removalPolicy: props.removalPolicy,
@@ -200,16 +197,16 @@ export class TenantStore extends Construct {
   private writeShard(shard: TenantShard): void {
     const key = tenantShardKey(shard.index);
     const stack = Stack.of(shard.scope);
-    const item = {
-      [PARTITION_KEY]: { S: key },
-      [TENANT_SHARD_ATTRIBUTE]: { S: Lazy.string({ produce: () => stack.toJsonString({ v: 1, t: shard.specs }) }) },
-      v: { S: Lazy.string({ produce: () => shard.version() }) },
-    };
+    const item = tenantShardItem(
+      shard.index,
+      Lazy.string({ produce: () => stack.toJsonString({ v: 1, t: shard.specs }) }),
+      Lazy.string({ produce: () => shard.version() }),
+    );
     new cr.AwsCustomResource(shard.scope, 'Write', {
       resourceType: 'Custom::LlmGatewayRouterTenants',
       onCreate: { service: 'DynamoDB', action: 'PutItem', parameters: { TableName: this.table.tableName, Item: item }, physicalResourceId: cr.PhysicalResourceId.of(key) },
       onUpdate: { service: 'DynamoDB', action: 'PutItem', parameters: { TableName: this.table.tableName, Item: item }, physicalResourceId: cr.PhysicalResourceId.of(key) },
-      onDelete: { service: 'DynamoDB', action: 'DeleteItem', parameters: { TableName: this.table.tableName, Key: { [PARTITION_KEY]: { S: key } } } },
+      onDelete: { service: 'DynamoDB', action: 'DeleteItem', parameters: { TableName: this.table.tableName, Key: tenantTableKey(key) } },
       policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [this.table.tableArn] })]),
       installLatestAwsSdk: false,
     });

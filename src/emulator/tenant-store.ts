@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
+import { TENANT_TABLE_KEY } from '../catalog/tenants-schema';
 
 /*
  * The tenant table off AWS: an embedded in-memory dynalite (an implementation
@@ -7,8 +8,6 @@ import type * as DynamoDb from '@aws-sdk/client-dynamodb';
  * construct would create, created through the real SDK.
  */
 
-/** The table's key schema, as the construct creates it (pk: string partition key). */
-export const TENANT_TABLE_KEY = 'pk';
 
 export interface EmbeddedDynamoDb {
   /** http://127.0.0.1:PORT */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
+import { TENANT_TABLE_TTL_ATTRIBUTE, tenantTableKey } from '../../catalog/tenants-schema';
 
 /*
  * Tenant budgets and rate limits in DynamoDB, correct under any concurrency.
@@ -236,7 +237,7 @@ export class TenantLedger {
     try {
       const out = await this.client.send(new this.sdk.UpdateItemCommand({
         TableName: this.table,
-        Key: { pk: { S: r.pk } },
+        Key: tenantTableKey(r.pk),
         UpdateExpression: 'ADD usd_c :du, usd_s :au, #tc :dt, #ts :at REMOVE #r',
         ConditionExpression: 'attribute_exists(#r)',
         ExpressionAttributeNames: { '#tc': tc, '#ts': ts, '#r': r.attr },
@@ -255,7 +256,7 @@ export class TenantLedger {
       const extra = { usdNanos: Math.max(0, actual.usdNanos - r.amount.usdNanos), tokens: Math.max(0, actual.tokens - r.amount.tokens) };
       const out = await this.client.send(new this.sdk.UpdateItemCommand({
         TableName: this.table,
-        Key: { pk: { S: r.pk } },
+        Key: tenantTableKey(r.pk),
         UpdateExpression: 'ADD usd_c :au, usd_s :au, #tc :at, #ts :at',
         ExpressionAttributeNames: { '#tc': tc, '#ts': ts },
         ExpressionAttributeValues: { ':au': n(extra.usdNanos), ':at': n(extra.tokens) },
@@ -277,8 +278,8 @@ export class TenantLedger {
     const distinct = [...new Set(models)];
     const counted = await Promise.allSettled(distinct.map((model) => this.client.send(new this.sdk.UpdateItemCommand({
       TableName: this.table,
-      Key: { pk: { S: rateKey(tenant, model, minute) } },
-      UpdateExpression: 'ADD n :one SET expires_at = :ttl',
+      Key: tenantTableKey(rateKey(tenant, model, minute)),
+      UpdateExpression: `ADD n :one SET ${TENANT_TABLE_TTL_ATTRIBUTE} = :ttl`,
       ConditionExpression: 'attribute_not_exists(n) OR n < :limit',
       ExpressionAttributeValues: { ':one': n(1), ':limit': n(limit), ':ttl': n((minute + 61) * 60) },
     }))));
@@ -304,8 +305,8 @@ export class TenantLedger {
     try {
       await this.client.send(new this.sdk.UpdateItemCommand({
         TableName: this.table,
-        Key: { pk: { S: pk } },
-        UpdateExpression: 'ADD n :t SET expires_at = :ttl',
+        Key: tenantTableKey(pk),
+        UpdateExpression: `ADD n :t SET ${TENANT_TABLE_TTL_ATTRIBUTE} = :ttl`,
         ConditionExpression: 'attribute_not_exists(n) OR n <= :room',
         ExpressionAttributeValues: { ':t': n(tokens), ':room': n(limit - tokens), ':ttl': n((minute + 61) * 60) },
       }));
@@ -322,7 +323,7 @@ export class TenantLedger {
     if (used === r.tokens) return;
     await this.client.send(new this.sdk.UpdateItemCommand({
       TableName: this.table,
-      Key: { pk: { S: r.pk } },
+      Key: tenantTableKey(r.pk),
       UpdateExpression: 'ADD n :d',
       ConditionExpression: 'attribute_exists(n)',
       ExpressionAttributeValues: { ':d': n(used - r.tokens) },
@@ -335,7 +336,7 @@ export class TenantLedger {
   async uncount(tenant: string, models: readonly string[], minute = Math.floor(this.now() / 60_000)): Promise<void> {
     await Promise.all(models.map((model) => this.client.send(new this.sdk.UpdateItemCommand({
       TableName: this.table,
-      Key: { pk: { S: rateKey(tenant, model, minute) } },
+      Key: tenantTableKey(rateKey(tenant, model, minute)),
       UpdateExpression: 'ADD n :minus',
       ConditionExpression: 'attribute_exists(n)',
       ExpressionAttributeValues: { ':minus': n(-1) },
@@ -356,7 +357,7 @@ export class TenantLedger {
   }
 
   private async read(pk: string): Promise<Record<string, DynamoDb.AttributeValue>> {
-    const out = await this.client.send(new this.sdk.GetItemCommand({ TableName: this.table, Key: { pk: { S: pk } }, ConsistentRead: true }));
+    const out = await this.client.send(new this.sdk.GetItemCommand({ TableName: this.table, Key: tenantTableKey(pk), ConsistentRead: true }));
     return out.Item ?? {};
   }
 
@@ -427,7 +428,7 @@ function reclaimUpdate(table: string, pk: string, batch: readonly ExpiredReserva
   });
   return {
     TableName: table,
-    Key: { pk: { S: pk } },
+    Key: tenantTableKey(pk),
     UpdateExpression: `ADD ${adds.join(', ')} REMOVE ${batch.map((_, i) => `#r${i}`).join(', ')}`,
     ConditionExpression: batch.map((_, i) => `attribute_exists(#r${i})`).join(' AND '),
     ExpressionAttributeNames: names,
@@ -455,8 +456,8 @@ function reserveUpdate(
   }
   return {
     TableName: table,
-    Key: { pk: { S: pk } },
-    UpdateExpression: 'ADD usd_c :u, #tc :t SET #r = :res, expires_at = if_not_exists(expires_at, :ttl)',
+    Key: tenantTableKey(pk),
+    UpdateExpression: `ADD usd_c :u, #tc :t SET #r = :res, ${TENANT_TABLE_TTL_ATTRIBUTE} = if_not_exists(${TENANT_TABLE_TTL_ATTRIBUTE}, :ttl)`,
     ConditionExpression: conditions.length ? conditions.join(' AND ') : undefined,
     ExpressionAttributeNames: { '#tc': `tok_c_${w.day}`, '#r': attr },
     ExpressionAttributeValues: values,

@@ -1,6 +1,9 @@
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import type { Sdk } from './ledger';
-import { checkTenants, parseTenants, TENANT_SHARD_ATTRIBUTE, tenantShardKey, TenantSpec } from '../../catalog/tenants-schema';
+import {
+  checkTenants, parseTenants, TENANT_SHARD_ATTRIBUTE, TENANT_SHARD_VERSION_ATTRIBUTE, TENANT_TABLE_KEY,
+  tenantShardItem, tenantShardKey, tenantTableKey, TenantSpec,
+} from '../../catalog/tenants-schema';
 
 /*
  * The tenants live in the tenant table as shards (catalog/tenants-schema.ts),
@@ -32,17 +35,17 @@ export async function readTenantShards(client: DynamoDb.DynamoDBClient, sdk: Sdk
     for (let pass = 0; pending.length > 0; pass++) {
       if (pass === MAX_PASSES) throw new Error(`the tenant table left ${pending.length} shard(s) unread after ${MAX_PASSES} passes`);
       const out = await client.send(new sdk.BatchGetItemCommand({
-        RequestItems: { [table]: { Keys: pending.map((pk) => ({ pk: { S: pk } })), ConsistentRead: true } },
+        RequestItems: { [table]: { Keys: pending.map(tenantTableKey), ConsistentRead: true } },
       }));
       for (const item of out.Responses?.[table] ?? []) {
-        const pk = item.pk?.S;
+        const pk = item[TENANT_TABLE_KEY]?.S;
         const doc = item[TENANT_SHARD_ATTRIBUTE]?.S;
         if (pk !== undefined && doc !== undefined) {
           docs.set(pk, doc);
-          found.set(pk, item.v?.S);
+          found.set(pk, item[TENANT_SHARD_VERSION_ATTRIBUTE]?.S);
         }
       }
-      pending = (out.UnprocessedKeys?.[table]?.Keys ?? []).map((k) => k.pk?.S).filter((k): k is string => k !== undefined);
+      pending = (out.UnprocessedKeys?.[table]?.Keys ?? []).map((k) => k[TENANT_TABLE_KEY]?.S).filter((k): k is string => k !== undefined);
     }
   }));
   const tenants: TenantSpec[] = [];
@@ -65,6 +68,6 @@ export async function writeTenantShards(
 ): Promise<void> {
   await Promise.all(shards.map(({ doc, version }, i) => client.send(new sdk.PutItemCommand({
     TableName: table,
-    Item: { pk: { S: tenantShardKey(i) }, [TENANT_SHARD_ATTRIBUTE]: { S: doc }, v: { S: version } },
+    Item: tenantShardItem(i, doc, version),
   }))));
 }
