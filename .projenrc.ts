@@ -94,7 +94,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // dynalite, an implementation of the DynamoDB API started in-process.
     '@aws-sdk/client-dynamodb@^3.900.0',
     'dynalite@^4.0.0',
-    // Breaking changes of the public API against the committed baseline (api/baseline.jsii).
+    // Breaking changes of the public API against the committed baseline (api/.baseline/).
     'jsii-diff@^1.134.0',
     // Guardrails (Amazon Bedrock ApplyGuardrail): the real client, over HTTP/1.1, against a local
     // server that speaks ApplyGuardrail's wire format. Both come from the Lambda runtime.
@@ -155,7 +155,7 @@ for (const dir of ['examples', 'bench']) {
   });
 }
 project.eslint?.addLintPattern('examples');
-// Modules depend one way: construct -> catalog <- handler, never in a circle.
+// Modules depend one way: construct -> contract <- handler, never in a circle.
 project.eslint?.addRules({ 'import/no-cycle': ['error'] });
 project.eslint?.addLintPattern('bench');
 
@@ -205,12 +205,14 @@ project.addTask('bindings', {
   steps: [{ exec: 'bash scripts/bindings.sh' }],
 });
 
-// The public API against its committed baseline (api/baseline/, the API as last released or
+// The public API against its committed baseline (api/.baseline/, the API as last released or
 // settled): a break fails unless api/allowed-breaking-changes.txt lists it, experimental or not.
+// A dot folder, because jsii-docgen globs the project for .jsii files and would otherwise
+// document whichever of two same-named assemblies it found last.
 // `api:baseline` records the current API as the new baseline (a release step).
 project.addTask('api:diff', {
-  description: 'Compare the public API with api/baseline/; fail on a break not listed in api/allowed-breaking-changes.txt',
-  steps: [{ exec: 'jsii-diff api/baseline . --experimental-errors --ignore-file api/allowed-breaking-changes.txt' }],
+  description: 'Compare the public API with api/.baseline/; fail on a break not listed in api/allowed-breaking-changes.txt',
+  steps: [{ exec: 'jsii-diff api/.baseline . --experimental-errors --ignore-file api/allowed-breaking-changes.txt' }],
 });
 project.addTask('api:baseline', {
   description: 'Record the compiled public API (.jsii) as the baseline that api:diff compares against',
@@ -233,11 +235,11 @@ project.addTask('integ:deploy', {
 });
 
 // The bundled model catalog is built from its seed listings by the code that
-// `llm-gateway-router catalog fetch` runs (test/catalog/bundled-catalog.test.ts
+// `llm-gateway-router catalog fetch` runs (test/contract/bundled-catalog.test.ts
 // fails when they differ).
 project.addTask('catalog:bundled', {
-  description: 'Rebuild src/catalog/models.json from src/catalog/seed/ (the documented-shape /v1/models listings)',
-  steps: [{ exec: 'ts-node --project test/tsconfig.json test/catalog/regenerate-bundled-catalog.ts' }],
+  description: 'Rebuild src/contract/models.json from src/contract/seed/ (the documented-shape /v1/models listings)',
+  steps: [{ exec: 'ts-node --project test/tsconfig.json test/contract/regenerate-bundled-catalog.ts' }],
 });
 
 // Benchmarks (see BENCHMARKS.md). Never timed assertions in the test suite:

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUNDLE, MODELS } from './support/router';
 import { count, median, p99, round } from './support/stats';
-import { ENV } from '../src/catalog/env';
+import { ENV } from '../src/contract/env';
 import { routerEnvironment } from '../src/emulator/config';
 
 export interface ColdStartResult {

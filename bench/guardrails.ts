@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { count, median, p99, paired, round } from './support/stats';
-import type { GuardrailSpec } from '../src/catalog/guardrail';
+import type { GuardrailSpec } from '../src/contract/guardrail';
 import { routerEnvironment } from '../src/emulator/config';
 import { installLambdaRuntimeShim, lambdaContext, proxyEvent } from '../src/emulator/runtime-shim';
 import { createRouterHandler, StreamingHandler } from '../src/handler/app';

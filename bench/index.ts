@@ -64,7 +64,7 @@ function codeUnderTest(): Record<string, string | boolean> {
   const git = (...args: string[]) => spawnSync('git', args, { encoding: 'utf8', cwd: path.join(__dirname, '..') }).stdout?.trim() ?? '';
   return {
     commit: git('rev-parse', '--short', 'HEAD'),
-    handlerSourcesModified: git('status', '--porcelain', '--', 'src/handler', 'src/catalog', 'src/emulator') !== '',
+    handlerSourcesModified: git('status', '--porcelain', '--', 'src/handler', 'src/contract', 'src/emulator') !== '',
     bundleSha256: fs.existsSync(BUNDLE_PATH) ? createHash('sha256').update(fs.readFileSync(BUNDLE_PATH)).digest('hex').slice(0, 16) : 'missing',
   };
 }

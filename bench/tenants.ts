@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as sdk from '@aws-sdk/client-dynamodb';
 import { BUNDLE } from './support/router';
 import { count, median, msSince, p99, round } from './support/stats';
-import type { TenantSpec } from '../src/catalog/tenants-schema';
+import type { TenantSpec } from '../src/contract/tenants-schema';
 import { routerEnvironment } from '../src/emulator/config';
 import { installLambdaRuntimeShim, lambdaContext, proxyEvent } from '../src/emulator/runtime-shim';
 import { ensureTenantTable, localClientConfig, startEmbeddedDynamoDb } from '../src/emulator/tenant-store';

@@ -2,7 +2,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { propError } from './validation';
-import { ENV, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../catalog/env';
+import { ENV, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../contract/env';
 
 /** What a deploy-time value (the secret's ARN, the table's name, a joined token list) is counted as until it resolves. */
 export const TOKEN_RESERVE_BYTES = 256;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { GatewayRegion, regionCode } from './region';
-import { modelsServedIn } from '../catalog/lookup';
-import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
+import { modelsServedIn } from '../contract/lookup';
+import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../contract/model-catalog';
 
 /**
  * The per-model catalog of the LLM Gateway a router validates its props

@@ -4,11 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { propError } from './validation';
-import { EU_MEMBER_STATE_AWS_REGIONS, RegionCode } from '../catalog/catalog';
+import { EU_MEMBER_STATE_AWS_REGIONS, RegionCode } from '../contract/catalog';
 import {
   DEFAULT_GUARDRAIL_TIMEOUT_MS, DEFAULT_GUARDRAIL_WINDOW_CHARS, GuardrailSpec, isAwsRegionName, isEuMemberStateRegion, isGuardrailVersion,
   MAX_GUARDRAIL_TIMEOUT_MS, MAX_GUARDRAIL_WINDOW_CHARS, MIN_GUARDRAIL_WINDOW_CHARS, parseGuardrailIdentifier, TenantGuardrailSpec,
-} from '../catalog/guardrail';
+} from '../contract/guardrail';
 
 /**
  * What the router does when a guardrail check cannot be made (an error, a

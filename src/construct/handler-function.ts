@@ -8,8 +8,8 @@ import { Construct } from 'constructs';
 import { checkEnvironmentSize, guardEnvironmentSize } from './environment-size';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
-import { buildRouterEnvironment } from '../catalog/env';
-import { encodeModelRules } from '../catalog/model-rules';
+import { buildRouterEnvironment } from '../contract/env';
+import { encodeModelRules } from '../contract/model-rules';
 import { RouterFunction } from '../handler/router-function';
 
 /**

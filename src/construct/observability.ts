@@ -5,9 +5,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { MetricRegion } from './region';
 import { IRouterMetrics, MetricErrorClass, RejectionReason, RouterMetricFactory } from './router-metrics';
-import type { RouterTenant } from './tenant';
-import { tenantSpendWidgets } from './tenant-dashboard';
-import { METRIC, REJECT_REASONS, ROUTER_ERROR_CLASSES, UPSTREAM_ERROR_CLASSES } from '../catalog/metrics-schema';
+import type { RouterTenant } from './tenants/tenant';
+import { tenantSpendWidgets } from './tenants/tenant-dashboard';
+import { METRIC, REJECT_REASONS, ROUTER_ERROR_CLASSES, UPSTREAM_ERROR_CLASSES } from '../contract/metrics-schema';
 
 /**
  * Options for a router's alarms.
@@ -306,7 +306,7 @@ export class RouterDashboard extends Construct {
     const perRegion = (metricName: string, statistic: string, label: (r: MetricRegion) => string) =>
       router.metricRegions.map((metricRegion) => router.metric(metricName, { metricRegion, statistic, period, label: label(metricRegion) }));
     const sum = cloudwatch.Stats.SUM;
-    // The handler's own lists (catalog/metrics-schema.ts): every value it can write is graphed.
+    // The handler's own lists (contract/metrics-schema.ts): every value it can write is graphed.
     const rejectedBy = REJECT_REASONS.map((reason) =>
       router.metricRejected({ reason: reason as RejectionReason, statistic: sum, period, label: reason }));
     const failedBy = UPSTREAM_ERROR_CLASSES.map((errorClass) =>

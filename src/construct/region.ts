@@ -1,4 +1,4 @@
-import { RegionCode } from '../catalog/catalog';
+import { RegionCode } from '../contract/catalog';
 
 /**
  * The LLM Gateway endpoint a router sends requests to.

@@ -7,7 +7,7 @@ import { bindApiGatewayAccount } from './api-gateway-account';
 import { RouterAuthorizationType } from './authorization';
 import { acknowledgeRules } from './nag';
 import { RouterSettings } from './settings';
-import { apiRoutes, gatewayErrorBody, GATEWAY_ERROR_TYPES } from '../catalog/api-contract';
+import { apiRoutes, gatewayErrorBody, GATEWAY_ERROR_TYPES } from '../contract/api-contract';
 
 /**
  * The router's REST API: a regional (or private) API whose stage is
@@ -89,7 +89,7 @@ export function addRoutes(
 ): apigw.Method[] {
   const validator = api.addRequestValidator('RequestValidator', { validateRequestBody: true, validateRequestParameters: true });
   // The routes and the request schema are shared with the local emulator,
-  // which answers as this API does (src/catalog/api-contract.ts).
+  // which answers as this API does (src/contract/api-contract.ts).
   return apiRoutes(transcriptAccess).map((route) => {
     if (!route.schema) return resourceAt(api.root, route.path).addMethod(route.method, integration, methodOptions);
     const requestModel = api.addModel(route.modelName ?? 'RequestModel', {

@@ -4,8 +4,8 @@ import { IConstruct } from 'constructs';
 import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion, MetricRegion } from './region';
 import { propError } from './validation';
-import { providerOf } from '../catalog/lookup';
-import { DIMENSION, METRIC } from '../catalog/metrics-schema';
+import { providerOf } from '../contract/lookup';
+import { DIMENSION, METRIC } from '../contract/metrics-schema';
 
 /**
  * Options for the router's metrics. Without `metricRegion`, `model`,
@@ -160,7 +160,7 @@ export interface IRouterMetrics {
   readonly metricsNamespace: string;
 
   /**
-   * Any metric the handler emits, by name (`catalog/metrics-schema.ts`
+   * Any metric the handler emits, by name (`contract/metrics-schema.ts`
    * `METRIC`). The named helpers (`metricRequests()`...) are on
    * `RouterMetricFactory` and `LlmGatewayRouter`; `RouterMetricFactory.of()`
    * gives them for any `IRouterMetrics`, so new ones never change this interface.

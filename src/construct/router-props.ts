@@ -9,7 +9,7 @@ import { RouterDeploymentProps } from './deployment-props';
 import { GatewayCatalog } from './gateway-catalog';
 import { RouterGuardrail } from './guardrail';
 import { GatewayRegion } from './region';
-import { TenantStoreFailureMode } from './tenant-store';
+import { TenantStoreFailureMode } from './tenants/tenant-store';
 
 /**
  * Properties of an `LlmGatewayRouter`. Networking, private access,

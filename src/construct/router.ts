@@ -18,14 +18,14 @@ import { acknowledgeStageRules, addRoutes, createRestApi } from './rest-api';
 import { RouterMetricFactory, RouterMetricOptions } from './router-metrics';
 import { LlmGatewayRouterProps } from './router-props';
 import { resolveSettings } from './settings';
-import { ITenantRouter, registerTenant, RouterTenant, TenantHost, TenantOptions, TenantRegistration } from './tenant';
-import { TenantStore, TenantStoreFailureMode, TenantStoreProps } from './tenant-store';
-import { readTenantsFile, tenantOptionsOf } from './tenants-file';
+import { ITenantRouter, registerTenant, RouterTenant, TenantHost, TenantOptions, TenantRegistration } from './tenants/tenant';
+import { TenantStore, TenantStoreFailureMode, TenantStoreProps } from './tenants/tenant-store';
+import { readTenantsFile, tenantOptionsOf } from './tenants/tenants-file';
 import { propError } from './validation';
-import { RegionCode } from '../catalog/catalog';
-import { ENV } from '../catalog/env';
-import { TenantGuardrailSpec } from '../catalog/guardrail';
-import { CatalogData } from '../catalog/model-catalog';
+import { RegionCode } from '../contract/catalog';
+import { ENV } from '../contract/env';
+import { TenantGuardrailSpec } from '../contract/guardrail';
+import { CatalogData } from '../contract/model-catalog';
 
 /**
  * An API Gateway REST API and a streaming Lambda proxy in front of the
@@ -81,7 +81,7 @@ export class LlmGatewayRouter extends Construct implements ITenantRouter {
 
   private readonly authorization: RouterAuthorization;
   private readonly methods: apigw.Method[];
-  /** Tenants (src/construct/tenant.ts): what the store needs, and the store once a tenant exists. */
+  /** Tenants (src/construct/tenants/tenant.ts): what the store needs, and the store once a tenant exists. */
   private readonly tenantStoreProps: Pick<TenantStoreProps, 'removalPolicy' | 'failureMode' | 'deletionProtection' | 'encryptionKey' | 'insightRules'>;
   /** The region's code and the catalog the allow-list was validated with: tenants' lists are checked against the same. */
   private readonly catalogScope: { code: RegionCode; catalog: CatalogData };

@@ -7,10 +7,10 @@ import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
 import { addRuleWarning, applyRule, checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
-import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { DEFAULTS } from '../catalog/env';
-import { CatalogData } from '../catalog/model-catalog';
-import { checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../catalog/rules';
+import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../contract/catalog';
+import { DEFAULTS } from '../contract/env';
+import { CatalogData } from '../contract/model-catalog';
+import { checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../contract/rules';
 
 /** A router's props after defaults and validation: what the constructor builds from. */
 export interface RouterSettings {

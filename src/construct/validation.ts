@@ -1,8 +1,8 @@
 import { Annotations, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { RegionCode } from '../catalog/catalog';
-import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
-import { checkAllowedModels, checkGlobalRoutingUseful as globalRoutingWarning, RuleViolation, RuleWarning } from '../catalog/rules';
+import { RegionCode } from '../contract/catalog';
+import { BUNDLED_CATALOG, CatalogData } from '../contract/model-catalog';
+import { checkAllowedModels, checkGlobalRoutingUseful as globalRoutingWarning, RuleViolation, RuleWarning } from '../contract/rules';
 
 /** The allow-list after validation, and what it implies. */
 export interface ValidatedModels {
@@ -17,7 +17,7 @@ export function propError(scope: Construct, prop: string, value: string, problem
 }
 
 /**
- * Runs one of the shared rules (src/catalog/rules.ts, which the emulator runs
+ * Runs one of the shared rules (src/contract/rules.ts, which the emulator runs
  * too) and reports a violation as this construct's prop error.
  */
 export function applyRule<T>(scope: Construct, rule: () => T): T {
@@ -36,7 +36,7 @@ export function addRuleWarning(scope: Construct, warning: RuleWarning): void {
 /**
  * Validates `allowedModels` against the catalog for the region: the same
  * catalog entries the handler enforces at request time (the shared rule in
- * src/catalog/rules.ts, which the emulator runs with its --catalog too).
+ * src/contract/rules.ts, which the emulator runs with its --catalog too).
  * Without `allowedModels` the router allows every live model the region's
  * endpoint lists, which a newer catalog can widen: unless `allowAllModels`
  * says that is intended, synth warns with the count and how to pin the list.

@@ -1,4 +1,4 @@
-import { ApiRoute, gatewayErrorBody, gatewayErrorType, matchesSchema } from '../catalog/api-contract';
+import { ApiRoute, gatewayErrorBody, gatewayErrorType, matchesSchema } from '../contract/api-contract';
 
 /*
  * What the deployed REST API answers itself, before the handler runs, for

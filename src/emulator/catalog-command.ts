@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { serializeCatalog } from '../catalog/build';
-import { fetchCatalog } from '../catalog/fetch';
-import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
+import { serializeCatalog } from '../contract/build';
+import { fetchCatalog } from '../contract/fetch';
+import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../contract/model-catalog';
 
 export const CATALOG_USAGE = `Usage: llm-gateway-router catalog fetch [options]
 

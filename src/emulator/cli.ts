@@ -8,9 +8,9 @@ import { BUNDLE_PATH, installLambdaRuntimeShim } from './runtime-shim';
 import { createEmulatorServer } from './server';
 import { clearServeState, runSpendCommand, SPEND_USAGE, writeServeState } from './spend-command';
 import { missingTenantPackages, prepareLocalTenants } from './tenants';
-import { MIN_GATEWAY_KEY_LENGTH } from '../catalog/env';
-import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../catalog/model-catalog';
-import { checkBudgetPrices, checkTenantModels, RuleViolation, splitModelList } from '../catalog/rules';
+import { MIN_GATEWAY_KEY_LENGTH } from '../contract/env';
+import { BUNDLED_CATALOG, CatalogData, parseCatalog } from '../contract/model-catalog';
+import { checkBudgetPrices, checkTenantModels, RuleViolation, splitModelList } from '../contract/rules';
 
 const USAGE = `Usage: llm-gateway-router serve [options]
 

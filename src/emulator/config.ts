@@ -1,14 +1,14 @@
-import { GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { buildRouterEnvironment, DEFAULTS } from '../catalog/env';
-import type { TenantStoreFailure } from '../catalog/env';
-import type { GuardrailSpec } from '../catalog/guardrail';
-import { modelsServedIn } from '../catalog/lookup';
-import { BUNDLED_CATALOG, CatalogData } from '../catalog/model-catalog';
-import { encodeModelRules } from '../catalog/model-rules';
+import { GATEWAY_ENDPOINTS, RegionCode } from '../contract/catalog';
+import { buildRouterEnvironment, DEFAULTS } from '../contract/env';
+import type { TenantStoreFailure } from '../contract/env';
+import type { GuardrailSpec } from '../contract/guardrail';
+import { modelsServedIn } from '../contract/lookup';
+import { BUNDLED_CATALOG, CatalogData } from '../contract/model-catalog';
+import { encodeModelRules } from '../contract/model-rules';
 import {
   checkAllowedModels, checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting,
   checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning,
-} from '../catalog/rules';
+} from '../contract/rules';
 
 export interface LocalRouterSettings {
   readonly region: RegionCode;
@@ -62,7 +62,7 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
 
 /**
  * Checks local settings with the rules synth applies to the construct's props
- * (src/catalog/rules.ts), so the emulator refuses what a deployment would
+ * (src/contract/rules.ts), so the emulator refuses what a deployment would
  * refuse, with the same words; throws a `RuleViolation`. Returns the settings
  * with the upstream timeout defaulted as the construct defaults it, and the
  * warnings synth would print.

@@ -1,9 +1,9 @@
 import { missingPackages } from './packages';
-import { RegionCode } from '../catalog/catalog';
-import { isLoopbackHost } from '../catalog/env';
+import { RegionCode } from '../contract/catalog';
+import { isLoopbackHost } from '../contract/env';
 import {
   DEFAULT_GUARDRAIL_TIMEOUT_MS, DEFAULT_GUARDRAIL_WINDOW_CHARS, GuardrailSpec, guardrailSpecProblem, parseGuardrailIdentifier,
-} from '../catalog/guardrail';
+} from '../contract/guardrail';
 
 /**
  * `serve --guardrail ID:VERSION`: the router's guardrail, checked with the

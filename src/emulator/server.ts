@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { API_GATEWAY_MAX_PAYLOAD_BYTES, apiGatewayAnswer, invalidApiKeyAnswer, payloadTooLargeAnswer } from './api-gateway';
 import { lambdaContext, proxyEvent, splitPrelude } from './runtime-shim';
-import { apiRoutes } from '../catalog/api-contract';
+import { apiRoutes } from '../contract/api-contract';
 
 /** How long a connection refused for its size stays open (unread) so the client can read the 413. */
 const TOO_LARGE_LINGER_MS = 2_000;

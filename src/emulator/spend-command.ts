@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import { localClientConfig } from './tenant-store';
-import { parseTenants, tenantShardKey, TenantSpec, TENANT_SHARD_ATTRIBUTE } from '../catalog/tenants-schema';
+import { parseTenants, tenantShardKey, TenantSpec, TENANT_SHARD_ATTRIBUTE } from '../contract/tenants-schema';
 import { percentOfBudget } from '../handler/billing';
 import { monthKey, windowOf } from '../handler/tenants/ledger';
 

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
-import { TENANT_TABLE_KEY } from '../catalog/tenants-schema';
+import { TENANT_TABLE_KEY } from '../contract/tenants-schema';
 
 /*
  * The tenant table off AWS: an embedded in-memory dynalite (an implementation

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import { missingPackages } from './packages';
 import { ensureTenantTable, localClientConfig, startEmbeddedDynamoDb } from './tenant-store';
-import { parseTenantsFile, TenantFileEntry, TenantFileIdentity } from '../catalog/tenants-file';
-import { checkTenants, shardTenants, TenantIdentitySpec, TenantSpec } from '../catalog/tenants-schema';
+import { parseTenantsFile, TenantFileEntry, TenantFileIdentity } from '../contract/tenants-file';
+import { checkTenants, shardTenants, TenantIdentitySpec, TenantSpec } from '../contract/tenants-schema';
 import { writeTenantShards } from '../handler/tenants/shards';
 
 /**

@@ -15,8 +15,8 @@ import { NEVER_SENT, Settlement } from './settlement';
 import { Admission, TenantGate, TenantGateOptions, TenantRefusal } from './tenants/gate';
 import { decideUnderstanding } from './understanding';
 import { UpstreamExchange } from './upstream';
-import { CHAT_COMPLETIONS_PATH, MODELS_PATH, UNDERSTANDING_PATH } from '../catalog/catalog';
-import { DEFAULTS, ENV, MIN_GATEWAY_KEY_LENGTH } from '../catalog/env';
+import { CHAT_COMPLETIONS_PATH, MODELS_PATH, UNDERSTANDING_PATH } from '../contract/catalog';
+import { DEFAULTS, ENV, MIN_GATEWAY_KEY_LENGTH } from '../contract/env';
 
 /** The Lambda streaming handler's signature (what `awslambda.streamifyResponse` wraps). */
 export type StreamingHandler = (event: APIGatewayProxyEvent, responseStream: Writable, context: Context) => Promise<void>;

@@ -1,7 +1,7 @@
 import type { Settlement } from './settlement';
 import type { Usage } from './usage';
-import type { TokenPrice } from '../catalog/model-catalog';
-import { ModelRule, priceAsRouted } from '../catalog/model-rules';
+import type { TokenPrice } from '../contract/model-catalog';
+import { ModelRule, priceAsRouted } from '../contract/model-rules';
 
 /*
  * What a request costs, in integer nano-dollars: the one computation behind

@@ -1,8 +1,8 @@
-import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, UNDERSTANDING_PATH, GATEWAY_ENDPOINTS, RegionCode } from '../catalog/catalog';
-import { DEFAULTS, ENV, isAcceptableEndpointProtocol } from '../catalog/env';
-import { findModel, providerOf } from '../catalog/lookup';
-import { decodeModelRules, ModelRule, ruleOf } from '../catalog/model-rules';
-import { splitModelList } from '../catalog/rules';
+import { CHAT_COMPLETIONS_PATH, EU_HOST_SUFFIX, UNDERSTANDING_PATH, GATEWAY_ENDPOINTS, RegionCode } from '../contract/catalog';
+import { DEFAULTS, ENV, isAcceptableEndpointProtocol } from '../contract/env';
+import { findModel, providerOf } from '../contract/lookup';
+import { decodeModelRules, ModelRule, ruleOf } from '../contract/model-rules';
+import { splitModelList } from '../contract/rules';
 
 /** Everything the handler needs to know, read once from the environment. */
 export interface RouterConfig {

@@ -9,7 +9,7 @@ export interface OpenAiErrorBody {
   };
 }
 
-import type { RejectReason, RouterErrorClass } from '../catalog/metrics-schema';
+import type { RejectReason, RouterErrorClass } from '../contract/metrics-schema';
 
 export type { RejectReason, RouterErrorClass };
 

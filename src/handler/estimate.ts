@@ -1,5 +1,5 @@
 import type { Attempt } from './billing';
-import { GLOBAL_MODEL_REGION } from '../catalog/catalog';
+import { GLOBAL_MODEL_REGION } from '../contract/catalog';
 
 /*
  * The most a request can use, read from the body the router sends upstream

@@ -1,6 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { GuardrailPolicyType } from '../catalog/guardrail';
-import { DIMENSION, METRIC, RejectReason, RouterErrorClass, UpstreamErrorClass } from '../catalog/metrics-schema';
+import type { GuardrailPolicyType } from '../contract/guardrail';
+import { DIMENSION, METRIC, RejectReason, RouterErrorClass, UpstreamErrorClass } from '../contract/metrics-schema';
 
 /** The `Region` dimension: `global` exactly when the request went upstream with `model_region: "global"`. */
 export type RegionTag = 'us' | 'eu' | 'global';

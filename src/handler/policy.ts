@@ -2,8 +2,8 @@ import { Attempt, worstCaseNanos, worstPrice, WorstCase } from './billing';
 import { RouterConfig } from './config';
 import { Rejection, reject } from './errors';
 import { attemptsOf, estimateOf } from './estimate';
-import { GLOBAL_MODEL_REGION, MAX_FALLBACKS } from '../catalog/catalog';
-import { ModelRule } from '../catalog/model-rules';
+import { GLOBAL_MODEL_REGION, MAX_FALLBACKS } from '../contract/catalog';
+import { ModelRule } from '../contract/model-rules';
 
 /** A request that satisfies every policy, ready to go upstream. */
 export interface Forward {
@@ -31,7 +31,7 @@ export interface Forward {
 
 export type Decision = Forward | (Rejection & { readonly kind: 'reject'; readonly model?: string });
 
-/** What a tenant narrows of the router's policy (routers with tenants: catalog/tenants-schema.ts). */
+/** What a tenant narrows of the router's policy (routers with tenants: contract/tenants-schema.ts). */
 export interface TenantPolicy {
   readonly id: string;
   /** A subset of the router's allow-list. @default the router's */

@@ -1,4 +1,4 @@
-import { MIN_GATEWAY_KEY_LENGTH } from '../catalog/env';
+import { MIN_GATEWAY_KEY_LENGTH } from '../contract/env';
 
 /** What replaces the gateway key wherever the upstream echoes it back. */
 export const REDACTED = '[REDACTED]';

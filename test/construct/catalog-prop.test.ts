@@ -9,7 +9,7 @@ import { decide } from '../../src/handler/policy';
 
 /**
  * A catalog file as `catalog fetch` writes it, built here from the hand-written
- * expected catalog of the fixtures (test/catalog/fixtures/README.md): it adds
+ * expected catalog of the fixtures (test/contract/fixtures/README.md): it adds
  * the provider "mistral", which the bundled catalog does not know.
  */
 const EXPECTED = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'catalog', 'fixtures', 'catalog.expected.json'), 'utf8'));

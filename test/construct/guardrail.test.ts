@@ -6,7 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { errorOf, EU_ENV, functionEnv, newStack, rendered, routerIn, shardsOf, US_ENV } from './helpers';
 import { GatewayRegion, GuardrailFailureMode, GuardrailPolicy, RouterAuthorization, RouterGuardrail, TenantIdentity } from '../../src';
-import { ENV } from '../../src/catalog/env';
+import { ENV } from '../../src/contract/env';
 
 const IMPORTED_ARN = 'arn:aws:bedrock:eu-west-1:222222222222:guardrail/abc123def456';
 

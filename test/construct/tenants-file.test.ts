@@ -9,7 +9,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { parse as parseYaml } from 'yaml';
 import { errorOf, newStack, routerIn, shardsOf } from './helpers';
 import { RouterAuthorization, TenantIdentity } from '../../src';
-import { parseTenantsFile } from '../../src/catalog/tenants-file';
+import { parseTenantsFile } from '../../src/contract/tenants-file';
 import { readTenantsFile as readForEmulator } from '../../src/emulator/tenants';
 
 /*

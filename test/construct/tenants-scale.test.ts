@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { US_ENV } from './helpers';
 import { LlmGatewayRouter, RouterAuthorization, TenantIdentity } from '../../src';
-import { LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../../src/catalog/env';
+import { LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../../src/contract/env';
 
 /*
  * Issue 20: a thousand tenants on one router, in each identity kind,

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { errorOf, EU_ENV, functionEnv, newStack, routerIn, warnings } from './helpers';
 import { GatewayRegion } from '../../src';
-import { splitModelList } from '../../src/catalog/rules';
+import { splitModelList } from '../../src/contract/rules';
 import { loadConfig } from '../../src/handler/config';
 
 describe('deploy-time values (tokens) in props', () => {

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { Template } from 'aws-cdk-lib/assertions';
-import { CHAT_COMPLETION_REQUEST_SCHEMA } from '../../src/catalog/api-contract';
+import { CHAT_COMPLETION_REQUEST_SCHEMA } from '../../src/contract/api-contract';
 import { newStack, routerIn } from '../construct/helpers';
 import { FakeGateway } from '../support/fake-gateway';
 import { rawRequest, RunningRouter, startRouter } from '../support/router-harness';

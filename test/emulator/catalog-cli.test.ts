@@ -7,7 +7,7 @@ import { FakeGateway } from '../support/fake-gateway';
 const CLI = path.join(__dirname, '..', '..', 'src', 'emulator', 'cli.ts');
 const FIXTURES = path.join(__dirname, '..', 'catalog', 'fixtures');
 
-/** The hand-written fixture catalog (test/catalog/fixtures/README.md), as a catalog file. */
+/** The hand-written fixture catalog (test/contract/fixtures/README.md), as a catalog file. */
 function catalogFile(): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-catalog-')), 'gateway-catalog.json');
   const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'catalog.expected.json'), 'utf8'));

@@ -1,4 +1,4 @@
-import type { ModelRule } from '../../src/catalog/model-rules';
+import type { ModelRule } from '../../src/contract/model-rules';
 import { answerPrice, chargeOf, percentOfBudget, usageNanos, worstCaseNanos, worstPrice } from '../../src/handler/billing';
 import { estimateOf } from '../../src/handler/estimate';
 import { readUsage } from '../../src/handler/usage';

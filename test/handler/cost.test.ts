@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseCatalog } from '../../src/catalog/model-catalog';
+import { parseCatalog } from '../../src/contract/model-catalog';
 import { FakeGateway, GatewayBehaviour, respondWith } from '../support/fake-gateway';
 import { startRouter } from '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
@@ -8,7 +8,7 @@ import { StdoutCapture } from '../support/stdout-capture';
 const stdout = StdoutCapture.install();
 afterAll(() => stdout.restore());
 
-/** The fixtures' catalog (test/catalog/fixtures): prices written by hand, so the expected costs below are literal. */
+/** The fixtures' catalog (test/contract/fixtures): prices written by hand, so the expected costs below are literal. */
 const CATALOG = parseCatalog({
   schema: 1,
   source: 'test fixture',

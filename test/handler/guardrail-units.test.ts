@@ -1,4 +1,4 @@
-import { guardrailSpecProblem, GuardrailSpec, parseGuardrailIdentifier, parseGuardrailSpec } from '../../src/catalog/guardrail';
+import { guardrailSpecProblem, GuardrailSpec, parseGuardrailIdentifier, parseGuardrailSpec } from '../../src/contract/guardrail';
 import { StreamWindow, WindowOutcome } from '../../src/handler/guardrail/stream-window';
 import { answerSlots, promptSlots } from '../../src/handler/guardrail/texts';
 import { GuardrailAnswerError, readVerdict } from '../../src/handler/guardrail/verdict';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { GuardrailSpec } from '../../src/catalog/guardrail';
+import { GuardrailSpec } from '../../src/contract/guardrail';
 import { GUARDRAIL_RULES, localBedrockConfig, LocalGuardrail } from '../support/bedrock-guardrail';
 import { FakeGateway, sseEvent } from '../support/fake-gateway';
 import { rawRequest, RunningRouter, startRouter } from '../support/router-harness';

@@ -1,4 +1,4 @@
-import { GuardrailSpec } from '../../src/catalog/guardrail';
+import { GuardrailSpec } from '../../src/contract/guardrail';
 import { BLOCKED_MESSAGING, localBedrockConfig, LocalGuardrail } from '../support/bedrock-guardrail';
 import { FakeGateway, respondWith, sseEvent } from '../support/fake-gateway';
 import { rawRequest, RunningRouter, startRouter } from '../support/router-harness';

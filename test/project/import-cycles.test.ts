@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /*
- * The layers depend one way (construct -> catalog <- handler, emulator on
+ * The layers depend one way (construct -> contract <- handler, emulator on
  * top), with no circle between files, type-only imports included: eslint's
  * import/no-cycle does not follow `import type`.
  */
@@ -45,4 +45,20 @@ test('no import circle between source files, type-only imports included', () => 
   };
   for (const f of files) if (!state.has(f)) visit(f);
   expect(circles).toEqual([]);
+});
+
+test('the layers depend one way: the contract on nothing of ours, the handler on the contract, the construct on the handler only for its asset', () => {
+  const layerOf = (file: string) => path.relative(SRC, file).split(path.sep)[0];
+  const crossings = new Set<string>();
+  for (const file of sources(SRC)) {
+    for (const target of importsOf(file)) {
+      if (layerOf(file) !== layerOf(target)) crossings.add(`${layerOf(file)} -> ${path.relative(SRC, target)}`);
+    }
+  }
+  const seen = [...crossings];
+  expect(seen.filter((c) => c.startsWith('contract ->'))).toEqual([]);
+  expect(seen.filter((c) => c.startsWith('handler ->') && !c.startsWith('handler -> contract/'))).toEqual([]);
+  expect(seen.filter((c) => c.startsWith('construct ->') && !c.startsWith('construct -> contract/'))).toEqual(['construct -> handler/router-function.ts']);
+  // The handler does use the contract (the catalog, the environment, the metrics schema): one source of truth.
+  expect(seen.filter((c) => c.startsWith('handler -> contract/')).length).toBeGreaterThan(3);
 });

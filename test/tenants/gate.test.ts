@@ -1,5 +1,5 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
-import { ENV } from '../../src/catalog/env';
+import { ENV } from '../../src/contract/env';
 import { routerEnvironment } from '../../src/emulator/config';
 import { localClientConfig } from '../../src/emulator/tenant-store';
 import { writeLocalTenants } from '../../src/emulator/tenants';

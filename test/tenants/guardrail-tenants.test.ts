@@ -1,6 +1,6 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
-import type { GuardrailSpec } from '../../src/catalog/guardrail';
-import type { TenantSpec } from '../../src/catalog/tenants-schema';
+import type { GuardrailSpec } from '../../src/contract/guardrail';
+import type { TenantSpec } from '../../src/contract/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { localBedrockConfig, LocalGuardrail } from '../support/bedrock-guardrail';
 import { call } from '../support/in-process';

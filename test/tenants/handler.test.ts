@@ -1,5 +1,5 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
-import { TenantSpec } from '../../src/catalog/tenants-schema';
+import { TenantSpec } from '../../src/contract/tenants-schema';
 import { routerEnvironment } from '../../src/emulator/config';
 import { worstPrice } from '../../src/handler/billing';
 import { loadConfig } from '../../src/handler/config';
@@ -292,7 +292,7 @@ describe('tenant metrics', () => {
 });
 
 describe('the worst-case price: the catalog\'s, for the region each attempt is routed to', () => {
-  // The bundled catalog's prices (src/catalog/models.json, read by hand), USD per token:
+  // The bundled catalog's prices (src/contract/models.json, read by hand), USD per token:
   // claude-sonnet-4-6 us 3.3e-6 / 1.65e-5, global 3e-6 / 1.5e-5; gpt-5-mini us 2.75e-7 / 2.2e-6, global 2.5e-7 / 2e-6.
   const rules = loadConfig(routerEnvironment({ region: 'us', globalRouting: true, allowedModels: ['claude-sonnet-4-6', 'gpt-5-mini'] })).modelRules;
   const known = ['claude-sonnet-4-6', 'gpt-5-mini'];

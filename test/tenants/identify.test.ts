@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { TenantSpec } from '../../src/catalog/tenants-schema';
+import type { TenantSpec } from '../../src/contract/tenants-schema';
 import { TenantDirectory } from '../../src/handler/tenants/identify';
 
 /*

@@ -1,5 +1,5 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
-import { TenantSpec } from '../../src/catalog/tenants-schema';
+import { TenantSpec } from '../../src/contract/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { sseEvent } from '../support/fake-gateway';
 import { call } from '../support/in-process';

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import * as sdk from '@aws-sdk/client-dynamodb';
 import * as fc from 'fast-check';
-import type { TenantSpec } from '../../src/catalog/tenants-schema';
+import type { TenantSpec } from '../../src/contract/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { DynamoFaultProxy } from '../support/dynamo-fault-proxy';
 import { RecordedRequest, sseEvent } from '../support/fake-gateway';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import * as sdk from '@aws-sdk/client-dynamodb';
-import type { TenantSpec } from '../../src/catalog/tenants-schema';
+import type { TenantSpec } from '../../src/contract/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { sseEvent } from '../support/fake-gateway';
 import { call } from '../support/in-process';

@@ -1,6 +1,6 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { shardTenants, TENANT_SHARD_ATTRIBUTE, tenantShardKey, TenantSpec } from '../../src/catalog/tenants-schema';
+import { shardTenants, TENANT_SHARD_ATTRIBUTE, tenantShardKey, TenantSpec } from '../../src/contract/tenants-schema';
 import { localClientConfig } from '../../src/emulator/tenant-store';
 import { readTenantShards, writeTenantShards } from '../../src/handler/tenants/shards';
 import { LocalDynamo } from '../support/dynamo';

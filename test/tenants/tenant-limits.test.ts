@@ -1,5 +1,5 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
-import type { TenantSpec } from '../../src/catalog/tenants-schema';
+import type { TenantSpec } from '../../src/contract/tenants-schema';
 import { writeLocalTenants } from '../../src/emulator/tenants';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
 import { waitUntil } from '../support/fake-gateway';

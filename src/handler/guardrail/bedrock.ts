@@ -1,7 +1,7 @@
 import type * as Bedrock from '@aws-sdk/client-bedrock-runtime';
 import type * as SmithyHttp from '@smithy/node-http-handler';
 import { readVerdict, Verdict } from './verdict';
-import type { GuardrailSpec } from '../../catalog/guardrail';
+import type { GuardrailSpec } from '../../contract/guardrail';
 
 export interface GuardrailClientOptions {
   /** Merged into the Bedrock runtime client's configuration (the tests' local endpoint and credentials). @default the Lambda's */

@@ -2,8 +2,8 @@ import { BedrockGuardrails, GuardrailClientOptions, GuardrailSource, GuardrailUn
 import { StreamWindow, WindowOutcome } from './stream-window';
 import { answerSlots, promptSlots, TextSlot } from './texts';
 import type { Verdict } from './verdict';
-import { ENV } from '../../catalog/env';
-import { GuardrailPolicyType, GuardrailSpec, guardrailSpecProblem, parseGuardrailSpec, TenantGuardrailSpec } from '../../catalog/guardrail';
+import { ENV } from '../../contract/env';
+import { GuardrailPolicyType, GuardrailSpec, guardrailSpecProblem, parseGuardrailSpec, TenantGuardrailSpec } from '../../contract/guardrail';
 import type { RouterConfig } from '../config';
 import { errorBody, OpenAiErrorBody, reject, Rejection, RouterFault } from '../errors';
 import type { RequestLogFields } from '../log';

@@ -1,4 +1,4 @@
-import { GUARDRAIL_POLICY_TYPES, GuardrailPolicyType } from '../../catalog/guardrail';
+import { GUARDRAIL_POLICY_TYPES, GuardrailPolicyType } from '../../contract/guardrail';
 
 /**
  * What ApplyGuardrail answered, reduced to what the router acts on:

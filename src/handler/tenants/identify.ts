@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { TenantSpec } from '../../catalog/tenants-schema';
+import type { TenantSpec } from '../../contract/tenants-schema';
 
 /**
  * Matches a caller to a tenant from what API Gateway has already

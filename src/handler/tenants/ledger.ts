@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
-import { TENANT_TABLE_TTL_ATTRIBUTE, tenantTableKey } from '../../catalog/tenants-schema';
+import { TENANT_TABLE_TTL_ATTRIBUTE, tenantTableKey } from '../../contract/tenants-schema';
 
 /*
  * Tenant budgets and rate limits in DynamoDB, correct under any concurrency.

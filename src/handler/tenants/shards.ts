@@ -3,10 +3,10 @@ import type { Sdk } from './ledger';
 import {
   checkTenants, parseTenants, TENANT_SHARD_ATTRIBUTE, TENANT_SHARD_VERSION_ATTRIBUTE, TENANT_TABLE_KEY,
   tenantShardItem, tenantShardKey, tenantTableKey, TenantSpec,
-} from '../../catalog/tenants-schema';
+} from '../../contract/tenants-schema';
 
 /*
- * The tenants live in the tenant table as shards (catalog/tenants-schema.ts),
+ * The tenants live in the tenant table as shards (contract/tenants-schema.ts),
  * written at deploy time; the handler reads them all at once when its
  * execution environment starts: one BatchGetItem per hundred shards, in
  * parallel, so a router with 1,000 tenants starts as fast as one with one.

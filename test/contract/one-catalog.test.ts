@@ -3,9 +3,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { GatewayRegion, LlmGatewayRouter } from '../../src';
-import * as catalog from '../../src/catalog/catalog';
-import { DIMENSION, METRIC } from '../../src/catalog/metrics-schema';
-import * as modelCatalog from '../../src/catalog/model-catalog';
+import * as catalog from '../../src/contract/catalog';
+import { DIMENSION, METRIC } from '../../src/contract/metrics-schema';
+import * as modelCatalog from '../../src/contract/model-catalog';
 import { BUNDLE_PATH } from '../../src/emulator/runtime-shim';
 import { loadConfig } from '../../src/handler/config';
 import { decide } from '../../src/handler/policy';
@@ -16,7 +16,7 @@ import { decide } from '../../src/handler/policy';
  * changing an entry changes both sides, and the deployed bundle carries it.
  */
 /** The bundled file's raw data, read without the catalog code under test. */
-const RAW: { models: Array<{ id: string; regions: string[]; retired?: boolean }> } = JSON.parse(fs.readFileSync(`${__dirname}/../../src/catalog/models.json`, 'utf8'));
+const RAW: { models: Array<{ id: string; regions: string[]; retired?: boolean }> } = JSON.parse(fs.readFileSync(`${__dirname}/../../src/contract/models.json`, 'utf8'));
 
 describe('one catalog for synth time and request time', () => {
   function synthEnv(region: GatewayRegion, allowedModels?: string[]) {
@@ -51,8 +51,8 @@ describe('one catalog for synth time and request time', () => {
     // Load the construct and the handler against a bundled catalog in which the
     // EU endpoint no longer lists gemini-2.5-flash: both must follow it.
     jest.isolateModules(() => {
-      jest.doMock('../../src/catalog/model-catalog', () => {
-        const real = jest.requireActual('../../src/catalog/model-catalog');
+      jest.doMock('../../src/contract/model-catalog', () => {
+        const real = jest.requireActual('../../src/contract/model-catalog');
         const data: modelCatalog.CatalogData = real.BUNDLED_CATALOG;
         return {
           ...real,
@@ -70,7 +70,7 @@ describe('one catalog for synth time and request time', () => {
       const config = mockedLoad({ LLM_GATEWAY_REGION: 'eu', LLM_GATEWAY_ALLOWED_MODELS: 'gemini-2.5-flash' });
       expect(mockedDecide(JSON.stringify({ model: 'gemini-2.5-flash' }), config)).toMatchObject({ kind: 'reject', reason: 'residency' });
     });
-    jest.dontMock('../../src/catalog/model-catalog');
+    jest.dontMock('../../src/contract/model-catalog');
   });
 
   test('the catalog is frozen, so it cannot drift at run time', () => {

@@ -1,19 +1,19 @@
 /*
- * Rebuilds src/catalog/models.json from the seed listings in
- * src/catalog/seed/ with the same code `llm-gateway-router catalog fetch`
+ * Rebuilds src/contract/models.json from the seed listings in
+ * src/contract/seed/ with the same code `llm-gateway-router catalog fetch`
  * uses (buildCatalog), keeping the file's own header and its retired models.
- * test/catalog/bundled-catalog.test.ts fails when the two differ.
+ * test/contract/bundled-catalog.test.ts fails when the two differ.
  *
  *   npx projen catalog:bundled
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildCatalog, serializeCatalog } from '../../src/catalog/build';
-import { parseCatalog } from '../../src/catalog/model-catalog';
+import { buildCatalog, serializeCatalog } from '../../src/contract/build';
+import { parseCatalog } from '../../src/contract/model-catalog';
 
-const dir = path.join(__dirname, '..', '..', 'src', 'catalog');
+const dir = path.join(__dirname, '..', '..', 'src', 'contract');
 const read = (file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
-const previous = parseCatalog(read('models.json'), 'src/catalog/models.json');
+const previous = parseCatalog(read('models.json'), 'src/contract/models.json');
 const catalog = buildCatalog({
   us: read('seed/models.documented-shape.us.json'),
   eu: read('seed/models.documented-shape.eu.json'),
@@ -23,4 +23,4 @@ const catalog = buildCatalog({
   pricesNote: previous.pricesNote,
 });
 fs.writeFileSync(path.join(dir, 'models.json'), serializeCatalog(catalog));
-console.log(`src/catalog/models.json: ${catalog.models.length} models (${catalog.models.filter((m) => m.retired).length} retired)`);
+console.log(`src/contract/models.json: ${catalog.models.length} models (${catalog.models.filter((m) => m.retired).length} retired)`);

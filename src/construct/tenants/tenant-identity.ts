@@ -1,8 +1,8 @@
 import { Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { RouterAuthorizationType } from './authorization';
-import type { TenantIdentitySpec } from '../catalog/tenants-schema';
+import type { TenantIdentitySpec } from '../../contract/tenants-schema';
+import { RouterAuthorizationType } from '../authorization';
 
 /**
  * How the router recognises a tenant's callers. Each kind reads what API

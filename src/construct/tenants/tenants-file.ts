@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { TenantOptions } from './tenant';
 import { TenantIdentity } from './tenant-identity';
-import { parseTenantsFile, TenantFileEntry, TenantFileIdentity } from '../catalog/tenants-file';
+import { parseTenantsFile, TenantFileEntry, TenantFileIdentity } from '../../contract/tenants-file';
 
 /** The entries of a tenants file, each with where it is in the file (for errors). */
 export function readTenantsFile(path: string): Array<{ entry: TenantFileEntry; at: string }> {

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildCatalog, serializeCatalog } from '../../src/catalog/build';
-import { parseCatalog } from '../../src/catalog/model-catalog';
+import { buildCatalog, serializeCatalog } from '../../src/contract/build';
+import { parseCatalog } from '../../src/contract/model-catalog';
 
-const dir = path.join(__dirname, '..', '..', 'src', 'catalog');
+const dir = path.join(__dirname, '..', '..', 'src', 'contract');
 const text = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
 
 /**

@@ -5,7 +5,7 @@ import { CatalogData, ModelEntry, parseCatalog, PriceRegion, ProviderInfo, RESER
  * Turns the gateway's `GET /v1/models` answers (one per endpoint) into a
  * catalog. The one code path for both `catalog fetch` and the bundled
  * models.json, which is this function applied to the seed listings in
- * src/catalog/seed/ (a test re-runs it, so the two cannot drift).
+ * src/contract/seed/ (a test re-runs it, so the two cannot drift).
  *
  * Read from the documented shape: `data[]` of models with `id`, `owned_by`,
  * `context_length`, `supported_parameters`, `available_regions` (where

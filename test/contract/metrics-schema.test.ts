@@ -1,6 +1,6 @@
-import { GUARDRAIL_POLICY_TYPES } from '../../src/catalog/guardrail';
-import { REJECT_REASONS, ROUTER_ERROR_CLASSES, UPSTREAM_ERROR_CLASSES } from '../../src/catalog/metrics-schema';
 import { GuardrailPolicy, MetricErrorClass, RejectionReason } from '../../src/construct/router-metrics';
+import { GUARDRAIL_POLICY_TYPES } from '../../src/contract/guardrail';
+import { REJECT_REASONS, ROUTER_ERROR_CLASSES, UPSTREAM_ERROR_CLASSES } from '../../src/contract/metrics-schema';
 
 /*
  * The construct's enums name the dimension values the handler writes; jsii

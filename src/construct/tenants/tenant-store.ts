@@ -8,13 +8,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledgeRules } from './nag';
-import { addRuleWarning, propError } from './validation';
-import { GATEWAY_REQUESTS_PER_MINUTE_PER_MODEL } from '../catalog/catalog';
-import { buildTenantEnvironment } from '../catalog/env';
-import type { CatalogData } from '../catalog/model-catalog';
-import { checkBudgetPrices } from '../catalog/rules';
-import { TENANT_TABLE_KEY, TENANT_TABLE_TTL_ATTRIBUTE, tenantShardItem, tenantShardKey, tenantTableKey, TenantSpec } from '../catalog/tenants-schema';
+import { GATEWAY_REQUESTS_PER_MINUTE_PER_MODEL } from '../../contract/catalog';
+import { buildTenantEnvironment } from '../../contract/env';
+import type { CatalogData } from '../../contract/model-catalog';
+import { checkBudgetPrices } from '../../contract/rules';
+import { TENANT_TABLE_KEY, TENANT_TABLE_TTL_ATTRIBUTE, tenantShardItem, tenantShardKey, tenantTableKey, TenantSpec } from '../../contract/tenants-schema';
+import { acknowledgeRules } from '../nag';
+import { addRuleWarning, propError } from '../validation';
 
 /**
  * What the handler does when the tenant table cannot be reached.

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { serveModels } from './fixtures/serve-fixture';
-import { fetchCatalog } from '../../src/catalog/fetch';
-import { parseCatalog } from '../../src/catalog/model-catalog';
+import { fetchCatalog } from '../../src/contract/fetch';
+import { parseCatalog } from '../../src/contract/model-catalog';
 import { runCatalogCommand } from '../../src/emulator/catalog-command';
 
 const fixture = (name: string) => path.join(__dirname, 'fixtures', name);

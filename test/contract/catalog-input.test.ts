@@ -1,8 +1,8 @@
 import { serveEndlessListing, serveListing } from './fixtures/serve-fixture';
-import { UnpricedModelsError } from '../../src/catalog/build';
-import { fetchCatalog, ListingTooLargeError } from '../../src/catalog/fetch';
-import { BUNDLED_CATALOG, parseCatalog } from '../../src/catalog/model-catalog';
 import { GatewayCatalog } from '../../src/construct/gateway-catalog';
+import { UnpricedModelsError } from '../../src/contract/build';
+import { fetchCatalog, ListingTooLargeError } from '../../src/contract/fetch';
+import { BUNDLED_CATALOG, parseCatalog } from '../../src/contract/model-catalog';
 
 /*
  * What `catalog fetch` (and every other reader of a catalog) does with a

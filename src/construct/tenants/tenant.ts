@@ -4,18 +4,18 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, IConstruct } from 'constructs';
-import { RouterAuthorizationType } from './authorization';
-import type { RouterGuardrail } from './guardrail';
-import type { IRouterMetrics, RouterMetricFactory, RouterMetricOptions } from './router-metrics';
+import { RouterAuthorizationType } from '../authorization';
+import type { RouterGuardrail } from '../guardrail';
+import type { IRouterMetrics, RouterMetricFactory, RouterMetricOptions } from '../router-metrics';
 import { TenantIdentity } from './tenant-identity';
 import { TenantShard, TenantStore } from './tenant-store';
-import { applyRule, propError } from './validation';
-import { RegionCode } from '../catalog/catalog';
-import type { TenantGuardrailSpec } from '../catalog/guardrail';
-import { METRIC } from '../catalog/metrics-schema';
-import { CatalogData } from '../catalog/model-catalog';
-import { checkTenantModels, withArticle } from '../catalog/rules';
-import { TENANT_ID_PATTERN } from '../catalog/tenants-schema';
+import { RegionCode } from '../../contract/catalog';
+import type { TenantGuardrailSpec } from '../../contract/guardrail';
+import { METRIC } from '../../contract/metrics-schema';
+import { CatalogData } from '../../contract/model-catalog';
+import { checkTenantModels, withArticle } from '../../contract/rules';
+import { TENANT_ID_PATTERN } from '../../contract/tenants-schema';
+import { applyRule, propError } from '../validation';
 
 /**
  * A tenant's policy: who its callers are and what they may spend. Limits

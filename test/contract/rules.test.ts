@@ -1,14 +1,14 @@
 /**
- * Issue 14: the shared rules (src/catalog/rules.ts) that synth and the
+ * Issue 14: the shared rules (src/contract/rules.ts) that synth and the
  * emulator apply, against a small catalog written out here, so that every
  * message is a literal: the prop, the value, the problem and the fix a user
  * reads. The bundled catalog's own facts are tested elsewhere.
  */
-import { parseCatalog } from '../../src/catalog/model-catalog';
+import { parseCatalog } from '../../src/contract/model-catalog';
 import {
   checkAllowedModels, checkEgressProxy, checkGlobalRouting, checkGlobalRoutingUseful, checkMaxBodyBytes,
   checkTenantModels, checkTimeouts, RuleViolation, withArticle,
-} from '../../src/catalog/rules';
+} from '../../src/contract/rules';
 
 const model = (id: string, provider: string, regions: string[], global: boolean, extra: Record<string, unknown> = {}) =>
   ({ id, provider, regions, global, stream: false, ...extra });

@@ -116,7 +116,7 @@ export interface RouterEnvironmentSettings {
   readonly bedrockEndpoint?: string;
 }
 
-/** What the tenant store adds to the function's environment (src/catalog/tenants-schema.ts describes the shards). */
+/** What the tenant store adds to the function's environment (src/contract/tenants-schema.ts describes the shards). */
 export interface TenantEnvironmentSettings {
   /** The shards' versions, comma-separated (one per shard, in order). */
   readonly shardVersions: string;

@@ -141,7 +141,7 @@ export function parseCatalog(raw: unknown, origin: string): CatalogData {
 }
 
 /** The catalog that ships in the package (and is inlined into the handler's bundle). */
-export const BUNDLED_CATALOG: CatalogData = parseCatalog(bundledJson, 'the bundled catalog (src/catalog/models.json)');
+export const BUNDLED_CATALOG: CatalogData = parseCatalog(bundledJson, 'the bundled catalog (src/contract/models.json)');
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
