@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { API_GATEWAY_MAX_PAYLOAD_BYTES, apiGatewayAnswer, invalidApiKeyAnswer, payloadTooLargeAnswer } from './api-gateway';
+import { API_GATEWAY_MAX_PAYLOAD_BYTES, frontDoor, GatewayAnswer, integrationFailedAnswer, payloadTooLargeAnswer } from './api-gateway';
 import { lambdaContext, proxyEvent, splitPrelude } from './runtime-shim';
 import { apiRoutes } from '../contract/api-contract';
 
@@ -57,8 +57,7 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
       req.removeAllListeners('data');
       req.removeAllListeners('end');
       req.pause();
-      const answer = payloadTooLargeAnswer();
-      res.writeHead(answer.status, answer.headers).end(answer.body);
+      answerWith(res, payloadTooLargeAnswer());
       // Not read any further, and closed once the client has had time to read the answer (closing
       // at once would reset a client still sending, before it reads the 413).
       setTimeout(() => req.socket.destroy(), TOO_LARGE_LINGER_MS).unref();
@@ -75,28 +74,13 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const body = Buffer.concat(chunks);
-      const checks = options.apiGatewayChecks !== false;
-      const answer = checks ? apiGatewayAnswer(routes, req.method ?? 'GET', url.pathname, req.headers['content-type'], body) : undefined;
-      // Unknown routes are answered before authentication; the key is checked before the request validator.
-      if (answer && answer.status === 403) {
-        res.writeHead(answer.status, answer.headers).end(answer.body);
+      const door = frontDoor({ routes, checks: options.apiGatewayChecks !== false, apiKeyIds: options.apiKeyIds },
+        { method: req.method ?? 'GET', path: url.pathname, headers: req.headers }, body);
+      if (door.answer) {
+        answerWith(res, door.answer);
         return;
       }
-      let apiKeyId: string | undefined;
-      if (options.apiKeyIds) {
-        // API Gateway checks the key against the usage plan before the function runs.
-        apiKeyId = options.apiKeyIds.get(String(req.headers['x-api-key'] ?? ''));
-        if (!apiKeyId) {
-          const forbidden = invalidApiKeyAnswer();
-          res.writeHead(forbidden.status, forbidden.headers).end(forbidden.body);
-          return;
-        }
-      }
-      if (answer) {
-        res.writeHead(answer.status, answer.headers).end(answer.body);
-        return;
-      }
-      const event = toProxyEvent(req, url, body, resources, options.stageName ?? 'prod', apiKeyId);
+      const event = toProxyEvent(req, url, body, resources, options.stageName ?? 'prod', door.apiKeyId);
       const context = lambdaContext(timeoutMs);
       const stream = new PassThrough();
       relay(stream, res);
@@ -107,9 +91,8 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
       const timer = setTimeout(() => stream.destroy(new Error('Task timed out')), timeoutMs);
       options.handler(event, stream, context)
         .catch((err: Error) => {
-          // As API Gateway answers a crashed integration: this body exactly; the detail is for the log only.
           console.error(`llm-gateway-router: the handler failed: ${err?.name ?? 'Error'}: ${String(err?.message).split('\n')[0]}`);
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(INTERNAL_SERVER_ERROR);
+          if (!res.headersSent) answerWith(res, integrationFailedAnswer());
         })
         .finally(() => {
           clearTimeout(timer);
@@ -119,8 +102,9 @@ export function createEmulatorServer(options: EmulatorOptions): http.Server {
   });
 }
 
-/** API Gateway's body for an integration that failed: nothing of the failure reaches the caller. */
-const INTERNAL_SERVER_ERROR = '{"message":"Internal server error"}';
+function answerWith(res: http.ServerResponse, answer: GatewayAnswer): void {
+  res.writeHead(answer.status, answer.headers).end(answer.body);
+}
 
 /** Reads the prelude (JSON + 8 NULs), then forwards the body as it arrives. */
 function relay(stream: PassThrough, res: http.ServerResponse): void {
@@ -144,7 +128,7 @@ function relay(stream: PassThrough, res: http.ServerResponse): void {
   });
   stream.on('end', () => {
     if (headed || res.headersSent) res.end();
-    else res.writeHead(502, { 'content-type': 'application/json' }).end(INTERNAL_SERVER_ERROR);
+    else answerWith(res, integrationFailedAnswer());
   });
   stream.on('error', () => res.destroy());
 }
