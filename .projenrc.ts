@@ -172,6 +172,8 @@ project.addTask('mutation', {
   ],
 });
 project.gitignore.exclude('/reports/', '.stryker-tmp/');
+// The committed API baseline is an assembly too (projen ignores every .jsii).
+project.gitignore.include('/api/.baseline/.jsii');
 project.addPackageIgnore('/reports/');
 project.addPackageIgnore('/.stryker-tmp/');
 project.addPackageIgnore('/stryker.config.json');

@@ -48,6 +48,38 @@ export interface TenantSpec {
   readonly g?: TenantGuardrailSpec;
 }
 
+/** A tenant's policy as the construct's `TenantOptions` and the tenants file name it. */
+export interface TenantPolicyOptions {
+  readonly allowedModels?: readonly string[];
+  readonly monthlyBudgetUsd?: number;
+  readonly dailyTokenLimit?: number;
+  readonly tokensPerMinute?: number;
+  readonly requestsPerMinutePerModel?: number;
+  readonly transcriptAccess?: boolean;
+  readonly globalRouting?: boolean;
+  readonly isDefault?: boolean;
+}
+
+/**
+ * The tenant as the handler reads it (without its guardrail, which the
+ * construct binds): the one mapping from the options' names to the shard's
+ * short ones, for the construct and the emulator alike.
+ */
+export function tenantSpec(id: string, ids: readonly TenantIdentitySpec[], o: TenantPolicyOptions): TenantSpec {
+  return {
+    id,
+    ids: ids.length > 0 ? ids : undefined,
+    m: o.allowedModels,
+    usd: o.monthlyBudgetUsd,
+    tok: o.dailyTokenLimit,
+    tpm: o.tokensPerMinute,
+    rpm: o.requestsPerMinutePerModel,
+    tx: o.transcriptAccess,
+    gr: o.globalRouting,
+    def: o.isDefault || undefined,
+  };
+}
+
 /** One shard of a router's tenants. */
 export interface TenantsDocument {
   /** Format version. */

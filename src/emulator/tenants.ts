@@ -4,7 +4,7 @@ import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import { missingPackages } from './packages';
 import { ensureTenantTable, localClientConfig, startEmbeddedDynamoDb } from './tenant-store';
 import { parseTenantsFile, TenantFileEntry, TenantFileIdentity } from '../contract/tenants-file';
-import { checkTenants, shardTenants, TenantIdentitySpec, TenantSpec } from '../contract/tenants-schema';
+import { checkTenants, shardTenants, TenantIdentitySpec, tenantSpec, TenantSpec } from '../contract/tenants-schema';
 import { writeTenantShards } from '../handler/tenants/shards';
 
 /**
@@ -69,18 +69,7 @@ function localSpec(entry: TenantFileEntry, file: string, apiKeyIds: Map<string, 
     }
     return local.spec;
   });
-  return {
-    id: entry.id,
-    ids: ids.length > 0 ? ids : undefined,
-    m: entry.allowedModels,
-    usd: entry.monthlyBudgetUsd,
-    tok: entry.dailyTokenLimit,
-    tpm: entry.tokensPerMinute,
-    rpm: entry.requestsPerMinutePerModel,
-    tx: entry.transcriptAccess,
-    gr: entry.globalRouting,
-    def: entry.default || undefined,
-  };
+  return tenantSpec(entry.id, ids, { ...entry, isDefault: entry.default });
 }
 
 /** The identity as the handler matches it, and what a local caller presents as x-api-key for it. */

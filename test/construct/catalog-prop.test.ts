@@ -12,7 +12,7 @@ import { decide } from '../../src/handler/policy';
  * expected catalog of the fixtures (test/contract/fixtures/README.md): it adds
  * the provider "mistral", which the bundled catalog does not know.
  */
-const EXPECTED = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'catalog', 'fixtures', 'catalog.expected.json'), 'utf8'));
+const EXPECTED = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'contract', 'fixtures', 'catalog.expected.json'), 'utf8'));
 const CATALOG_JSON = JSON.stringify({ schema: 1, source: 'test fixture', generatedAt: '2026-10-20T12:00:00.000Z', pricesNote: 'test', ...EXPECTED });
 
 function synth(props: Partial<LlmGatewayRouterProps>, env = EU_ENV) {

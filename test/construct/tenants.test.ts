@@ -182,7 +182,7 @@ describe('synth-time errors name the prop, the value and the fix', () => {
   test('the router\'s catalog (GatewayCatalog) explains an id: a model it has retired points to the live one the router allows', () => {
     const { stack, secret } = newStack();
     // A user catalog in which gpt-5.1 is retired (test/contract/fixtures); the bundled catalog lists it live.
-    const expected = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'catalog', 'fixtures', 'catalog.expected.json'), 'utf8'));
+    const expected = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'contract', 'fixtures', 'catalog.expected.json'), 'utf8'));
     const catalog = GatewayCatalog.fromJson(JSON.stringify({ schema: 1, source: 'test fixture', generatedAt: '2026-10-20T12:00:00.000Z', pricesNote: 'test', ...expected }));
     const router = routerIn(stack, secret, 'Router', { allowedModels: ['gpt-5.5', 'claude-opus-4-7'], catalog, authorization: RouterAuthorization.apiKey() });
     expect(() => router.addTenant('a', { identity: TenantIdentity.apiKey(), allowedModels: ['gpt-5.1'] }))

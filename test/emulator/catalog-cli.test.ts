@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { FakeGateway } from '../support/fake-gateway';
 
 const CLI = path.join(__dirname, '..', '..', 'src', 'emulator', 'cli.ts');
-const FIXTURES = path.join(__dirname, '..', 'catalog', 'fixtures');
+const FIXTURES = path.join(__dirname, '..', 'contract', 'fixtures');
 
 /** The hand-written fixture catalog (test/contract/fixtures/README.md), as a catalog file. */
 function catalogFile(): string {

@@ -14,7 +14,7 @@ const CATALOG = parseCatalog({
   source: 'test fixture',
   generatedAt: '2026-10-20T12:00:00.000Z',
   pricesNote: 'test',
-  ...JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'catalog', 'fixtures', 'catalog.expected.json'), 'utf8')),
+  ...JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'contract', 'fixtures', 'catalog.expected.json'), 'utf8')),
 }, 'fixture');
 
 /** A completion reporting 1200 input and 300 output tokens, in the gateway's documented spelling. */

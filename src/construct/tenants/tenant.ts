@@ -14,7 +14,7 @@ import type { TenantGuardrailSpec } from '../../contract/guardrail';
 import { METRIC } from '../../contract/metrics-schema';
 import { CatalogData } from '../../contract/model-catalog';
 import { checkTenantModels, withArticle } from '../../contract/rules';
-import { TENANT_ID_PATTERN } from '../../contract/tenants-schema';
+import { TENANT_ID_PATTERN, tenantSpec } from '../../contract/tenants-schema';
 import { applyRule, propError } from '../validation';
 
 /**
@@ -341,17 +341,12 @@ export function registerTenant(tenant: RouterTenant, options: TenantOptions, hos
   }
   const apiKeys = resolved.map((r) => r.apiKey).filter((k): k is apigw.IApiKey => k !== undefined);
   host.store.add(scope, shard, {
-    id: tenantId,
-    ids: resolved.length > 0 ? resolved.map((r) => r.spec) : undefined,
-    // The router's list is the default: omitted, it costs nothing to store or read.
-    m: options.allowedModels !== undefined ? allowedModels : undefined,
-    usd: options.monthlyBudgetUsd,
-    tok: options.dailyTokenLimit,
-    tpm: options.tokensPerMinute,
-    rpm: options.requestsPerMinutePerModel,
-    tx: options.transcriptAccess,
-    gr: options.globalRouting,
-    def: options.defaultTenant || undefined,
+    ...tenantSpec(tenantId, resolved.map((r) => r.spec), {
+      ...options,
+      // The router's list is the default: omitted, it costs nothing to store or read.
+      allowedModels: options.allowedModels !== undefined ? allowedModels : undefined,
+      isDefault: options.defaultTenant,
+    }),
     g: options.guardrail && host.bindGuardrail(scope, options.guardrail, 'guardrail'),
   }, resolved, host.catalog);
   host.store.checkRateShares(scope, allowedModels, options.requestsPerMinutePerModel);
