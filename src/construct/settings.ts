@@ -6,11 +6,11 @@ import { checkConcurrency, DeploymentSettings, resolveDeployment } from './deplo
 import { GatewayCatalog } from './gateway-catalog';
 import { GatewayRegion, regionCode } from './region';
 import { LlmGatewayRouterProps } from './router-props';
-import { addRuleWarning, applyRule, checkGlobalRoutingUseful, propError, validateAllowedModels } from './validation';
+import { addRuleWarning, applyRule, checkModelListToken, propError } from './validation';
 import { EU_MEMBER_STATE_AWS_REGIONS, GATEWAY_ENDPOINTS, RegionCode } from '../contract/catalog';
 import { DEFAULTS } from '../contract/env';
 import { CatalogData } from '../contract/model-catalog';
-import { checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting, checkMaxBodyBytes, checkTimeouts } from '../contract/rules';
+import { checkRouterRules } from '../contract/rules';
 
 /** A router's props after defaults and validation: what the constructor builds from. */
 export interface RouterSettings {
@@ -50,10 +50,27 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
   const region = props.region ?? GatewayRegion.US;
   const code = regionCode(region);
   const globalRouting = props.globalRouting ?? false;
-  applyRule(scope, () => checkGlobalRouting(globalRouting, code));
   const catalog = (props.catalog ?? GatewayCatalog.bundled())._data;
-  const allowed = validateAllowedModels(scope, code, props.allowedModels, catalog, props.allowAllModels);
-  if (globalRouting) checkGlobalRoutingUseful(scope, allowed, catalog);
+  const modelsAtDeploy = props.allowedModels !== undefined && Token.isUnresolved(props.allowedModels);
+  if (modelsAtDeploy) checkModelListToken(scope, props.allowAllModels);
+  const timeout = checkTimeoutTokens(scope, props.timeout, props.upstreamTimeout);
+  const maxBodyBytes = (props.maxRequestBodySize ?? Size.bytes(DEFAULTS.maxBodyBytes)).toBytes();
+  // The rules the emulator applies too, in the same order (src/contract/rules.ts).
+  const rules = applyRule(scope, () => checkRouterRules({
+    region: code,
+    globalRouting,
+    allowedModels: modelsAtDeploy ? 'deploy-time' : props.allowedModels,
+    allowAllModels: props.allowAllModels,
+    catalog,
+    isToken: (value) => Token.isUnresolved(value),
+    customEndpoint: props.customEndpoint,
+    egressProxy: props.egressProxy,
+    maxBodyBytes,
+    timeoutMs: timeout.toMilliseconds(),
+    upstreamTimeoutMs: props.upstreamTimeout?.toMilliseconds(),
+    showMillis: (ms) => Duration.millis(ms).toHumanString(),
+  }));
+  for (const warning of rules.warnings) addRuleWarning(scope, warning);
   if (code === 'eu') validateEuDeployment(scope, props.additionalDeploymentRegions ?? []);
   const authorization = props.authorization ?? RouterAuthorization.iam();
   validateRange(scope, 'throttlingRateLimit', props.throttlingRateLimit, 1, 10_000, 'choose requests per second between 1 and 10000');
@@ -70,19 +87,20 @@ export function resolveSettings(scope: Construct, props: LlmGatewayRouterProps):
     routerName: props.routerName ?? Names.uniqueResourceName(scope, { maxLength: 64, separator: '-' }),
     metricsNamespace: props.metricsNamespace ?? DEFAULTS.metricsNamespace,
     stageName: props.stageName ?? 'prod',
-    allowedModels: allowed.models,
+    allowedModels: modelsAtDeploy ? props.allowedModels! : rules.models.models,
     catalog,
-    endpoint: resolveEndpoint(scope, code, props.customEndpoint),
+    endpoint: endpointOf(scope, code, props.customEndpoint),
     customEndpoint: props.customEndpoint !== undefined,
-    ...resolveTimeouts(scope, props.timeout, props.upstreamTimeout),
-    maxBodyBytes: resolveMaxBody(scope, props.maxRequestBodySize),
+    timeout,
+    upstreamTimeout: props.upstreamTimeout ?? Duration.millis(rules.upstreamTimeoutMs),
+    maxBodyBytes,
     memorySize: props.memorySize ?? 256,
     throttlingRateLimit: props.throttlingRateLimit ?? 50,
     throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     deployment: resolveDeployment(scope, props),
-    egressProxy: validateEgressProxy(scope, props.egressProxy, props.customEndpoint),
+    egressProxy: props.egressProxy,
   };
   checkConcurrency(scope, settings.throttlingRateLimit, settings.timeout, settings.deployment.reservedConcurrentExecutions);
   return settings;
@@ -108,31 +126,22 @@ function validateEuDeployment(scope: Construct, additional: string[]): void {
   });
 }
 
-function resolveEndpoint(scope: Construct, code: RegionCode, custom: string | undefined): string {
+function endpointOf(scope: Construct, code: RegionCode, custom: string | undefined): string {
   if (custom === undefined) return GATEWAY_ENDPOINTS[code];
-  if (!Token.isUnresolved(custom)) applyRule(scope, () => checkCustomEndpoint(custom));
   Annotations.of(scope).addWarningV2('cdk-llm-gateway-router:customEndpoint',
     `customEndpoint: requests go to ${custom} instead of ${GATEWAY_ENDPOINTS[code]}${code === 'eu' ? '; EU residency now depends on where that endpoint sends data' : ''}.`);
   return custom;
 }
 
-function resolveTimeouts(scope: Construct, timeoutProp?: Duration, upstreamProp?: Duration): { timeout: Duration; upstreamTimeout: Duration } {
+/** The timeouts must be known at synth time; returns the function timeout. */
+function checkTimeoutTokens(scope: Construct, timeoutProp?: Duration, upstreamProp?: Duration): Duration {
   // Deploy-time durations cannot work: the function's and the integration's
   // timeouts need it in different units (a token converts to neither), and
   // the upstream timeout is checked against the function timeout here.
   const fix = 'pass a literal Duration such as Duration.minutes(5); choose it per stage in code rather than with a parameter';
   refuseToken(scope, 'timeout', timeoutProp?.isUnresolved() ?? false, 'sets the function and integration timeouts and the default upstreamTimeout, which must be known at synth time', fix);
   refuseToken(scope, 'upstreamTimeout', upstreamProp?.isUnresolved() ?? false, 'must be checked against timeout at synth time', fix);
-  const timeout = timeoutProp ?? Duration.minutes(5);
-  const upstreamMs = applyRule(scope, () => checkTimeouts(timeout.toMilliseconds(), upstreamProp?.toMilliseconds(), DEFAULTS.upstreamTimeoutMs,
-    (ms) => Duration.millis(ms).toHumanString()));
-  return { timeout, upstreamTimeout: upstreamProp ?? Duration.millis(upstreamMs) };
-}
-
-function resolveMaxBody(scope: Construct, size?: Size): number {
-  const bytes = (size ?? Size.bytes(DEFAULTS.maxBodyBytes)).toBytes();
-  applyRule(scope, () => checkMaxBodyBytes(bytes));
-  return bytes;
+  return timeoutProp ?? Duration.minutes(5);
 }
 
 function validateRange(scope: Construct, prop: string, value: number | undefined, min: number, max: number, fix: string): void {
@@ -140,16 +149,6 @@ function validateRange(scope: Construct, prop: string, value: number | undefined
   if (!Number.isFinite(value) || value < min || value > max) {
     throw propError(scope, prop, String(value), `is outside ${min} to ${max}`, fix);
   }
-}
-
-function validateEgressProxy(scope: Construct, proxy: string | undefined, customEndpoint: string | undefined): string | undefined {
-  if (proxy === undefined) return proxy;
-  // The combination is checked even for a deploy-time proxy URL: it is set, and the endpoint's scheme is known.
-  if (customEndpoint !== undefined && !Token.isUnresolved(customEndpoint)) applyRule(scope, () => checkEgressEndpoint(proxy, customEndpoint));
-  if (Token.isUnresolved(proxy)) return proxy;
-  const warning = applyRule(scope, () => checkEgressProxy(proxy));
-  if (warning) addRuleWarning(scope, warning);
-  return proxy;
 }
 
 function validateRouterName(scope: Construct, name: string | undefined): void {

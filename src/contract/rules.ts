@@ -1,5 +1,5 @@
 import { RegionCode } from './catalog';
-import { isAcceptableEndpointProtocol } from './env';
+import { DEFAULTS, isAcceptableEndpointProtocol } from './env';
 import { caseVariantOf, closestKnownModel, editDistance, findModel, liveReplacementFor, modelsServedIn, providerNamesServedIn, providerOf } from './lookup';
 import { BUNDLED_CATALOG, CatalogData } from './model-catalog';
 
@@ -307,6 +307,62 @@ export function checkTimeouts(timeoutMs: number, upstreamMs: number | undefined,
       'lower upstreamTimeout or raise timeout');
   }
   return upstream;
+}
+
+/** A router's settings as far as the shared rules check them. */
+export interface RouterRuleInput {
+  readonly region: RegionCode;
+  readonly globalRouting: boolean;
+  /**
+   * The allow-list: `undefined` for every live model of the region,
+   * `'deploy-time'` for a list token (its ids are checked per request only).
+   */
+  readonly allowedModels: readonly string[] | undefined | 'deploy-time';
+  readonly allowAllModels?: boolean;
+  readonly catalog: CatalogData;
+  /** Whether a value resolves only at deploy time (its rule is then skipped). */
+  readonly isToken: (value: string) => boolean;
+  readonly customEndpoint?: string;
+  readonly egressProxy?: string;
+  /** @default not checked (the handler's default) */
+  readonly maxBodyBytes?: number;
+  readonly timeoutMs: number;
+  /** @default below the function timeout */
+  readonly upstreamTimeoutMs?: number;
+  readonly showMillis: ShowMillis;
+}
+
+/** What the shared rules found: the allow-list, the upstream timeout (defaulted) and the warnings. */
+export interface CheckedRouterRules {
+  readonly models: CheckedModels;
+  readonly upstreamTimeoutMs: number;
+  readonly warnings: RuleWarning[];
+}
+
+/**
+ * Every rule a router's settings must satisfy, in one order, for synth and
+ * the emulator alike (each adds only what is its own: tokens refused, CDK
+ * annotations, the local catalog). Throws the first `RuleViolation`.
+ */
+export function checkRouterRules(s: RouterRuleInput): CheckedRouterRules {
+  checkGlobalRouting(s.globalRouting, s.region);
+  const models: CheckedModels = s.allowedModels === 'deploy-time'
+    ? { models: [], hasTokens: true, warnings: [] }
+    : checkAllowedModels(s.region, s.allowedModels && [...s.allowedModels], s.isToken, s.catalog, s.allowAllModels);
+  const warnings = [...models.warnings];
+  const unused = checkGlobalRoutingUseful(s.globalRouting, models, s.catalog);
+  if (unused) warnings.push(unused);
+  const endpoint = s.customEndpoint !== undefined && !s.isToken(s.customEndpoint) ? s.customEndpoint : undefined;
+  if (endpoint !== undefined) checkCustomEndpoint(endpoint);
+  if (s.egressProxy !== undefined) {
+    // The combination is checked even for a deploy-time proxy URL: it is set, and the endpoint's scheme is known.
+    checkEgressEndpoint(s.egressProxy, endpoint);
+    const proxyWarning = s.isToken(s.egressProxy) ? undefined : checkEgressProxy(s.egressProxy);
+    if (proxyWarning) warnings.push(proxyWarning);
+  }
+  if (s.maxBodyBytes !== undefined) checkMaxBodyBytes(s.maxBodyBytes);
+  const upstreamTimeoutMs = checkTimeouts(s.timeoutMs, s.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, s.showMillis);
+  return { models, upstreamTimeoutMs, warnings };
 }
 
 /**

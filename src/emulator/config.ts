@@ -1,14 +1,11 @@
 import { GATEWAY_ENDPOINTS, RegionCode } from '../contract/catalog';
-import { buildRouterEnvironment, DEFAULTS } from '../contract/env';
+import { buildRouterEnvironment } from '../contract/env';
 import type { TenantStoreFailure } from '../contract/env';
 import type { GuardrailSpec } from '../contract/guardrail';
 import { modelsServedIn } from '../contract/lookup';
 import { BUNDLED_CATALOG, CatalogData } from '../contract/model-catalog';
 import { encodeModelRules } from '../contract/model-rules';
-import {
-  checkAllowedModels, checkCustomEndpoint, checkEgressEndpoint, checkEgressProxy, checkGlobalRouting,
-  checkGlobalRoutingUseful, checkMaxBodyBytes, checkTimeouts, RuleWarning,
-} from '../contract/rules';
+import { checkRouterRules, RuleWarning } from '../contract/rules';
 
 export interface LocalRouterSettings {
   readonly region: RegionCode;
@@ -68,19 +65,21 @@ export function routerEnvironment(s: LocalRouterSettings): Record<string, string
  * warnings synth would print.
  */
 export function checkLocalSettings(s: LocalRouterSettings, timeoutMs: number): { settings: LocalRouterSettings; warnings: RuleWarning[] } {
-  checkGlobalRouting(s.globalRouting ?? false, s.region);
-  const catalog = s.catalog ?? BUNDLED_CATALOG;
-  const models = checkAllowedModels(s.region, s.allowedModels, undefined, catalog);
+  const checked = checkRouterRules({
+    region: s.region,
+    globalRouting: s.globalRouting ?? false,
+    allowedModels: s.allowedModels,
+    catalog: s.catalog ?? BUNDLED_CATALOG,
+    isToken: () => false,
+    customEndpoint: s.endpoint,
+    egressProxy: s.egressProxy,
+    maxBodyBytes: s.maxBodyBytes,
+    timeoutMs,
+    upstreamTimeoutMs: s.upstreamTimeoutMs,
+    showMillis: (ms) => `${ms} ms`,
+  });
   // The unpinned-list warning is about a deployment widening on a library or
   // catalog upgrade; a local emulator serving every listed model is the point.
-  const warnings = models.warnings.filter((w) => w.id !== 'allowedModelsUnpinned');
-  const unused = checkGlobalRoutingUseful(s.globalRouting ?? false, models, catalog);
-  if (unused) warnings.push(unused);
-  if (s.endpoint !== undefined) checkCustomEndpoint(s.endpoint);
-  const proxyWarning = s.egressProxy === undefined ? undefined : checkEgressProxy(s.egressProxy);
-  checkEgressEndpoint(s.egressProxy, s.endpoint);
-  if (proxyWarning) warnings.push(proxyWarning);
-  if (s.maxBodyBytes !== undefined) checkMaxBodyBytes(s.maxBodyBytes);
-  const upstreamTimeoutMs = checkTimeouts(timeoutMs, s.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, (ms) => `${ms} ms`);
-  return { settings: { ...s, upstreamTimeoutMs }, warnings };
+  const warnings = checked.warnings.filter((w) => w.id !== 'allowedModelsUnpinned');
+  return { settings: { ...s, upstreamTimeoutMs: checked.upstreamTimeoutMs }, warnings };
 }
