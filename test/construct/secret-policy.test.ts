@@ -1,5 +1,5 @@
 /**
- * Issue 14: the router reads the gateway key through its function role only.
+ * The router reads the gateway key through its function role only.
  * It never puts a resource policy on the secret (which would widen who may
  * read the key beyond what the secret's owner wrote).
  */

@@ -5,7 +5,7 @@ import { errorOf, EU_ENV, newStack, routerIn, shardsOf, warnings } from './helpe
 import { GatewayRegion, RouterAuthorization, TenantIdentity } from '../../src';
 
 /*
- * Issue 20: the tenant options a platform team sets per team, as the
+ * The tenant options a platform team sets per team, as the
  * template carries them, and the table a platform would approve.
  */
 

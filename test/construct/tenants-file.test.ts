@@ -13,7 +13,7 @@ import { parseTenantsFile } from '../../src/contract/tenants-file';
 import { readTenantsFile as readForEmulator } from '../../src/emulator/tenants';
 
 /*
- * Issue 20: one tenants file for the construct (addTenantsFromFile) and the
+ * One tenants file for the construct (addTenantsFromFile) and the
  * emulator (serve --tenants), JSON or YAML, every option and identity kind,
  * its JSON Schema shipped in the package and in agreement with the reader.
  */

@@ -11,7 +11,7 @@ import { LlmGatewayRouter, RouterAuthorization, TenantIdentity } from '../../src
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../../src/contract/env';
 
 /*
- * Issue 20: a thousand tenants on one router, in each identity kind,
+ * A thousand tenants on one router, in each identity kind,
  * synthesize within CloudFormation's limits (500 resources and 1 MB per
  * template; nested stacks hold the rest) and never touch the function's
  * environment. Every template of the assembly is checked.

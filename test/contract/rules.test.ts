@@ -1,5 +1,5 @@
 /**
- * Issue 14: the shared rules (src/contract/rules.ts) that synth and the
+ * The shared rules (src/contract/rules.ts) that synth and the
  * emulator apply, against a small catalog written out here, so that every
  * message is a literal: the prop, the value, the problem and the fix a user
  * reads. The bundled catalog's own facts are tested elsewhere.

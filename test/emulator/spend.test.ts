@@ -12,7 +12,7 @@ import { FakeGateway } from '../support/fake-gateway';
 import { rawRequest } from '../support/router-harness';
 
 /*
- * Issue 20: `llm-gateway-router spend` prints what a team and the platform
+ * `llm-gateway-router spend` prints what a team and the platform
  * need from the ledger: spent USD, budget, percent, tokens today, requests
  * in flight, per tenant, for a month; and works with a running `serve`
  * without any flag.

@@ -4,7 +4,7 @@ import { estimateOf } from '../../src/handler/estimate';
 import { readUsage } from '../../src/handler/usage';
 
 /*
- * Issue 19: the money, unit by unit. Every expected amount is a literal
+ * The money, unit by unit. Every expected amount is a literal
  * computed by hand from the literal prices below (USD per token).
  */
 

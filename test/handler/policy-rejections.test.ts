@@ -1,5 +1,5 @@
 /**
- * Issue 14: every refusal of the request policy, in full. A caller reads the
+ * Every refusal of the request policy, in full. A caller reads the
  * message, `param` and `code`; the dashboards read the reason; so each is
  * asserted as a literal, not just the status. The routers are built from the
  * same environment variables the construct sets; the facts are the gateway's

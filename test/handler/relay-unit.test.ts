@@ -1,5 +1,5 @@
 /**
- * Issue 14: the relay's edges that mutation testing found unasserted: what
+ * The relay's edges that mutation testing found unasserted: what
  * the caller sees for each kind of bad upstream answer, the stream headers,
  * the SDK retry hint, and the log fields (attempts, timings, aborts) that
  * dashboards and chargeback read. Expected values are literals.

@@ -1,5 +1,5 @@
 /**
- * Issue 11: transcript access is an opt-in, routing keys are read the way a
+ * Transcript access is an opt-in, routing keys are read the way a
  * case-insensitive (Go-style) decoder reads them at every level, fallbacks are
  * bounded, and bodies nested too deeply for the router are a 400.
  *

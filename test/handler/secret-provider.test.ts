@@ -1,5 +1,5 @@
 /**
- * Issue 14: the Secrets Manager key provider and the Lambda entry point,
+ * The Secrets Manager key provider and the Lambda entry point,
  * with the SDK mocked (no AWS call) and the network intercepted (no gateway call).
  */
 // jest hoists jest.mock (below) above these imports: the provider sees the mocked SDK.

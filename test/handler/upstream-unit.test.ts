@@ -1,5 +1,5 @@
 /**
- * Issue 14: the upstream client's edges, against a real local HTTP server.
+ * The upstream client's edges, against a real local HTTP server.
  * What goes on the wire, when the router gives up instead of waiting, the
  * retry schedule, and how each failure is named for the log and the metric.
  * The clock is pinned where an edge is "exactly at the deadline".

@@ -3,7 +3,7 @@ import { monthKey, TenantLedger } from '../../src/handler/tenants/ledger';
 import { LocalDynamo } from '../support/dynamo';
 
 /*
- * Issue 19: reservations never fill the month item. 10,000 requests whose
+ * Reservations never fill the month item. 10,000 requests whose
  * functions crash (never settle) in one month, time compressed: each
  * admission reclaims what has expired, so the item stays small, the tenant
  * is still served, and every crashed request is charged its worst case.

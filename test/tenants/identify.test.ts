@@ -3,7 +3,7 @@ import type { TenantSpec } from '../../src/contract/tenants-schema';
 import { TenantDirectory } from '../../src/handler/tenants/identify';
 
 /*
- * Issue 20: who a caller is, among a thousand tenants: a map lookup per
+ * Who a caller is, among a thousand tenants: a map lookup per
  * identity kind (and per claim name), several identities per tenant (key
  * rotation), Cognito groups matched on membership.
  */

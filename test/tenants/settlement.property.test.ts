@@ -9,7 +9,7 @@ import { call, CallOptions } from '../support/in-process';
 import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
- * Issue 19: the ledger reconciles. Random mixes of every way a request can
+ * The ledger reconciles. Random mixes of every way a request can
  * end, sent concurrently against one tenant; afterwards the settled USD is
  * exactly the sum of the charges this test computes from literal prices
  * (LITERAL_PRICES), and nothing is left in flight.

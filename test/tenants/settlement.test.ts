@@ -8,7 +8,7 @@ import { SwitchableProxy } from '../support/switchable-proxy';
 import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
- * Issue 19: every way a forwarded request can end, and what it is charged.
+ * Every way a forwarded request can end, and what it is charged.
  * Each expected amount is a literal computed by hand from the literal test
  * prices (LITERAL_PRICES in the harness), USD per token:
  *

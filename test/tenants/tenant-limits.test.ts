@@ -7,7 +7,7 @@ import { call } from '../support/in-process';
 import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices } from '../support/tenant-harness';
 
 /*
- * Issue 20: what a tenant's own options do at request time: global routing
+ * What a tenant's own options do at request time: global routing
  * per tenant, tokens per minute reserved up front, refusals that say what
  * is left, the month-to-date spend published after each settle, and shards
  * re-read while a deployment is under way.

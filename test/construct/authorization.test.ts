@@ -1,7 +1,7 @@
 /**
- * Issue 14: authorization edges that mutation testing found unasserted: the
- * usage plan that makes API keys work at all, a custom authorizer without a
- * declared type, and the warning that only an open router gets.
+ * RouterAuthorization: the usage plan that makes API keys work at all, a
+ * custom authorizer without a declared type, and the warning that only an
+ * open router gets.
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';

@@ -1,7 +1,6 @@
 /**
- * Issue 14: synth-time validation edges that mutation testing found
- * unasserted: deploy-time allow-lists (tokens) and how a shared rule's
- * failure becomes a prop error.
+ * Synth-time validation of deploy-time values: allow-lists that are tokens,
+ * and how a shared rule's failure becomes a prop error.
  */
 import { CfnParameter } from 'aws-cdk-lib';
 import { errorOf, newStack, routerIn, warnings } from './helpers';
