@@ -62,6 +62,12 @@ describe('TenantDirectory', () => {
   test('a role identity that is not a role ARN is refused when the tenants are loaded', () => {
     expect(() => new TenantDirectory([{ id: 'bad', ids: [{ k: 'role', v: 'arn:aws:iam::123456789012:user/x' }] }]))
       .toThrow('tenant bad: "arn:aws:iam::123456789012:user/x" is not an IAM role ARN');
+    // A role name ends the ARN: anything after it (another field, a session) is not a role ARN either.
+    for (const arn of ['arn:aws:iam::123456789012:role/team:extra', 'arn:aws:iam::123456789012:role/team/']) {
+      expect(() => new TenantDirectory([{ id: 'bad', ids: [{ k: 'role', v: arn }] }])).toThrow(`tenant bad: ${JSON.stringify(arn)} is not an IAM role ARN`);
+    }
+    expect(new TenantDirectory([{ id: 'ok', ids: [{ k: 'role', v: 'arn:aws:iam::123456789012:role/path/team' }] }])
+      .match(event({ userArn: 'arn:aws:sts::123456789012:assumed-role/team/session-1' }))?.id).toBe('ok');
   });
 });
 
