@@ -144,6 +144,11 @@ describe('readUsage: usage that holds up, or not', () => {
     ['a cache write count alone', { usage: { input_tokens: 10, output_tokens: 1, cache_creation_input_tokens: 2 } }, ok(12, 1, 0, 2)],
     ['counts past a safe integer together', { usage: { input_tokens: 2 ** 53 - 10, output_tokens: 20 } }, INVALID],
     ['input and cache counts past a safe integer together', { usage: { input_tokens: 2 ** 53 - 10, output_tokens: 1, cache_read_input_tokens: 20 } }, INVALID],
+    ['OpenAI cached, input missing', { usage: { completion_tokens: 1, prompt_tokens_details: { cached_tokens: 0 } } }, INVALID],
+    ['a null alias beside a valid name', { usage: { input_tokens: 3, prompt_tokens: null, output_tokens: 4 } }, ok(3, 4)],
+    ['both spellings, the name invalid', { usage: { input_tokens: -3, prompt_tokens: 3, output_tokens: 4 } }, INVALID],
+    ['details that are null', { usage: { input_tokens: 1, output_tokens: 1, prompt_tokens_details: null } }, ok(1, 1)],
+    ['a payload that is null (a JSON body "null")', null, { status: 'missing' }],
   ])('%s', (_name, payload, expected) => {
     expect(readUsage(payload)).toEqual(expected);
   });
