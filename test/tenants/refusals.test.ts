@@ -19,6 +19,12 @@ import { catalogWithUsPrices, LITERAL_PRICES, tenantRouter, tenantTestServices }
  */
 
 const services = tenantTestServices();
+
+/** The refusal's code for the caller, and the reason the log line and the Rejected metric carry. */
+function expectRefused(res: { json: any }, code: string, reason = code): void {
+  expect(res.json.error.code).toBe(code);
+  expect(services.stdout.requestLogs.at(-1)).toMatchObject({ reject_reason: reason });
+}
 const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
 const catalog = catalogWithUsPrices(LITERAL_PRICES);
 
@@ -40,6 +46,7 @@ describe('budgets in USD', () => {
     const res = await call(handler, { body: chat('gpt-5-nano', { max_tokens: 100 }), identity: { apiKeyId: 'kt' } });
     expect(res.status).toBe(400);
     expect(res.json.error.message).toBe('This request\'s worst case, 0.00004415 USD, alone exceeds the monthly budget of 0.00001 USD of tenant tiny: it can never be admitted. Lower max_tokens or shorten the prompt.');
+    expectRefused(res, 'request_exceeds_budget');
     expect(res.headers['x-should-retry']).toBe('false');
     expect(res.headers['retry-after']).toBeUndefined();
   });
@@ -53,16 +60,18 @@ describe('budgets in USD', () => {
     expect(res.status).toBe(429);
     expect(res.json.error.message).toBe('Budget exceeded: 0.000005 USD of the monthly budget of 0.00001 USD of tenant busy are left while requests in flight hold the rest, '
       + 'and this request\'s worst case is 0.0000081 USD; retry shortly.');
+    expectRefused(res, 'budget_exceeded');
     expect(res.headers['retry-after']).toBe('1');
     expect(res.headers['x-should-retry']).toBeUndefined();
   });
 
   test('no price for the model: the budget cannot be applied, and nothing goes upstream', async () => {
-    const { handler } = await routerWith([{ id: 'unpriced', ids: [{ k: 'key', v: 'ku' }], usd: 10 }], { allowedModels: ['gpt-7'] });
+    const { handler } = await routerWith([{ id: 'unpriced', ids: [{ k: 'key', v: 'ku' }], usd: 10 }], { allowedModels: ['gpt-7', 'gpt-8'] });
     const before = services.gateway.requests.length;
-    const res = await call(handler, { body: chat('gpt-7'), identity: { apiKeyId: 'ku' } });
+    const res = await call(handler, { body: chat('gpt-7', { fallbacks: [{ model: 'gpt-8' }] }), identity: { apiKeyId: 'ku' } });
     expect(res.status).toBe(503);
-    expect(res.json.error.message).toBe('No price is known for gpt-7, so the budget of tenant unpriced cannot be applied.');
+    expect(res.json.error.message).toBe('No price is known for gpt-7, gpt-8, so the budget of tenant unpriced cannot be applied.');
+    expectRefused(res, 'budget_unavailable');
     expect(res.headers['retry-after']).toBe('60');
     expect(services.gateway.requests.length).toBe(before);
   });
@@ -83,6 +92,7 @@ describe('daily tokens', () => {
     expect(res.status).toBe(429);
     expect(res.json.error.message).toBe('Budget exceeded: 2 tokens of the daily limit of 100 tokens of tenant daily are left, and this request\'s worst case is 92 tokens. '
       + 'A request with a smaller max_tokens or a shorter prompt may fit.');
+    expectRefused(res, 'budget_exceeded');
     expect(res.headers['retry-after']).toBeUndefined();
     expect(res.headers['x-should-retry']).toBe('false');
   });
@@ -90,6 +100,7 @@ describe('daily tokens', () => {
   test('one token left is spent until the day ends', async () => {
     const res = await spentTo(99);
     expect(res.json.error.message).toBe('Budget exceeded: the daily limit of 100 tokens of tenant daily is spent (1 tokens left) until the day ends (UTC).');
+    expectRefused(res, 'budget_exceeded');
     const now = new Date();
     const untilDayEnd = (Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) / 1000;
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(Math.floor(untilDayEnd) - 2);
@@ -106,8 +117,19 @@ describe('per-minute limits', () => {
     const res = await call(handler, { body: chat('gpt-5-nano', { max_tokens: 10 }), identity: { apiKeyId: 'kp' } });
     expect(res.status).toBe(429);
     expect(res.json.error.message).toBe('Tenant tpm may use 200 tokens per minute: 50 are left this minute, and this request\'s worst case is 92; retry after the minute ends.');
+    expectRefused(res, 'tenant_rate_limited');
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
+  });
+
+  test('a worst case above the whole per-minute limit can never be admitted', async () => {
+    const { handler } = await routerWith([{ id: 'small', ids: [{ k: 'key', v: 'ks' }], tpm: 50 }]);
+    const res = await call(handler, { body: chat('gpt-5-nano', { max_tokens: 10 }), identity: { apiKeyId: 'ks' } });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toBe('This request\'s worst case, 92 tokens, alone exceeds the 50 tokens per minute of tenant small: it can never be admitted. '
+      + 'Lower max_tokens or shorten the prompt.');
+    expectRefused(res, 'request_exceeds_budget');
+    expect(res.headers['x-should-retry']).toBe('false');
   });
 
   test('requests per minute: names every model the request may reach; what the refused request reserved is released', async () => {
@@ -119,6 +141,7 @@ describe('per-minute limits', () => {
     const res = await call(handler, { body, identity: { apiKeyId: 'kr' } });
     expect(res.status).toBe(429);
     expect(res.json.error.message).toBe('Tenant rpm may send 1 requests per minute to each model; one of gpt-5-nano, gpt-5-mini has had them this minute; retry after the minute ends.');
+    expectRefused(res, 'tenant_rate_limited');
     // The refused request's USD reservation and minute tokens were given back: nothing in flight, the settled spend unchanged.
     expect(await ledger.usage('rpm')).toEqual({ ...afterFirst, inFlight: 0 });
     const minute = await ledger.reserveMinuteTokens('rpm', 100_000 - 18, 100_000);
@@ -144,6 +167,9 @@ describe('a store that cannot be reached', () => {
         const res = await call(closed.handler, { path, body, identity: { apiKeyId: 'k' } });
         expect(res.status).toBe(503);
         expect(res.json.error.message).toBe('The tenant budget store cannot be reached; the router fails closed.');
+        expectRefused(res, 'budget_unavailable');
+        // The log says where the store failed and with what, for the platform team to tell an outage from a permission.
+        expect(services.stdout.requestLogs.at(-1)).toMatchObject({ tenant_store_error: 'admit', tenant_store_error_name: expect.any(String) });
         expect(res.headers['retry-after']).toBe('1');
       }
       const open = await routerWith(tenants, { storeEndpoint: proxy.endpoint, transcriptAccess: true, storeFailure: 'open' });
@@ -152,6 +178,18 @@ describe('a store that cannot be reached', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('a tenant without a budget or limits', () => {
+  test('is served without a store call: no ledger item, no store error', async () => {
+    const { handler, table } = await routerWith([{ id: 'open', ids: [{ k: 'key', v: 'ko' }] }]);
+    const res = await call(handler, { body: chat('gpt-5-nano', { max_tokens: 10 }), identity: { apiKeyId: 'ko' } });
+    expect(res.status).toBe(200);
+    const items = await services.dynamo.client.send(new sdk.ScanCommand({ TableName: table }));
+    expect(items.Items!.filter((item) => item.pk.S!.startsWith('open#'))).toEqual([]);
+    expect(services.stdout.requestLogs.at(-1)).toMatchObject({ status: 200, tenant: 'open' });
+    expect(services.stdout.requestLogs.at(-1).tenant_store_error_name).toBeUndefined();
   });
 });
 
@@ -171,6 +209,7 @@ describe('POST /v1/understanding', () => {
     const res = await call(handler, { path: '/v1/understanding', body, identity: { apiKeyId: 'kx' } });
     expect(res.status).toBe(429);
     expect(res.json.error.message).toBe('Tenant tx may send 1 requests per minute to /v1/understanding; retry after the minute ends.');
+    expectRefused(res, 'tenant_rate_limited');
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     for (let i = 0; i < 3; i++) expect((await call(handler, { path: '/v1/understanding', body, identity: { apiKeyId: 'kf' } })).status).toBe(200);
     const items = await services.dynamo.client.send(new sdk.ScanCommand({ TableName: table }));

@@ -258,3 +258,17 @@ describe('no served request is free: a settle that cannot get through', () => {
     }
   });
 });
+
+describe('the admission reclaims what crashed requests left', () => {
+  test('an expired reservation is charged its worst case by the next admission: 7,000 + 250,000 = 257,000 nano-USD', async () => {
+    services.gateway.behaviour = answerWith('gpt-5-nano', { input_tokens: 1_000, output_tokens: 500 });
+    const { handler, ledger } = await router();
+    // A request that crashed holding 7,000 nano-USD and 5 tokens, its reservation already expired.
+    const crashed = await ledger.reserve('team', { usdNanos: 1_000_000_000 }, { usdNanos: 7_000, tokens: 5 }, 1);
+    expect(crashed.ok).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await call(handler, { body: NANO, identity: ID })).status).toBe(200);
+    // This request's own charge is $0.00025 (1,000 x 0.00000005 + 500 x 0.0000004); the crashed one adds its 7,000 and 5 tokens.
+    expect(await charged(ledger)).toEqual({ logUsd: 0.00025, metricUsd: 0.00025, ledgerNanos: 257_000, inFlight: 0, tokens: 1_505 });
+  });
+});
