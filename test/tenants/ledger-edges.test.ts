@@ -119,6 +119,16 @@ describe('limits at their boundaries', () => {
     });
   });
 
+  test('the same race with 300 nano-USD and 20 tokens already committed: what is left is the limit less them', async () => {
+    await withFaults((operation) => operation === 'UpdateItem', CONDITION_FAILED, async (proxy) => {
+      const { ledger, table } = await ledgerOn(proxy.endpoint);
+      const direct = new TenantLedger(new DynamoDBClient({ ...localClientConfig(dynamo.endpoint), maxAttempts: 1 }), sdk, table, () => NOW);
+      expect((await direct.reserve('c', { usdNanos: 1_000 }, { usdNanos: 300, tokens: 20 }, 60_000)).ok).toBe(true);
+      expect(await ledger.reserve('c', { usdNanos: 1_000 }, { usdNanos: 100, tokens: 7 }, 60_000)).toMatchObject({ ok: false, heldByInFlight: true, remaining: 700 });
+      expect(await ledger.reserve('c', { tokens: 50 }, { usdNanos: 100, tokens: 7 }, 60_000)).toMatchObject({ ok: false, heldByInFlight: true, remaining: 30 });
+    });
+  });
+
   test('a refused reservation costs one read, no retry, when nothing has expired', async () => {
     await withRecorder(async (proxy) => {
       const { ledger } = await ledgerOn(proxy.endpoint);
