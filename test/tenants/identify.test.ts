@@ -63,7 +63,8 @@ describe('TenantDirectory', () => {
     expect(() => new TenantDirectory([{ id: 'bad', ids: [{ k: 'role', v: 'arn:aws:iam::123456789012:user/x' }] }]))
       .toThrow('tenant bad: "arn:aws:iam::123456789012:user/x" is not an IAM role ARN');
     // A role name ends the ARN: anything after it (another field, a session) is not a role ARN either.
-    for (const arn of ['arn:aws:iam::123456789012:role/team:extra', 'arn:aws:iam::123456789012:role/team/']) {
+    // And it starts the value: a prefix before it is not a role ARN.
+    for (const arn of ['arn:aws:iam::123456789012:role/team:extra', 'arn:aws:iam::123456789012:role/team/', 'x-arn:aws:iam::123456789012:role/team']) {
       expect(() => new TenantDirectory([{ id: 'bad', ids: [{ k: 'role', v: arn }] }])).toThrow(`tenant bad: ${JSON.stringify(arn)} is not an IAM role ARN`);
     }
     expect(new TenantDirectory([{ id: 'ok', ids: [{ k: 'role', v: 'arn:aws:iam::123456789012:role/path/team' }] }])

@@ -26,7 +26,7 @@ export interface ShardRead {
 /** Reads the shards whose versions are `versions` and checks them together. Throws naming what is missing or malformed. */
 export async function readTenantShards(client: DynamoDb.DynamoDBClient, sdk: Sdk, table: string, versions: readonly string[]): Promise<ShardRead> {
   const keys = versions.map((_, i) => tenantShardKey(i));
-  const docs = new Map<string, string>();
+  const docs = new Map<string, string | undefined>();
   const found = new Map<string, string | undefined>();
   const batches: string[][] = [];
   for (let i = 0; i < keys.length; i += KEYS_PER_BATCH) batches.push(keys.slice(i, i + KEYS_PER_BATCH));
@@ -37,15 +37,14 @@ export async function readTenantShards(client: DynamoDb.DynamoDBClient, sdk: Sdk
       const out = await client.send(new sdk.BatchGetItemCommand({
         RequestItems: { [table]: { Keys: pending.map(tenantTableKey), ConsistentRead: true } },
       }));
+      // BatchGetItem returns whole items, each with its key; one without a document is reported missing below.
       for (const item of out.Responses?.[table] ?? []) {
-        const pk = item[TENANT_TABLE_KEY]?.S;
-        const doc = item[TENANT_SHARD_ATTRIBUTE]?.S;
-        if (pk !== undefined && doc !== undefined) {
-          docs.set(pk, doc);
-          found.set(pk, item[TENANT_SHARD_VERSION_ATTRIBUTE]?.S);
-        }
+        const pk = item[TENANT_TABLE_KEY].S as string;
+        docs.set(pk, item[TENANT_SHARD_ATTRIBUTE]?.S);
+        found.set(pk, item[TENANT_SHARD_VERSION_ATTRIBUTE]?.S);
       }
-      pending = (out.UnprocessedKeys?.[table]?.Keys ?? []).map((k) => k[TENANT_TABLE_KEY]?.S).filter((k): k is string => k !== undefined);
+      // Unprocessed keys come back as they were requested.
+      pending = (out.UnprocessedKeys?.[table]?.Keys ?? []).map((k) => k[TENANT_TABLE_KEY].S as string);
     }
   }));
   const tenants: TenantSpec[] = [];
