@@ -1,3 +1,4 @@
+import { AddressInfo, createServer, Socket } from 'node:net';
 import * as sdk from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../src/contract/env';
 import { routerEnvironment } from '../../src/emulator/config';
@@ -79,4 +80,26 @@ describe('reading the tenants', () => {
       await proxy.close();
     }
   });
+
+  test('a store that takes the connection and never answers fails the read at the request timeout, not at the function\'s', async () => {
+    // Accepts, reads, never writes: a DynamoDB endpoint behind a broken route or proxy.
+    const sockets = new Set<Socket>();
+    const blackHole = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+      const tenantEnv = { ...env, [ENV.TENANT_SHARDS]: 'abcd', [ENV.TENANT_TABLE]: 'tenants' };
+      // One attempt: the gate's request timeout (5 s) alone bounds the read.
+      const gate = TenantGate.fromEnv(tenantEnv, config, { dynamoDbClientConfig: { ...localClientConfig(endpoint), maxAttempts: 1 } })!;
+      const failure = await gate.ready().then(() => undefined, (err: unknown) => err);
+      expect(storeErrorName(failure)).toBe('TimeoutError [ETIMEDOUT]');
+      expect(sockets.size).toBe(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => blackHole.close(resolve));
+    }
+  }, 15_000);
 });

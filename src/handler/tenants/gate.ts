@@ -59,8 +59,9 @@ export class TenantGate {
     // runtime provides it (the bundle keeps @aws-sdk/* external).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk: Sdk = require('@aws-sdk/client-dynamodb');
-    // Bounded: a store that cannot be reached (a VPC without a DynamoDB route) fails fast, not at the function's timeout.
-    const requestHandler = { connectionTimeout: STORE_CONNECT_TIMEOUT_MS, requestTimeout: STORE_REQUEST_TIMEOUT_MS };
+    // Bounded: a store that cannot be reached (a VPC without a DynamoDB route) or never answers fails fast, not at the
+    // function's timeout. Recent @smithy/node-http-handler versions only warn at requestTimeout unless told to throw.
+    const requestHandler = { connectionTimeout: STORE_CONNECT_TIMEOUT_MS, requestTimeout: STORE_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true };
     const client = new sdk.DynamoDBClient({ maxAttempts: 2, requestHandler, ...options.dynamoDbClientConfig });
     return new TenantGate(() => readTenantShards(client, sdk, table, versions), new TenantLedger(client, sdk, table), config, env[ENV.TENANT_STORE_FAILURE] === 'open');
   }
