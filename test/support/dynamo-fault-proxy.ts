@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { readDynamoCall } from './dynamo-wire';
 
 /** A DynamoDB error as the service sends it: status, `__type` and message. */
 export interface DynamoFault {
@@ -31,11 +32,7 @@ export class DynamoFaultProxy {
 
   private constructor(target: URL, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault) {
     this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      readDynamoCall(req, (operation, body) => {
         if (shouldFail(operation, body.toString('utf8'))) {
           this.failed++;
           res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' });

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { readDynamoCall } from './dynamo-wire';
 
 /**
  * An HTTP relay in front of dynalite that answers BatchGetItem as DynamoDB
@@ -23,11 +24,7 @@ export class DynamoThrottleProxy {
 
   private constructor(target: URL, served: (call: number) => number) {
     this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      readDynamoCall(req, (operation, body) => {
         this.operations.push(operation);
         const batchGet = operation === 'BatchGetItem';
         if (batchGet) this.batchGets.push(JSON.parse(body.toString('utf8')));
