@@ -203,6 +203,7 @@ async function forward(
   }
   const charge = decision.attempts.length > 0 ? chargeOf(settlement, decision.worstCase, ctx.router.config.modelRules, decision.attempts) : undefined;
   fields.settlement = settlement.kind;
+  if (settlement.kind === 'maybe_billed') fields.settlementCause = settlement.cause;
   if (charge) {
     fields.chargeBasis = charge.basis;
     if (charge.usdNanos !== undefined && charge.basis !== 'none') fields.costUsd = nanosToUsd(charge.usdNanos);

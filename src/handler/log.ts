@@ -1,6 +1,6 @@
 import type { ChargeBasis } from './billing';
 import { RequestOutcome } from './metrics';
-import type { Settlement } from './settlement';
+import type { MaybeBilledCause, Settlement } from './settlement';
 
 /** The fields of the one log line written per request: identifiers and numbers, never content. */
 export interface RequestLogFields extends RequestOutcome {
@@ -14,6 +14,8 @@ export interface RequestLogFields extends RequestOutcome {
   answeredModel?: string;
   /** How the request ended for billing (settlement.ts). */
   settlement?: Settlement['kind'];
+  /** Why a `maybe_billed` request has no known outcome (timeout, cut, too_large, invalid_answer, client_aborted, deadline, router_fault, guardrail). */
+  settlementCause?: MaybeBilledCause;
   /** What the charge is based on: the reported usage, the worst case, or nothing billed. */
   chargeBasis?: ChargeBasis;
   /** Why the tenant store failed: the error's name and code (never a table or role ARN). */
@@ -67,6 +69,7 @@ export class RequestLog {
       cached_input_tokens: f.cachedInputTokens,
       usage_invalid: f.usageInvalid,
       settlement: f.settlement,
+      settlement_cause: f.settlementCause,
       charge_basis: f.chargeBasis,
       cost_usd: f.costUsd,
       upstream_attempts: f.upstreamAttempts,

@@ -184,7 +184,7 @@ describe('streams are checked window by window', () => {
       const events = res.body.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
       expect(events.at(-1)).toBe('[DONE]');
       expect(JSON.parse(events.at(-2)!).error).toMatchObject({ code: 'guardrail_blocked', type: 'invalid_request_error' });
-      expect(lastLog()).toMatchObject({ reject_reason: 'guardrail_blocked', guardrail: 'blocked', settlement: 'maybe_billed' });
+      expect(lastLog()).toMatchObject({ reject_reason: 'guardrail_blocked', guardrail: 'blocked', settlement: 'maybe_billed', settlement_cause: 'guardrail' });
     });
   });
 

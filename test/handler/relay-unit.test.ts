@@ -63,6 +63,8 @@ describe('bad answers from the upstream', () => {
     expect(JSON.parse(events[0]).choices[0].delta).toEqual({ role: 'assistant', content: 'Hello from the gateway' });
     expect(JSON.parse(events[1]).usage).toEqual({ input_tokens: 11, output_tokens: 7, total_tokens: 18 });
     expect(lastLog()).toMatchObject({ status: 200, input_tokens: 11, output_tokens: 7, settlement: 'answered', charge_basis: 'usage', answered_model: 'gpt-5' });
+    // No cached input reported: none logged (not a 0 that dashboards would average in).
+    expect(lastLog()).not.toHaveProperty('cached_input_tokens');
   });
 
   test('a stream request answered with a body that is neither SSE nor JSON is a 502 naming it', async () => {
@@ -71,7 +73,7 @@ describe('bad answers from the upstream', () => {
     expect(res.status).toBe(502);
     const message = 'The LLM Gateway sent an invalid answer: the LLM Gateway answered HTTP 200 with a body that is not JSON.';
     expect(errorOf(res)).toEqual({ message, type: 'api_error', param: null, code: 'upstream_invalid_response' });
-    expect(lastLog()).toMatchObject({ settlement: 'maybe_billed' });
+    expect(lastLog()).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'invalid_answer' });
   });
 
   test.each([
@@ -106,6 +108,19 @@ describe('bad answers from the upstream', () => {
 });
 
 describe('streams', () => {
+  test('a stream that ends before its first event is a 502 invalid answer, logged without a time to the first token', async () => {
+    fake.gateway.behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end();
+    };
+    const res = await invoke(router(), chat('gpt-5', { stream: true }));
+    expect([res.status, errorOf(res).message]).toEqual([502, 'The LLM Gateway sent an invalid answer: the LLM Gateway stream carried no data: events.']);
+    const log = lastLog();
+    expect(log).not.toHaveProperty('time_to_first_token_ms');
+    // The request reached the gateway: it may have been billed.
+    expect(log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'invalid_answer', charge_basis: 'worst_case' });
+  });
+
   test('a real and an emulated stream are both text/event-stream, uncached', async () => {
     fake.gateway.behaviour = (req, res) => {
       res.writeHead(200, { 'content-type': req.json.stream ? 'text/event-stream' : 'application/json' });
@@ -135,7 +150,7 @@ describe('streams', () => {
     const lastEvent = Buffer.concat(chunks).toString('utf8').trim().split('\n\n').at(-1)!;
     const message = 'The answer was cut short: the stream did not finish before the router\'s function deadline.';
     expect(JSON.parse(lastEvent.replace(/^data: /, '')).error).toEqual({ message, type: 'api_error', param: null, code: 'deadline_exceeded' });
-    expect(lastLog()).toMatchObject({ upstream_error: 'deadline' });
+    expect(lastLog()).toMatchObject({ upstream_error: 'deadline', settlement: 'maybe_billed', settlement_cause: 'deadline' });
   });
 
   test('a caller hanging up mid-stream closes the upstream request and is logged as an abort', async () => {

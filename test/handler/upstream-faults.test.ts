@@ -14,6 +14,8 @@ interface Outcome {
   body: string;
   elapsedMs: number;
   attempts: number;
+  /** The request's log line: how it settled, and why when the outcome is unknown. */
+  log: Record<string, unknown>;
 }
 
 /**
@@ -25,6 +27,7 @@ async function callWith(behaviour: GatewayBehaviour, body: object = { model: 'gp
   const gateway = await FakeGateway.start(behaviour);
   const router: RunningRouter = await startRouter({ region: 'us', endpoint: gateway.url, allowedModels: ['gpt-5', 'claude-sonnet-4-6'], upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS }, { timeoutMs: 10_000 });
   const started = Date.now();
+  stdout.clear();
   try {
     const res = await rawRequest(`${router.url}/v1/chat/completions`, 'POST', JSON.stringify(body));
     let code: string | undefined;
@@ -33,7 +36,7 @@ async function callWith(behaviour: GatewayBehaviour, body: object = { model: 'gp
     } catch {
       code = undefined;
     }
-    return { status: res.status, code, body: res.body, elapsedMs: Date.now() - started, attempts: gateway.requests.length };
+    return { status: res.status, code, body: res.body, elapsedMs: Date.now() - started, attempts: gateway.requests.length, log: stdout.requestLogs.at(-1) };
   } finally {
     await router.close();
     await gateway.close();
@@ -45,6 +48,7 @@ describe('upstream faults', () => {
     const r = await callWith(() => new Promise(() => undefined));
     expect(r).toMatchObject({ status: 504, code: 'upstream_timeout', attempts: 1 });
     expect(r.elapsedMs).toBeGreaterThanOrEqual(UPSTREAM_TIMEOUT_MS - 50);
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'timeout' });
     expect(r.elapsedMs).toBeLessThan(UPSTREAM_TIMEOUT_MS + 3_000);
   });
 
@@ -54,6 +58,7 @@ describe('upstream faults', () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion(req.json.model)));
     });
     expect(r).toMatchObject({ status: 504, code: 'upstream_timeout', attempts: 1 });
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'timeout' });
     expect(r.elapsedMs).toBeLessThan(UPSTREAM_TIMEOUT_MS + 3_000);
   });
 
@@ -62,6 +67,7 @@ describe('upstream faults', () => {
       res.socket?.destroy();
     });
     expect(r).toMatchObject({ status: 502, code: 'upstream_unreachable', attempts: 3 });
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'cut' });
     expect(r.elapsedMs).toBeLessThan(3_000);
   });
 
@@ -72,6 +78,8 @@ describe('upstream faults', () => {
     });
     expect(r).toMatchObject({ status: 200, attempts: 2 });
     expect(JSON.parse(r.body).choices[0].message.content).toBe('Hello!');
+    expect(r.log.settlement).toBe('answered');
+    expect(r.log.settlement_cause).toBeUndefined();
   });
 
   test('a reset in the middle of a JSON body: 502, not retried (the upstream may have done the work)', async () => {
@@ -81,6 +89,7 @@ describe('upstream faults', () => {
       setTimeout(() => res.socket?.destroy(), 20);
     });
     expect(r).toMatchObject({ status: 502, code: 'upstream_unreachable', attempts: 1 });
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'cut' });
   });
 
   test('a reset in the middle of an SSE stream: the caller keeps what arrived and gets an in-band error event', async () => {
@@ -94,6 +103,7 @@ describe('upstream faults', () => {
     expect(r.body).toContain('"partial"');
     expect(r.body).toMatch(/data: \{"error":\{"message":"The LLM Gateway could not be reached[^"]*","type":"api_error","param":null,"code":"upstream_unreachable"\}\}/);
     expect(r.body).not.toContain('[DONE]');
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'cut' });
   });
 
   test('a stream that goes silent: an in-band upstream_timeout after the idle timeout', async () => {
@@ -103,6 +113,7 @@ describe('upstream faults', () => {
     }, { model: 'gpt-5', stream: true, messages: [] });
     expect(r.body).toContain('"then silence"');
     expect(r.body).toContain('"code":"upstream_timeout"');
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'timeout' });
     expect(r.elapsedMs).toBeLessThan(UPSTREAM_TIMEOUT_MS + 3_000);
   });
 
@@ -111,6 +122,8 @@ describe('upstream faults', () => {
     expect(r.status).toBe(status);
     expect(JSON.parse(r.body).error).toEqual({ message: `nested error ${status}`, type: 'api_error', param: null, code: 'bad_thing' });
     expect(r.attempts).toBe(status === 500 ? 1 : 3);
+    expect(r.log).toMatchObject({ settlement: 'refused_upstream', charge_basis: 'none' });
+    expect(r.log.settlement_cause).toBeUndefined();
   });
 
   test('429 with Retry-After: waits as asked, then succeeds', async () => {
@@ -145,6 +158,7 @@ describe('upstream faults', () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops</html>');
     });
     expect(r).toMatchObject({ status: 502, code: 'upstream_invalid_response', attempts: 1 });
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'invalid_answer' });
   });
 
   test('an empty body with 200: 502 upstream_invalid_response naming the empty body', async () => {
@@ -153,6 +167,7 @@ describe('upstream faults', () => {
     });
     expect(r).toMatchObject({ status: 502, code: 'upstream_invalid_response', attempts: 1 });
     expect(JSON.parse(r.body).error.message).toContain('an empty body');
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'invalid_answer' });
   });
 
   test('an empty error body: the status is kept and the message says so', async () => {
@@ -175,6 +190,7 @@ describe('upstream faults', () => {
     // The caller gets the generic upstream failure (no upstream detail in bodies); the operator the reason.
     expect(JSON.parse(r.body).error.message).toContain('could not be reached');
     expect(stdout.requestLogs.at(-1).error_detail).toContain('exceeded');
+    expect(r.log).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'too_large' });
   });
 
   test('a large but acceptable answer (2 MiB) passes through byte for byte', async () => {

@@ -205,7 +205,7 @@ describe('sent and maybe billed: the worst case', () => {
     const { handler, ledger } = await router();
     expect((await call(handler, { body: NANO, identity: ID })).status).toBe(502);
     expect(await charged(ledger)).toEqual({ logUsd: 0.00004415, metricUsd: 0.00004415, ledgerNanos: 44_150, inFlight: 0, tokens: 183 });
-    expect(lastLog()).toMatchObject({ settlement: 'maybe_billed', charge_basis: 'worst_case' });
+    expect(lastLog()).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'cut', charge_basis: 'worst_case' });
   });
 
   test('no answer before the upstream timeout: $0.00004415', async () => {
@@ -226,7 +226,7 @@ describe('sent and maybe billed: the worst case', () => {
     await call(handler, { body: { ...NANO_OR_55, stream: true }, identity: ID, abortOnFirstBytes: true });
     expect(services.gateway.requests[0].rawBody).toBe(`${NANO_OR_55_SENT.slice(0, -1)},"stream":true}`);
     expect(await charged(ledger)).toEqual({ logUsd: 0.0040205, metricUsd: 0.0040205, ledgerNanos: 4_020_500, inFlight: 0, tokens: 231 });
-    expect(lastLog()).toMatchObject({ client_aborted: true, settlement: 'maybe_billed' });
+    expect(lastLog()).toMatchObject({ client_aborted: true, settlement: 'maybe_billed', settlement_cause: 'client_aborted' });
   });
 });
 
