@@ -36,7 +36,8 @@ async function callWith(behaviour: GatewayBehaviour, body: object = { model: 'gp
     } catch {
       code = undefined;
     }
-    return { status: res.status, code, body: res.body, elapsedMs: Date.now() - started, attempts: gateway.requests.length, log: stdout.requestLogs.at(-1) };
+    const log = stdout.requestLogs.at(-1);
+    return { status: res.status, code, body: res.body, elapsedMs: Date.now() - started, attempts: gateway.requests.length, log };
   } finally {
     await router.close();
     await gateway.close();
