@@ -165,6 +165,7 @@ export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promis
         }
         // A slow caller: `drain` resumes the upstream (emit arranged it).
         if (out!.writableNeedDrain) return;
+        clearTimeout(idle);
         idle = setTimeout(onIdle, idleTimeoutMs);
         upstream.resume();
       }, (err: unknown) => {
@@ -188,6 +189,8 @@ export function pipeSse(upstream: IncomingMessage, options: PipeOptions): Promis
         out!.once('drain', () => {
           // A guardrail check under way resumes the upstream itself when it is done.
           if (done || checking) return;
+          // Several writes may wait on one drain: each listener restarts the one timer, never adds one.
+          clearTimeout(idle);
           idle = setTimeout(onIdle, idleTimeoutMs);
           upstream.resume();
         });

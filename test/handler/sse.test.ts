@@ -452,6 +452,31 @@ describe('pipeSse', () => {
       expect(result.answer).toEqual({ usage: USAGE_READ, model: 'gpt-5' });
     });
 
+    test('a slow caller draining writes queued behind a check leaves one idle timer: a live upstream is not cut as idle', async () => {
+      const check = guardrail();
+      const caller = new Caller(true);
+      const { upstream, piped } = relay({ caller, idleTimeoutMs: 100, window: new StreamWindow(1, check.check) });
+      upstream.write(ROLE + HI);
+      await settle();
+      check.calls[0].answer({ kind: 'pass' });
+      await settle();
+      upstream.write(THERE);
+      await settle();
+      caller.catchUp();
+      await settle();
+      check.calls[1].answer({ kind: 'pass' });
+      await settle();
+      // Live for 300 ms, a comment line every 30 ms: never 100 ms of silence.
+      for (let i = 0; i < 10; i++) {
+        await sleep(30);
+        upstream.write(': keep-alive\n');
+      }
+      upstream.end(USAGE);
+      const result = await piped;
+      expect(result.answer).toEqual({ usage: USAGE_READ, model: 'gpt-5' });
+      expect(caller.received.endsWith(USAGE)).toBe(true);
+    });
+
     test('a check longer than the idle timeout is no upstream silence, even when the caller drains meanwhile', async () => {
       const check = guardrail();
       const caller = new Caller(true);
