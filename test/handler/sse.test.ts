@@ -23,6 +23,13 @@ const USAGE = 'data: {"model":"gpt-5","choices":[],"usage":{"prompt_tokens":11,"
 const DONE = 'data: [DONE]\n';
 const USAGE_READ = { status: 'ok', usage: { inputTokens: 11, outputTokens: 7, cachedInputTokens: 0, cacheWriteTokens: 0 } };
 
+/** The relay's failure: its class (the cause the settlement reads) and its message, word for word. */
+async function expectFailure(piped: Promise<unknown>, kind: new (...args: any[]) => Error, message: string): Promise<void> {
+  const err = await piped.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(kind);
+  expect((err as Error).message).toBe(message);
+}
+
 /** The caller's response body: what it received, and, when slow, writes it has not finished yet. */
 class Caller extends Writable {
   received = '';
@@ -195,9 +202,7 @@ describe('pipeSse', () => {
   test('refuses a body whose first line only starts like a field name', async () => {
     const { upstream, piped, counts } = relay();
     upstream.end('database unavailable\n');
-    const err = await piped.then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(UpstreamInvalidResponseError);
-    expect((err as Error).message).toBe('the LLM Gateway stream is not server-sent events');
+    await expectFailure(piped, UpstreamInvalidResponseError, 'the LLM Gateway stream is not server-sent events');
     expect(counts.opens).toBe(0);
   });
 
@@ -228,9 +233,7 @@ describe('pipeSse', () => {
   test('refuses a stream of comments and event names with no data: event', async () => {
     const { upstream, piped, counts } = relay();
     upstream.end(': ping\nevent: message\n\n');
-    const err = await piped.then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(UpstreamInvalidResponseError);
-    expect((err as Error).message).toBe('the LLM Gateway stream carried no data: events');
+    await expectFailure(piped, UpstreamInvalidResponseError, 'the LLM Gateway stream carried no data: events');
     expect(counts.opens).toBe(1);
   });
 
@@ -260,9 +263,7 @@ describe('pipeSse', () => {
   test('fails with a timeout naming the idle time when the upstream goes silent', async () => {
     const { upstream, caller, piped } = relay({ idleTimeoutMs: 20 });
     upstream.write(ROLE);
-    const err = await piped.then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(UpstreamTimeoutError);
-    expect((err as Error).message).toBe('the LLM Gateway stream was idle for 20 ms');
+    await expectFailure(piped, UpstreamTimeoutError, 'the LLM Gateway stream was idle for 20 ms');
     expect(caller.received).toBe(ROLE);
   });
 
@@ -303,9 +304,7 @@ describe('pipeSse', () => {
     upstream.write(ROLE);
     await settle();
     upstream.destroy(new Error('socket hang up'));
-    const err = await piped.then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(UpstreamCutError);
-    expect((err as Error).message).toBe('socket hang up');
+    await expectFailure(piped, UpstreamCutError, 'socket hang up');
   });
 
   test('a gateway that closes the connection mid-answer fails the stream as cut mid-answer', async () => {
@@ -318,9 +317,7 @@ describe('pipeSse', () => {
       const { caller, piped } = relay({ upstream: gateway.upstream });
       while (caller.received === '') await settle();
       response.socket!.destroy();
-      const err = await piped.then(() => undefined, (e: unknown) => e);
-      expect(err).toBeInstanceOf(UpstreamCutError);
-      expect((err as Error).message).toBe('the LLM Gateway closed the stream mid-answer');
+      await expectFailure(piped, UpstreamCutError, 'the LLM Gateway closed the stream mid-answer');
     } finally {
       gateway.close();
     }
