@@ -8,7 +8,6 @@ import type { RequestContext } from './request-context';
 import { MaybeBilledCause, NEVER_SENT, Settlement } from './settlement';
 import { completionToSse, pipeSse } from './sse';
 import {
-  ClientGoneError,
   InvocationDeadlineError,
   readBody,
   sendWithRetries,
@@ -225,15 +224,15 @@ function settlementOfAnswer(fields: Relay['fields'], usage: UsageReading, model:
  * status known), whatever went wrong, it may have been billed.
  */
 function settlementOfFailure(err: unknown, answerStatus: number | undefined, exchange: UpstreamExchange): Settlement {
-  const cause = causeOf(err);
+  // Only the caller's hang-up cancels the exchange; what the upstream then reports (most often a cut) is its doing.
+  const cause = exchange.isCancelled ? 'client_aborted' : causeOf(err);
   if (answerStatus !== undefined) {
     return answerStatus >= 400 && !exchange.maybeReceived ? { kind: 'refused_upstream', status: answerStatus } : { kind: 'maybe_billed', cause };
   }
   return exchange.maybeReceived ? { kind: 'maybe_billed', cause } : NEVER_SENT;
 }
 
-function causeOf(err: unknown): MaybeBilledCause {
-  if (err instanceof ClientGoneError) return 'client_aborted';
+function causeOf(err: unknown): Exclude<MaybeBilledCause, 'client_aborted'> {
   if (err instanceof UpstreamTimeoutError) return 'timeout';
   if (err instanceof InvocationDeadlineError) return 'deadline';
   if (err instanceof UpstreamTooLargeError) return 'too_large';

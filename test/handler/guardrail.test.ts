@@ -1,6 +1,6 @@
 import { GuardrailSpec } from '../../src/contract/guardrail';
 import { BLOCKED_MESSAGING, localBedrockConfig, LocalGuardrail } from '../support/bedrock-guardrail';
-import { FakeGateway, respondWith, sseEvent } from '../support/fake-gateway';
+import { completion, FakeGateway, respondWith, sseEvent } from '../support/fake-gateway';
 import { rawRequest, RunningRouter, startRouter } from '../support/router-harness';
 import { StdoutCapture } from '../support/stdout-capture';
 
@@ -131,6 +131,34 @@ describe('answers are checked before the caller sees them', () => {
       expect(res.body).not.toContain('FORBIDDEN');
       // The gateway answered, so the request was billed: its usage is still read.
       expect(lastLog()).toMatchObject({ settlement: 'answered', input_tokens: 11, output_tokens: 7, guardrail_checks: 2 });
+    });
+  });
+
+  test('a completion that passes is relayed byte for byte, as the gateway wrote it (not re-serialized)', async () => {
+    const answer = '{ "id": "c",\n  "model": "gpt-5", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!"}, "finish_reason": "stop"}],\n  "usage": {"prompt_tokens": 5, "completion_tokens": 2} }';
+    gateway.behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(answer);
+    };
+    await withRouter({}, async (router) => {
+      const res = await post(router, chat({ messages: [{ role: 'user', content: 'hi' }] }));
+      expect(res.status).toBe(200);
+      expect(guardrail.of('OUTPUT').map((c) => c.texts)).toEqual([['Hello!']]);
+      expect(res.body).toBe(answer);
+    });
+  });
+
+  test('a blocked completion keeps the gateway\'s rate-limit headers and tells SDKs not to retry', async () => {
+    gateway.behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '7' });
+      res.end(JSON.stringify(completion('gpt-5', 'the FORBIDDEN answer')));
+    };
+    await withRouter({}, async (router) => {
+      const res = await post(router, chat({ messages: [{ role: 'user', content: 'hi' }] }));
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body).error.code).toBe('guardrail_blocked');
+      expect(res.headers['x-ratelimit-remaining-requests']).toBe('7');
+      expect(res.headers['x-should-retry']).toBe('false');
     });
   });
 

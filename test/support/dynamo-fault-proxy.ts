@@ -11,15 +11,19 @@ export interface DynamoFault {
 
 export const INTERNAL_ERROR: DynamoFault = { status: 500, type: 'InternalServerError', message: 'injected fault' };
 
+/** Takes the chosen calls and never answers them: a store that hangs mid-request. */
+export const SILENCE = 'silence';
+
 /**
  * An HTTP relay in front of dynalite that answers chosen DynamoDB calls with
  * the service's own error (a 500 `InternalServerError` in its JSON wire
  * format) instead of forwarding them: a store fault aimed at one kind of
- * call, the rest served normally.
+ * call, the rest served normally. With `SILENCE` the chosen calls are read
+ * and never answered.
  */
 export class DynamoFaultProxy {
   static async start(
-    target: string, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault = INTERNAL_ERROR,
+    target: string, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault | typeof SILENCE = INTERNAL_ERROR,
   ): Promise<DynamoFaultProxy> {
     const proxy = new DynamoFaultProxy(new URL(target), shouldFail, fault);
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
@@ -30,11 +34,12 @@ export class DynamoFaultProxy {
   failed = 0;
   private readonly server: http.Server;
 
-  private constructor(target: URL, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault) {
+  private constructor(target: URL, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault | typeof SILENCE) {
     this.server = http.createServer((req, res) => {
       readDynamoCall(req, (operation, body) => {
         if (shouldFail(operation, body.toString('utf8'))) {
           this.failed++;
+          if (fault === SILENCE) return;
           res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' });
           res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault.type}`, message: fault.message }));
           return;

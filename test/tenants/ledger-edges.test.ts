@@ -29,8 +29,10 @@ const MINUTE = 29_938_200;
 const CONDITION_FAILED: DynamoFault = { status: 400, type: 'ConditionalCheckFailedException', message: 'The conditional request failed' };
 const INTERNAL: DynamoFault = { status: 500, type: 'InternalServerError', message: 'injected' };
 
-async function ledgerOn(endpoint: string, now: () => number = () => NOW): Promise<{ ledger: TenantLedger; table: string; client: DynamoDBClient }> {
-  const table = await dynamo.table();
+async function ledgerOn(
+  endpoint: string, now: () => number = () => NOW, existingTable?: string,
+): Promise<{ ledger: TenantLedger; table: string; client: DynamoDBClient }> {
+  const table = existingTable ?? await dynamo.table();
   const client = new DynamoDBClient({ ...localClientConfig(endpoint), maxAttempts: 1 });
   return { ledger: new TenantLedger(client, sdk, table, now), table, client };
 }
@@ -46,8 +48,9 @@ async function withRecorder(run: (proxy: DynamoThrottleProxy) => Promise<void>) 
 
 async function withFaults(
   shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault, run: (proxy: DynamoFaultProxy) => Promise<void>,
+  target = dynamo.endpoint,
 ) {
-  const proxy = await DynamoFaultProxy.start(dynamo.endpoint, shouldFail, fault);
+  const proxy = await DynamoFaultProxy.start(target, shouldFail, fault);
   try {
     await run(proxy);
   } finally {
@@ -71,6 +74,14 @@ describe('the month\'s first admission looks at the month before; later ones do 
     await ledger.settle(second.reservation, { usdNanos: 700, tokens: 5 });
     // Alone again, but the month has settled spend: not its first admission.
     expect(await ledger.reserve('t', { usdNanos: 10_000 }, { usdNanos: 1_000, tokens: 10 }, 60_000)).toMatchObject({ ok: true, reclaim: [] });
+  });
+
+  test('reservations that cost nothing (token limits only, an unpriced model): the one beside another in flight is not the first', async () => {
+    const { ledger } = await ledgerOn(dynamo.endpoint);
+    const first = await ledger.reserve('z', { tokens: 1_000 }, { usdNanos: 0, tokens: 10 }, 60_000);
+    expect(first).toMatchObject({ ok: true, reclaim: [{ pk: 'z#2026-11', lookAt: true }] });
+    // Committed spend (0) equals this reservation's (0), but it is not alone.
+    expect(await ledger.reserve('z', { tokens: 1_000 }, { usdNanos: 0, tokens: 10 }, 60_000)).toMatchObject({ ok: true, reclaim: [] });
   });
 
   test('windowOf names the month before in two digits, across the year', () => {
@@ -201,6 +212,20 @@ describe('reclaim', () => {
       await ledger.reclaim([{ pk: a.pk, expired: [{ attr: a.attr, day: a.day, amount: a.amount }] }]);
       expect(proxy.operations).toEqual(['UpdateItem']);
     });
+  });
+
+  test('one by one after a failed batch, an error other than a failed condition is the caller\'s to see, and nothing is charged', async () => {
+    const { ledger, table } = await ledgerOn(dynamo.endpoint);
+    const [a, b] = await expiredReservations(ledger, 2);
+    // The batch (conditions on #r0 and #r1) fails its condition; each reservation alone then fails otherwise.
+    await withFaults((op, body) => op === 'UpdateItem' && !body.includes('#r1'), INTERNAL, async (inner) => {
+      await withFaults((op, body) => op === 'UpdateItem' && body.includes('#r1'), CONDITION_FAILED, async (outer) => {
+        const { ledger: faulty } = await ledgerOn(outer.endpoint, () => NOW, table);
+        await expect(faulty.reclaim([{ pk: a.pk, expired: [a, b].map((r) => ({ attr: r.attr, day: r.day, amount: r.amount })) }])).rejects.toThrow('injected');
+        expect([outer.failed, inner.failed]).toEqual([1, 1]);
+      }, inner.endpoint);
+    });
+    expect(await ledger.usage('c', NOW)).toMatchObject({ usdNanos: 0, usdCommittedNanos: 20, inFlight: 2 });
   });
 
   test('a reservation written without its day is charged to day 00', async () => {

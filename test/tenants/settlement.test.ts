@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import * as sdk from '@aws-sdk/client-dynamodb';
 import type { TenantSpec } from '../../src/contract/tenants-schema';
 import { TenantLedger } from '../../src/handler/tenants/ledger';
+import { DynamoFaultProxy, SILENCE } from '../support/dynamo-fault-proxy';
 import { sseEvent } from '../support/fake-gateway';
 import { call } from '../support/in-process';
 import { SwitchableProxy } from '../support/switchable-proxy';
@@ -165,6 +166,56 @@ describe('usage that cannot be right is unknown usage: the worst case, logged an
   });
 });
 
+describe('streams: what the stream carried decides, also when the caller leaves early', () => {
+  const NANO_STREAM = { ...NANO, stream: true };
+
+  test('a stream answered in full without a usage event: the worst case, $0.00004485 (97 bytes with "stream":true x 0.00000005 + 100 x 0.0000004)', async () => {
+    services.gateway.behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sseEvent('gpt-5-nano', 'ok'));
+      res.write(sseEvent('gpt-5-nano', null));
+      res.end('data: [DONE]\n\n');
+    };
+    const { handler, ledger } = await router();
+    expect((await call(handler, { body: NANO_STREAM, identity: ID })).status).toBe(200);
+    expect(services.gateway.requests[0].rawBody).toBe(`${NANO_SENT.slice(0, -1)},"stream":true}`);
+    expect(await charged(ledger)).toEqual({ logUsd: 0.00004485, metricUsd: 0.00004485, ledgerNanos: 44_850, inFlight: 0, tokens: 197 });
+    expect(lastLog()).toMatchObject({ settlement: 'answered_without_usage', charge_basis: 'worst_case', answered_model: 'gpt-5-nano' });
+    expect(lastLog()).not.toHaveProperty('client_aborted');
+  });
+
+  test('a caller that hangs up after the usage event, before [DONE]: charged the usage, $0.00025 (1,000 x 0.00000005 + 500 x 0.0000004)', async () => {
+    services.gateway.behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // The text and the usage in one event; the stream then stays open without [DONE].
+      res.write(sseEvent('gpt-5-nano', 'ok', { usage: { input_tokens: 1_000, output_tokens: 500 } }));
+    };
+    const { handler, ledger } = await router();
+    await call(handler, { body: NANO_STREAM, identity: ID, abortOnFirstBytes: true });
+    expect(await charged(ledger)).toEqual({ logUsd: 0.00025, metricUsd: 0.00025, ledgerNanos: 250_000, inFlight: 0, tokens: 1_500 });
+    expect(lastLog()).toMatchObject({ client_aborted: true, settlement: 'answered', charge_basis: 'usage' });
+    expect(lastLog()).not.toHaveProperty('settlement_cause');
+  });
+
+  test('a caller that hangs up after the stream\'s headers, before its first event: the worst case, $0.00004485, and no time to first token', async () => {
+    let headersOut!: () => void;
+    const hangUp = new Promise<void>((resolve) => {
+      headersOut = resolve;
+    });
+    services.gateway.behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      // Long enough for the router to have the headers and be waiting for the first event.
+      setTimeout(headersOut, 50);
+    };
+    const { handler, ledger } = await router();
+    await call(handler, { body: NANO_STREAM, identity: ID, abortOn: hangUp });
+    expect(await charged(ledger)).toEqual({ logUsd: 0.00004485, metricUsd: 0.00004485, ledgerNanos: 44_850, inFlight: 0, tokens: 197 });
+    expect(lastLog()).toMatchObject({ client_aborted: true, settlement: 'maybe_billed', settlement_cause: 'client_aborted' });
+    expect(lastLog()).not.toHaveProperty('time_to_first_token_ms');
+  });
+});
+
 describe('nothing billed: released in full', () => {
   test('the gateway refuses with an error status: $0, nothing held', async () => {
     services.gateway.behaviour = (_req, res) => {
@@ -176,6 +227,19 @@ describe('nothing billed: released in full', () => {
     expect(await ledger.usage('team')).toEqual({ usdNanos: 0, usdCommittedNanos: 0, tokensToday: 0, tokensCommittedToday: 0, inFlight: 0 });
     expect(lastLog()).toMatchObject({ settlement: 'refused_upstream', charge_basis: 'none' });
     expect(lastLog()).not.toHaveProperty('cost_usd');
+  });
+
+  test('an error answer whose body is cut: still refused by the gateway, $0, nothing held', async () => {
+    services.gateway.behaviour = (_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json', 'content-length': '500' });
+      res.write('{"error":{');
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const { handler, ledger } = await router();
+    expect((await call(handler, { body: NANO, identity: ID })).status).toBe(502);
+    expect(await ledger.usage('team')).toEqual({ usdNanos: 0, usdCommittedNanos: 0, tokensToday: 0, tokensCommittedToday: 0, inFlight: 0 });
+    expect(lastLog()).toMatchObject({ settlement: 'refused_upstream', charge_basis: 'none' });
+    expect(lastLog()).not.toHaveProperty('settlement_cause');
   });
 
   test('the gateway cannot be reached (connection refused): never sent, $0', async () => {
@@ -206,6 +270,22 @@ describe('sent and maybe billed: the worst case', () => {
     expect((await call(handler, { body: NANO, identity: ID })).status).toBe(502);
     expect(await charged(ledger)).toEqual({ logUsd: 0.00004415, metricUsd: 0.00004415, ledgerNanos: 44_150, inFlight: 0, tokens: 183 });
     expect(lastLog()).toMatchObject({ settlement: 'maybe_billed', settlement_cause: 'cut', charge_basis: 'worst_case' });
+  });
+
+  test('a caller that hangs up while a JSON answer is being read: $0.00004415, client_aborted', async () => {
+    let answering!: () => void;
+    const hangUp = new Promise<void>((resolve) => {
+      answering = resolve;
+    });
+    services.gateway.behaviour = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"id":"c",');
+      setTimeout(answering, 50);
+    };
+    const { handler, ledger } = await router();
+    await call(handler, { body: NANO, identity: ID, abortOn: hangUp });
+    expect(await charged(ledger)).toEqual({ logUsd: 0.00004415, metricUsd: 0.00004415, ledgerNanos: 44_150, inFlight: 0, tokens: 183 });
+    expect(lastLog()).toMatchObject({ client_aborted: true, settlement: 'maybe_billed', settlement_cause: 'client_aborted' });
   });
 
   test('no answer before the upstream timeout: $0.00004415', async () => {
@@ -257,6 +337,28 @@ describe('no served request is free: a settle that cannot get through', () => {
       await proxy.close();
     }
   });
+
+  test('a store that hangs at the settle is given up at the function\'s deadline less 250 ms: the function ends before its timeout', async () => {
+    // Only the settle's update (the one that adds usd_c :du) hangs; the admission goes through.
+    const store = await DynamoFaultProxy.start(services.dynamo.endpoint, (op, body) => op === 'UpdateItem' && body.includes('usd_c :du'), SILENCE);
+    try {
+      services.gateway.behaviour = answerWith('gpt-5-nano', { input_tokens: 1_000, output_tokens: 500 });
+      const { handler, ledger } = await router({ storeEndpoint: store.endpoint });
+      const started = Date.now();
+      expect((await call(handler, { body: NANO, identity: ID, timeoutMs: 3_000 })).status).toBe(200);
+      const took = Date.now() - started;
+      // 3,000 ms to live, less the 250 ms margin: the one attempt is abandoned at 2,750 ms, and no backoff fits after it.
+      expect(took).toBeGreaterThanOrEqual(2_700);
+      expect(took).toBeLessThan(3_000);
+      expect(store.failed).toBe(1);
+      expect(lastLog()).toMatchObject({ status: 200, tenant_store_error: 'settle', cost_usd: 0.00025 });
+      expect(lastEmf()).toMatchObject({ SettlementFailures: 1 });
+      // Left in flight at its worst case (44,150 nano-USD, 183 tokens) for a reclaim, never released at zero.
+      expect(await ledger.usage('team')).toEqual({ usdNanos: 0, usdCommittedNanos: 44_150, tokensToday: 0, tokensCommittedToday: 183, inFlight: 1 });
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('the admission reclaims what crashed requests left', () => {
@@ -270,5 +372,24 @@ describe('the admission reclaims what crashed requests left', () => {
     expect((await call(handler, { body: NANO, identity: ID })).status).toBe(200);
     // This request's own charge is $0.00025 (1,000 x 0.00000005 + 500 x 0.0000004); the crashed one adds its 7,000 and 5 tokens.
     expect(await charged(ledger)).toEqual({ logUsd: 0.00025, metricUsd: 0.00025, ledgerNanos: 257_000, inFlight: 0, tokens: 1_505 });
+  });
+
+  test('a reclaim that fails after the admission: the request is served and settled, the error named, the expired reservation left for the next admission', async () => {
+    // Only the reclaim's update (conditions on #r0, #r1, ...) fails.
+    const store = await DynamoFaultProxy.start(services.dynamo.endpoint, (op, body) => op === 'UpdateItem' && body.includes('attribute_exists(#r0)'));
+    try {
+      services.gateway.behaviour = answerWith('gpt-5-nano', { input_tokens: 1_000, output_tokens: 500 });
+      const { handler, ledger } = await router({ storeEndpoint: store.endpoint });
+      const crashed = await ledger.reserve('team', { usdNanos: 1_000_000_000 }, { usdNanos: 7_000, tokens: 5 }, 1);
+      expect(crashed.ok).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await call(handler, { body: NANO, identity: ID })).status).toBe(200);
+      expect(store.failed).toBe(1);
+      expect(lastLog()).toMatchObject({ status: 200, tenant_store_error_name: 'InternalServerError (HTTP 500)', cost_usd: 0.00025 });
+      // This request's $0.00025 settled; the crashed 7,000 nano-USD and 5 tokens still held, for the next admission to reclaim.
+      expect(await ledger.usage('team')).toEqual({ usdNanos: 250_000, usdCommittedNanos: 257_000, tokensToday: 1_500, tokensCommittedToday: 1_505, inFlight: 1 });
+    } finally {
+      await store.close();
+    }
   });
 });

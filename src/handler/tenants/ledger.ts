@@ -155,8 +155,10 @@ export class TenantLedger {
         const expired = expiredIn(item, now);
         if (expired.length > 0) reclaim.push({ pk, expired });
         // The month's first admission: the previous month's item may still hold reservations nobody will settle.
+        // Committed spend is settled spend plus what is in flight, so alone and committing only this reservation
+        // means nothing has been settled this month.
         const alone = Object.keys(item).filter((k) => k.startsWith('r_')).length === 1;
-        if (alone && num(item.usd_s) === 0 && num(item.usd_c) === amount.usdNanos) {
+        if (alone && num(item.usd_c) === amount.usdNanos) {
           reclaim.push({ pk: monthKey(tenant, w.previousMonth), lookAt: true });
         }
         return { ok: true, reservation: { pk, attr, day: w.day, amount }, reclaim };
