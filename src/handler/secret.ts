@@ -1,21 +1,32 @@
+import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+
 /** Supplies the gateway key. */
 export type ApiKeyProvider = () => Promise<string>;
+
+const SECRET_CONNECT_TIMEOUT_MS = 2_000;
+const SECRET_REQUEST_TIMEOUT_MS = 5_000;
 
 /**
  * Reads the key from Secrets Manager through the SDK that ships with the
  * Lambda runtime. Imported lazily so that module load (cold start) does not
  * pay for the SDK until the first request needs a key.
+ *
+ * @param clientConfig merged over the router's own client settings (local endpoints in tests)
  */
-export function secretsManagerKeyProvider(secretArn: string): ApiKeyProvider {
+export function secretsManagerKeyProvider(secretArn: string, clientConfig: SecretsManagerClientConfig = {}): ApiKeyProvider {
   let client: { send(command: unknown): Promise<{ SecretString?: string }> } | undefined;
   let command: unknown;
   return async () => {
     if (!client) {
       // Provided by the Lambda runtime (kept out of the bundle); a devDependency here for types and tests.
-      // A lazy require rather than import(): the bundle is CommonJS either way, and jest can mock a require.
+      // A lazy require rather than import(): the bundle is CommonJS either way.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const sdk: typeof import('@aws-sdk/client-secrets-manager') = require('@aws-sdk/client-secrets-manager');
-      client = new sdk.SecretsManagerClient({}) as unknown as typeof client;
+      // Bounded: a Secrets Manager that cannot be reached (a VPC without its endpoint) or never answers fails this
+      // request fast, and the next request reads again, instead of holding it to the function's timeout. Recent
+      // @smithy/node-http-handler versions only warn at requestTimeout unless told to throw.
+      const requestHandler = { connectionTimeout: SECRET_CONNECT_TIMEOUT_MS, requestTimeout: SECRET_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true };
+      client = new sdk.SecretsManagerClient({ maxAttempts: 2, requestHandler, ...clientConfig }) as unknown as typeof client;
       command = new sdk.GetSecretValueCommand({ SecretId: secretArn });
     }
     const out = await client!.send(command);

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { readDynamoCall } from './dynamo-wire';
+import { readAwsJsonCall } from './aws-json-wire';
 
 /** A DynamoDB error as the service sends it: status, `__type` and message. */
 export interface DynamoFault {
@@ -36,7 +36,7 @@ export class DynamoFaultProxy {
 
   private constructor(target: URL, shouldFail: (operation: string, body: string) => boolean, fault: DynamoFault | typeof SILENCE) {
     this.server = http.createServer((req, res) => {
-      readDynamoCall(req, (operation, body) => {
+      readAwsJsonCall(req, (operation, body) => {
         if (shouldFail(operation, body.toString('utf8'))) {
           this.failed++;
           if (fault === SILENCE) return;

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { readDynamoCall } from './dynamo-wire';
+import { readAwsJsonCall } from './aws-json-wire';
 
 /**
  * An HTTP relay in front of dynalite that answers BatchGetItem as DynamoDB
@@ -24,7 +24,7 @@ export class DynamoThrottleProxy {
 
   private constructor(target: URL, served: (call: number) => number) {
     this.server = http.createServer((req, res) => {
-      readDynamoCall(req, (operation, body) => {
+      readAwsJsonCall(req, (operation, body) => {
         this.operations.push(operation);
         const batchGet = operation === 'BatchGetItem';
         if (batchGet) this.batchGets.push(JSON.parse(body.toString('utf8')));

@@ -20,16 +20,22 @@ export interface InterceptedUpstream {
  * Replaces the network: `https.request` and `http.request` record the
  * request and answer 200 (an event stream for `stream: true`, otherwise one
  * completion), so a router can be configured with the real production
- * endpoint and every byte that would leave is inspected.
+ * endpoint and every byte that would leave is inspected. Requests to
+ * `passThroughHost` (a local AWS service) are sent for real.
  */
-export function interceptUpstream(): InterceptedUpstream {
+export function interceptUpstream(options: { passThroughHost?: string } = {}): InterceptedUpstream {
   const sent: Sent[] = [];
-  const fake = ((url: URL, options: http.RequestOptions) => {
+  const realHttp = jest.requireActual<typeof http>('node:http');
+  const realRequest = realHttp.request.bind(realHttp);
+  const fake = ((url: URL | http.RequestOptions, requestOptions: http.RequestOptions, ...rest: unknown[]) => {
+    // The SDK's own calls to a local AWS service (an options object, no URL) go out for real.
+    const host = url instanceof URL ? url.hostname : url.hostname ?? url.host;
+    if (host === options.passThroughHost) return (realRequest as (...args: unknown[]) => http.ClientRequest)(url, requestOptions, ...rest);
     const req = new EventEmitter() as any;
     req.destroy = () => undefined;
     req.end = (payload: Buffer) => {
       const body = JSON.parse(payload.toString('utf8'));
-      sent.push({ url: new URL(String(url)), headers: options.headers as http.OutgoingHttpHeaders, body });
+      sent.push({ url: new URL(String(url)), headers: requestOptions.headers as http.OutgoingHttpHeaders, body });
       const streamed = body.stream === true;
       const text = streamed ? `${sseEvent(body.model, 'hi')}${sseEvent(body.model, null)}data: [DONE]\n\n` : JSON.stringify(completion(body.model));
       const res = Readable.from([Buffer.from(text)]) as any;

@@ -267,6 +267,11 @@ describe('POST /v1/understanding on a router with tenants (and transcript access
     expect(first.status).toBe(200);
     expect(services.gateway.requests.map((r) => r.path)).toEqual(['/v1/understanding']);
     expect(await ledger.usage('notes')).toEqual({ usdNanos: 0, usdCommittedNanos: 0, tokensToday: 0, tokensCommittedToday: 0, inFlight: 0 });
+    // Nothing to charge, and nothing goes wrong settling nothing.
+    expect(lastLog()).toMatchObject({ status: 200, tenant: 'notes' });
+    expect(lastLog()).not.toHaveProperty('charge_basis');
+    expect(lastLog()).not.toHaveProperty('router_error');
+    expect(stdout.records.filter((r: any) => r.message !== 'request' && !r._aws)).toEqual([]);
     expect((await call(handler, { ...understanding, identity: { apiKeyId: 'kid-notes' } })).status).toBe(200);
     // rpm 2 for the route, counted like a model: the third in the minute is refused.
     const third = await call(handler, { ...understanding, identity: { apiKeyId: 'kid-notes' } });

@@ -197,6 +197,29 @@ describe('reclaim', () => {
     });
   });
 
+  test('looking at a month with nothing expired (the common first admission of a month): one read, no update', async () => {
+    await withRecorder(async (proxy) => {
+      const { ledger } = await ledgerOn(proxy.endpoint);
+      const live = await ledger.reserve('n', { usdNanos: 1_000 }, { usdNanos: 10, tokens: 2 }, 60_000);
+      if (!live.ok) throw new Error('refused');
+      proxy.operations.length = 0;
+      await ledger.reclaim([{ pk: live.reservation.pk, lookAt: true }, { pk: monthKey('n', '2026-11'), lookAt: true }]);
+      expect(proxy.operations).toEqual(['GetItem', 'GetItem']);
+      expect(await ledger.usage('n', NOW)).toMatchObject({ usdNanos: 0, usdCommittedNanos: 10, inFlight: 1 });
+    });
+  });
+
+  test('40 expired reservations are one batch, exactly', async () => {
+    await withRecorder(async (proxy) => {
+      const { ledger } = await ledgerOn(proxy.endpoint);
+      const held = await expiredReservations(ledger, 40);
+      proxy.operations.length = 0;
+      await ledger.reclaim([{ pk: held[0].pk, expired: held.map((r) => ({ attr: r.attr, day: r.day, amount: r.amount })) }]);
+      expect(proxy.operations).toEqual(['UpdateItem']);
+      expect(await ledger.usage('c', NOW)).toMatchObject({ usdNanos: 400, inFlight: 0 });
+    });
+  });
+
   test('a batch that races a settle falls back to one by one: the settled one keeps its settle, the other is charged its worst case', async () => {
     await withRecorder(async (proxy) => {
       const { ledger } = await ledgerOn(proxy.endpoint);
