@@ -133,6 +133,40 @@ describe('StreamWindow', () => {
     expect(released.text.endsWith('data: [DONE]\n')).toBe(true);
   });
 
+  test('malformed deltas: only the texts that are there are checked, and the lines go out untouched', async () => {
+    const { window, checked } = windowOf(1_000, () => ({ kind: 'pass' }));
+    const events: unknown[] = [
+      { choices: ['junk', null, { index: 0 }, { index: 0, delta: 'text' }] },
+      { choices: [{ index: 0, delta: { content: ['raw', null, { type: 'text' }, { text: '' }, { text: 7 }, { type: 'text', text: 'p1' }] } }] },
+      { choices: [{ index: 3, delta: { content: '', refusal: '', reasoning_content: '' } }] },
+      { choices: [{ index: 0, delta: { tool_calls: ['junk', null, {}, { function: 'f' }, { function: { name: 'f' } }, { function: { arguments: '' } }, { function: { arguments: 5 } }, { function: { arguments: 'a1' } }] } }] },
+      { choices: 'not a list' },
+      [1, 2],
+      'text',
+    ];
+    const lines = events.map((e) => `data: ${JSON.stringify(e)}\n`).join('');
+    // The first line has no text, so it goes out at once; the rest is held from the first text on.
+    const first = window.push(lines);
+    const rest = await window.check();
+    expect(rest.stop).toBe(false);
+    expect(first + rest.text).toBe(lines);
+    expect(first).toBe(lines.split('\n')[0] + '\n');
+    expect(checked).toEqual([['p1', 'a1']]);
+  });
+
+  test('deltas of one choice, or one tool call, are checked as one text by their index; without an index, by position', async () => {
+    const { window, checked } = windowOf(1_000, () => ({ kind: 'pass' }));
+    const event = (choices: unknown[]) => `data: ${JSON.stringify({ choices })}\n`;
+    window.push([
+      event([{ index: 0, delta: { content: 'a', tool_calls: [{ index: 0, function: { arguments: 'x' } }, { index: 1, function: { arguments: 'y' } }] } }]),
+      // Choice 0 again by position; its call 1 by index, at position 0.
+      event([{ delta: { content: 'b', tool_calls: [{ index: 1, function: { arguments: 'z' } }] } }]),
+      event([{ index: 1, delta: { content: 'other choice' } }]),
+    ].join(''));
+    await window.check();
+    expect(checked).toEqual([['ab', 'x', 'yz', 'other choice']]);
+  });
+
   test('held lines without text are released without a check', async () => {
     const { window, checked } = windowOf(10, () => ({ kind: 'pass' }));
     window.push('data: [DONE]\n');
@@ -155,6 +189,15 @@ describe('texts', () => {
     expect((body.fallbacks[0] as { messages: Array<{ content: string }> }).messages[0].content).toBe('B');
   });
 
+  test('malformed prompt shapes are skipped, not thrown on: null messages and parts, texts of other part types, calls without a function', () => {
+    const body = {
+      messages: [null, { role: 'user', content: [null, 'raw', { type: 'image_url', text: 'not a text part' }, { type: 'text', text: 5 }, { type: 'text', text: 'kept' }] },
+        { role: 'assistant', content: null, tool_calls: [null, {}, { function: null }, { function: { arguments: 7 } }, { function: { arguments: 'args' } }] }],
+      fallbacks: [null, 'x', { messages: 'not a list' }],
+    };
+    expect(promptSlots(body).map((s) => s.text)).toEqual(['kept', 'args']);
+  });
+
   test('a prompt\'s replayed tool calls are checked too', () => {
     const body = { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'lookup', arguments: '{"email":"a@b.c"}' } }] }] };
     const slots = promptSlots(body);
@@ -165,7 +208,10 @@ describe('texts', () => {
 
   test('an answer\'s texts: content, refusal, reasoning and tool-call arguments of every choice', () => {
     const completion = { choices: [{ message: { content: 'c', refusal: 'r', reasoning_content: 'z', tool_calls: [{ function: { arguments: '{}' } }] } }, { message: null }, {}] };
-    expect(answerSlots(completion).map((s) => s.text)).toEqual(['c', 'r', 'z', '{}']);
+    const slots = answerSlots(completion);
+    expect(slots.map((s) => s.text)).toEqual(['c', 'r', 'z', '{}']);
+    slots.forEach((slot, i) => slot.replace(`masked ${i}`));
+    expect(completion.choices[0].message).toEqual({ content: 'masked 0', refusal: 'masked 1', reasoning_content: 'masked 2', tool_calls: [{ function: { arguments: 'masked 3' } }] });
     expect(answerSlots(null)).toEqual([]);
   });
 });
