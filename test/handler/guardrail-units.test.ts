@@ -141,10 +141,12 @@ describe('StreamWindow', () => {
       { choices: [{ index: 3, delta: { content: '', refusal: '', reasoning_content: '' } }] },
       { choices: [{ index: 0, delta: { tool_calls: ['junk', null, {}, { function: 'f' }, { function: { name: 'f' } }, { function: { arguments: '' } }, { function: { arguments: 5 } }, { function: { arguments: 'a1' } }] } }] },
       { choices: 'not a list' },
+      { choices: [{ index: 5, delta: { content: [{ text: '' }] } }] },
       [1, 2],
       'text',
+      null,
     ];
-    const lines = events.map((e) => `data: ${JSON.stringify(e)}\n`).join('');
+    const lines = `${events.map((e) => `data: ${JSON.stringify(e)}\n`).join('')}data:\n`;
     // The first line has no text, so it goes out at once; the rest is held from the first text on.
     const first = window.push(lines);
     const rest = await window.check();
@@ -162,9 +164,27 @@ describe('StreamWindow', () => {
       // Choice 0 again by position; its call 1 by index, at position 0.
       event([{ delta: { content: 'b', tool_calls: [{ index: 1, function: { arguments: 'z' } }] } }]),
       event([{ index: 1, delta: { content: 'other choice' } }]),
+      // Two calls without an index: two texts.
+      event([{ index: 2, delta: { tool_calls: [{ function: { arguments: 'p' } }, { function: { arguments: 'q' } }] } }]),
     ].join(''));
     await window.check();
-    expect(checked).toEqual([['ab', 'x', 'yz', 'other choice']]);
+    expect(checked).toEqual([['ab', 'x', 'yz', 'other choice', 'p', 'q']]);
+  });
+
+  test('a push that starts with a blank line still has its events read and checked', async () => {
+    const { window, checked } = windowOf(1, () => ({ kind: 'pass' }));
+    expect(window.push(`\n${chunk('bad')}`)).toBe('\n');
+    await window.check();
+    expect(checked).toEqual([['bad']]);
+  });
+
+  test('a mask rewrites only the events it changed: held events without text keep their bytes', async () => {
+    const { window } = windowOf(1_000, () => ({ kind: 'mask', texts: ['MASKED'] }));
+    const spaced = 'data: {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}\n';
+    window.push(chunk('secret'));
+    window.push(spaced);
+    const released = await window.check();
+    expect(released.text).toBe(`data: ${JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content: 'MASKED' } }] })}\n${spaced}`);
   });
 
   test('held lines without text are released without a check', async () => {

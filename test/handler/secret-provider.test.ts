@@ -49,7 +49,7 @@ describe('secretsManagerKeyProvider', () => {
     expect(secrets.calls).toHaveLength(1);
   });
 
-  test('the SDK is not loaded until the first read (cold start does not pay for it); every call reads again (the cache above decides when)', async () => {
+  test('the SDK is not loaded until the first read (cold start does not pay for it); every call reads again (the cache above decides when), with the same client and connection', async () => {
     const loaded = () => Object.keys(require.cache).some((path) => path.includes('client-secrets-manager'));
     let provider!: ReturnType<typeof secretsManagerKeyProvider>;
     let before!: boolean;
@@ -60,12 +60,14 @@ describe('secretsManagerKeyProvider', () => {
       before = loaded();
     });
     expect(before).toBe(false);
+    const connectionsBefore = secrets.connections;
     secrets.answer = { SecretString: 'first' };
     expect(await provider()).toBe('first');
     expect(loaded()).toBe(true);
     secrets.answer = { SecretString: 'second' };
     expect(await provider()).toBe('second');
     expect(secrets.calls.map((c) => c.input)).toEqual([{ SecretId: ARN }, { SecretId: ARN }]);
+    expect(secrets.connections - connectionsBefore).toBe(1);
   });
 
   test('a refused read propagates with the service\'s error (the handler answers that request with a 500 and tries again next time)', async () => {

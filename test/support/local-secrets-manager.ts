@@ -32,6 +32,8 @@ export class LocalSecretsManager {
   }
 
   readonly calls: SecretsManagerCall[] = [];
+  /** TCP connections accepted so far. */
+  connections = 0;
   answer: SecretAnswer = { SecretString: 'local-key' };
   private readonly sockets = new Set<Socket>();
   private readonly server: http.Server;
@@ -54,6 +56,7 @@ export class LocalSecretsManager {
       });
     });
     this.server.on('connection', (socket) => {
+      this.connections++;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
