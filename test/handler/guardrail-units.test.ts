@@ -72,6 +72,24 @@ describe('readVerdict', () => {
     expect(() => readVerdict(intervened, 1)).toThrow('the guardrail masked 1 text(s) but returned 0 output(s)');
   });
 
+  test('null where the answer should have objects is read, not thrown on as a TypeError: it fails closed', () => {
+    // A null assessment, a null policy, a null finding: the one BLOCKED finding blocks.
+    expect(readVerdict({ action: 'GUARDRAIL_INTERVENED', assessments: [null as unknown as object, { topicPolicy: null, contentPolicy: { filters: [null, { action: 'BLOCKED' }] } }] }, 1))
+      .toEqual({ action: 'block', policies: ['content'], units: 0 });
+    // A null output where a masked text should be: the masking cannot be applied.
+    const masked = { action: 'GUARDRAIL_INTERVENED', assessments: [{ sensitiveInformationPolicy: { piiEntities: [{ action: 'ANONYMIZED' }] } }] };
+    const thrown = (() => {
+      try {
+        readVerdict({ ...masked, outputs: [null as unknown as { text: string }] }, 1);
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(thrown).toBeInstanceOf(GuardrailAnswerError);
+    expect(thrown).toMatchObject({ name: 'GuardrailAnswerError', message: 'the guardrail masked 1 text(s) but returned 1 output(s)' });
+  });
+
   test('an action that is neither NONE nor GUARDRAIL_INTERVENED is not a verdict', () => {
     expect(() => readVerdict({ action: 'MAYBE' }, 1)).toThrow('the guardrail answered with action "MAYBE"');
     expect(() => readVerdict({}, 1)).toThrow('the guardrail answered with action undefined');
