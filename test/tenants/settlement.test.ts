@@ -55,6 +55,20 @@ async function router(opts: Parameters<typeof tenantRouter>[3] = {}) {
   return { handler, table, ledger: new TenantLedger(services.dynamo.client, sdk, table) };
 }
 
+/**
+ * Makes the gateway begin its answer with `begin` and then stall; the promise
+ * resolves 50 ms later, long enough for the router to be reading the answer:
+ * the moment for the caller to hang up.
+ */
+function stallAfter(begin: (res: ServerResponse) => void): Promise<void> {
+  return new Promise((resolve) => {
+    services.gateway.behaviour = (_req, res) => {
+      begin(res);
+      setTimeout(resolve, 50);
+    };
+  });
+}
+
 /** The amount charged, as the log, the metric and the ledger each record it. */
 async function charged(ledger: TenantLedger) {
   const usage = await ledger.usage('team');
@@ -198,16 +212,10 @@ describe('streams: what the stream carried decides, also when the caller leaves 
   });
 
   test('a caller that hangs up after the stream\'s headers, before its first event: the worst case, $0.00004485, and no time to first token', async () => {
-    let headersOut!: () => void;
-    const hangUp = new Promise<void>((resolve) => {
-      headersOut = resolve;
-    });
-    services.gateway.behaviour = (_req, res) => {
+    const hangUp = stallAfter((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
-      // Long enough for the router to have the headers and be waiting for the first event.
-      setTimeout(headersOut, 50);
-    };
+    });
     const { handler, ledger } = await router();
     await call(handler, { body: NANO_STREAM, identity: ID, abortOn: hangUp });
     expect(await charged(ledger)).toEqual({ logUsd: 0.00004485, metricUsd: 0.00004485, ledgerNanos: 44_850, inFlight: 0, tokens: 197 });
@@ -273,15 +281,10 @@ describe('sent and maybe billed: the worst case', () => {
   });
 
   test('a caller that hangs up while a JSON answer is being read: $0.00004415, client_aborted', async () => {
-    let answering!: () => void;
-    const hangUp = new Promise<void>((resolve) => {
-      answering = resolve;
-    });
-    services.gateway.behaviour = (_req, res) => {
+    const hangUp = stallAfter((res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"id":"c",');
-      setTimeout(answering, 50);
-    };
+    });
     const { handler, ledger } = await router();
     await call(handler, { body: NANO, identity: ID, abortOn: hangUp });
     expect(await charged(ledger)).toEqual({ logUsd: 0.00004415, metricUsd: 0.00004415, ledgerNanos: 44_150, inFlight: 0, tokens: 183 });
